@@ -1,0 +1,231 @@
+import { isSupportedCountry, type CountryCode } from "libphonenumber-js/mobile";
+import { z } from "zod";
+import { MisconfiguredError } from "../errors/service-error";
+
+/**
+ * All settings, read from the Worker's environment ([vars] in wrangler.toml,
+ * secrets from `wrangler secret put` or .dev.vars) and validated once per
+ * environment object. README.md ("Settings") documents each one.
+ *
+ * Messages here never include a value: a misconfiguration names the setting only.
+ */
+
+const MIN_SECRET_BYTES = 32;
+
+const int = (min: number, max: number, fallback: number) =>
+  z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === "") return fallback;
+      const n = typeof raw === "number" ? raw : Number(raw.trim());
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const text = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? fallback : v.trim()));
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const secret = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === "") {
+      ctx.addIssue({ code: "custom", message: "is missing" });
+      return z.NEVER;
+    }
+    if (new TextEncoder().encode(v).byteLength < MIN_SECRET_BYTES) {
+      ctx.addIssue({ code: "custom", message: `must be at least ${MIN_SECRET_BYTES} bytes` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+const csv = (v: string | undefined) =>
+  (v ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+
+const countries = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const list = csv(v ?? "IN").map((c) => c.toUpperCase());
+    if (list.length === 0 || !list.every((c) => isSupportedCountry(c))) {
+      ctx.addIssue({ code: "custom", message: "must be a comma-separated list of ISO 3166 country codes" });
+      return z.NEVER;
+    }
+    return list as CountryCode[];
+  });
+
+const origins = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const list = csv(v);
+    for (const origin of list) {
+      if (origin === "*") continue;
+      try {
+        if (new URL(origin).origin !== origin) throw new Error("not an origin");
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be * or a comma-separated list of origins like https://app.example.com" });
+        return z.NEVER;
+      }
+    }
+    return list;
+  });
+
+const httpUrl = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v === undefined || v.trim() === "" ? fallback : v.trim();
+      try {
+        const url = new URL(raw);
+        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
+        return url.href.replace(/\/+$/, "");
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be an http(s) URL" });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z
+  .object({
+    SMS_PROVIDER: z
+      .enum(["fast2sms", "console"], { message: "must be fast2sms or console" })
+      .optional()
+      .default("fast2sms"),
+    APP_NAME: text("Phone OTP"),
+    ALLOWED_COUNTRIES: countries,
+    OTP_LENGTH: int(4, 10, 6),
+    OTP_TTL_SECONDS: int(60, 600, 300),
+    OTP_MAX_ATTEMPTS: int(1, 10, 5),
+    OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
+    OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
+    OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
+    OTP_HASH_SECRET: secret,
+    JWT_SECRET: secret,
+    JWT_ISSUER: text("phone-otp"),
+    JWT_AUDIENCE: text("phone-otp-app"),
+    JWT_TTL_SECONDS: int(60, 86_400, 3600),
+    FAST2SMS_API_KEY: optionalText,
+    FAST2SMS_BASE_URL: httpUrl("https://www.fast2sms.com"),
+    FAST2SMS_ROUTE: z
+      .enum(["otp", "q", "dlt"], { message: "must be otp, q or dlt" })
+      .optional()
+      .default("otp"),
+    FAST2SMS_SENDER_ID: optionalText,
+    FAST2SMS_TEMPLATE_ID: optionalText,
+    FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
+    CORS_ORIGINS: origins,
+  })
+  .superRefine((s, ctx) => {
+    if (s.SMS_PROVIDER !== "fast2sms") return;
+    const need = (key: keyof typeof s, message: string) =>
+      ctx.addIssue({ code: "custom", path: [key], message });
+    if (!s.FAST2SMS_API_KEY) need("FAST2SMS_API_KEY", "is required when SMS_PROVIDER is fast2sms");
+    if (s.FAST2SMS_ROUTE === "dlt") {
+      if (!s.FAST2SMS_SENDER_ID || !/^[A-Za-z]{3,6}$/.test(s.FAST2SMS_SENDER_ID)) {
+        need("FAST2SMS_SENDER_ID", "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt");
+      }
+      if (!s.FAST2SMS_TEMPLATE_ID || !/^\d+$/.test(s.FAST2SMS_TEMPLATE_ID)) {
+        need("FAST2SMS_TEMPLATE_ID", "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt");
+      }
+    }
+    if (s.ALLOWED_COUNTRIES.some((c) => c !== "IN")) {
+      need("ALLOWED_COUNTRIES", "may only contain IN with Fast2SMS, which delivers to Indian numbers only");
+    }
+  });
+
+type Parsed = z.output<typeof envSchema>;
+
+/** The validated settings the rest of the service works with. */
+export interface Settings {
+  smsProvider: Parsed["SMS_PROVIDER"];
+  appName: string;
+  allowedCountries: readonly CountryCode[];
+  otp: {
+    length: number;
+    ttlSeconds: number;
+    maxAttempts: number;
+    maxFailuresPerDay: number;
+    resendCooldownSeconds: number;
+    maxSendsPerHour: number;
+    hashSecret: string;
+  };
+  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  fast2sms: {
+    apiKey: string | undefined;
+    baseUrl: string;
+    route: Parsed["FAST2SMS_ROUTE"];
+    senderId: string | undefined;
+    templateId: string | undefined;
+    timeoutMs: number;
+  };
+  corsOrigins: readonly string[];
+}
+
+const cache = new WeakMap<object, Settings>();
+
+/**
+ * Validates the environment and returns the settings, or throws
+ * MisconfiguredError naming every bad setting (never its value).
+ * The result is cached per environment object, so this runs once per isolate.
+ */
+export function loadSettings(env: object): Settings {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))].sort();
+    throw new MisconfiguredError(names, {
+      cause: parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`).join("; "),
+    });
+  }
+  const s = parsed.data;
+  const settings: Settings = {
+    smsProvider: s.SMS_PROVIDER,
+    appName: s.APP_NAME,
+    allowedCountries: s.ALLOWED_COUNTRIES,
+    otp: {
+      length: s.OTP_LENGTH,
+      ttlSeconds: s.OTP_TTL_SECONDS,
+      maxAttempts: s.OTP_MAX_ATTEMPTS,
+      maxFailuresPerDay: s.OTP_MAX_FAILURES_PER_DAY,
+      resendCooldownSeconds: s.OTP_RESEND_COOLDOWN_SECONDS,
+      maxSendsPerHour: s.OTP_MAX_SENDS_PER_HOUR,
+      hashSecret: s.OTP_HASH_SECRET,
+    },
+    jwt: {
+      secret: s.JWT_SECRET,
+      issuer: s.JWT_ISSUER,
+      audience: s.JWT_AUDIENCE,
+      ttlSeconds: s.JWT_TTL_SECONDS,
+    },
+    fast2sms: {
+      apiKey: s.FAST2SMS_API_KEY,
+      baseUrl: s.FAST2SMS_BASE_URL,
+      route: s.FAST2SMS_ROUTE,
+      senderId: s.FAST2SMS_SENDER_ID,
+      templateId: s.FAST2SMS_TEMPLATE_ID,
+      timeoutMs: s.FAST2SMS_TIMEOUT_MS,
+    },
+    corsOrigins: s.CORS_ORIGINS,
+  };
+  cache.set(env, settings);
+  return settings;
+}

@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import { NotFoundError } from "../errors/service-error";
+import type { AppEnv } from "./app-env";
+import { corsFromSettings } from "./middleware/cors-from-settings";
+import { withSettings } from "./middleware/load-settings";
+import { requestLog } from "./middleware/request-log";
+import { onError } from "./on-error";
+import { devOutboxRoute } from "./routes/dev-outbox";
+import { healthRoute } from "./routes/health";
+import { sendOtpRoute } from "./routes/send-otp";
+import { verifyOtpRoute } from "./routes/verify-otp";
+
+const app = new Hono<AppEnv>();
+
+app.use(requestLog());
+for (const path of ["/send-otp", "/verify-otp", "/dev/*"]) app.use(path, withSettings(), corsFromSettings());
+app.notFound(() => {
+  throw new NotFoundError("There is nothing at this address. See README.md for the API.");
+});
+app.onError(onError);
+
+const routes = app.route("/", healthRoute).route("/", sendOtpRoute).route("/", verifyOtpRoute).route("/", devOutboxRoute);
+
+export default routes;
+/** For `hc<AppType>()` from hono/client. */
+export type AppType = typeof routes;

@@ -1,0 +1,26 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from "../../errors/service-error";
+import type { AppEnv } from "../app-env";
+
+/**
+ * For POST routes: JSON only (415 otherwise) and at most `maxBytes` of body
+ * (413 payload_too_large otherwise, checked while streaming, so a huge body is
+ * never buffered).
+ */
+export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new TypeError("jsonBody: maxBytes must be a positive integer");
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new PayloadTooLargeError(`The request body must be at most ${maxBytes} bytes.`);
+    },
+  });
+  return async function jsonBodyMiddleware(c, next) {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      throw new UnsupportedMediaTypeError('Send the body as JSON with the header "Content-Type: application/json".');
+    }
+    return limit(c, next);
+  };
+}

@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from "hono";
+import { maskPhone } from "../../phone/mask-phone";
+import type { AppEnv } from "../app-env";
+
+/**
+ * One JSON line per request: method, path, status, duration, request id and
+ * the masked number. Bodies, codes, headers and tokens are never logged.
+ * The request id comes from Cloudflare's cf-ray when present and is echoed
+ * in the X-Request-Id header and in problem documents.
+ */
+export function requestLog(write: (line: string) => void = (line) => console.log(line)): MiddlewareHandler<AppEnv> {
+  return async function requestLogMiddleware(c, next) {
+    const started = Date.now();
+    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+    c.set("requestId", requestId);
+    await next();
+    c.header("x-request-id", requestId);
+    const phone = c.get("phone");
+    write(
+      JSON.stringify({
+        event: "request",
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        duration_ms: Date.now() - started,
+        request_id: requestId,
+        ...(phone ? { phone: maskPhone(phone) } : {}),
+      }),
+    );
+  };
+}

@@ -1,0 +1,16 @@
+import type { Context } from "hono";
+import type { OtpDeps } from "../otp/otp-service";
+import { smsProviderFor } from "../sms/create-provider";
+import type { AppEnv } from "./app-env";
+
+/** The OTP rules' dependencies for this request, from the bindings and settings. */
+export function otpDeps(c: Context<AppEnv>): OtpDeps {
+  const settings = c.get("settings");
+  return {
+    settings,
+    kv: c.env.OTP_KV,
+    limiters: c.env.PHONE_LIMITER,
+    sms: smsProviderFor(settings),
+    background: (work) => c.executionCtx.waitUntil(work),
+  };
+}

@@ -1,0 +1,18 @@
+import { Hono } from "hono";
+import { NotFoundError } from "../../errors/service-error";
+import { normalizePhone } from "../../phone/normalize-phone";
+import { readOutbox } from "../../sms/dev-outbox";
+import type { AppEnv } from "../app-env";
+
+/**
+ * GET /dev/outbox[?phone=…]: the console provider's recent messages, newest
+ * first. Exists only while SMS_PROVIDER is console; a 404 otherwise.
+ */
+export const devOutboxRoute = new Hono<AppEnv>().get("/dev/outbox", (c) => {
+  const settings = c.get("settings");
+  if (settings.smsProvider !== "console") throw new NotFoundError("There is nothing at this address.");
+  const filter = c.req.query("phone");
+  const to = filter === undefined ? undefined : normalizePhone(filter, settings.allowedCountries).e164;
+  c.header("cache-control", "no-store");
+  return c.json({ messages: readOutbox(to) }, 200);
+});

@@ -1,0 +1,33 @@
+import { Hono } from "hono";
+import { sendOtp } from "../../otp/otp-service";
+import { normalizePhone } from "../../phone/normalize-phone";
+import type { AppEnv } from "../app-env";
+import { jsonBody } from "../middleware/json-body";
+import { otpDeps } from "../otp-deps";
+import { sendOtpBody } from "../schemas";
+import { validateJson } from "../validate-json";
+
+export const MAX_BODY_BYTES = 4 * 1024;
+
+/** POST /send-otp {"phone"}: text a new code to the number. */
+export const sendOtpRoute = new Hono<AppEnv>().post(
+  "/send-otp",
+  jsonBody(MAX_BODY_BYTES),
+  validateJson(sendOtpBody),
+  async (c) => {
+    const settings = c.get("settings");
+    const phone = normalizePhone(c.req.valid("json").phone, settings.allowedCountries);
+    c.set("phone", phone.e164);
+    const sent = await sendOtp(otpDeps(c), phone);
+    c.header("cache-control", "no-store");
+    return c.json(
+      {
+        message: "OTP sent successfully",
+        phone: phone.e164,
+        expires_in: sent.expiresIn,
+        resend_after: sent.resendAfter,
+      },
+      200,
+    );
+  },
+);

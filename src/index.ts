@@ -1,0 +1,4 @@
+/** The Worker: the Hono app as the default export, and the Durable Object class it binds. */
+export { default } from "./http/app";
+export type { AppType } from "./http/app";
+export { PhoneLimiter } from "./limiter/phone-limiter";

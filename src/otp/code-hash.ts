@@ -1,0 +1,59 @@
+/**
+ * Codes are stored only as HMAC-SHA-256(OTP_HASH_SECRET, phone ‖ code id ‖ code).
+ * Binding the phone and the code's id into the MAC means a stored hash is
+ * useless for any other number or any other issued code. Checking uses
+ * crypto.subtle.verify, which compares the MACs in constant time.
+ */
+
+const encoder = new TextEncoder();
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+function message(phone: string, codeId: string, code: string): Uint8Array {
+  return encoder.encode(`otp:v1\n${phone}\n${codeId}\n${code}`);
+}
+
+/** The keyed hash to store, base64url-encoded. */
+export async function hashCode(secret: string, phone: string, codeId: string, code: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(phone, codeId, code));
+  return toBase64Url(new Uint8Array(mac));
+}
+
+/** True when `code` is the code that produced `storedHash`; constant time. */
+export async function codeMatches(
+  secret: string,
+  phone: string,
+  codeId: string,
+  code: string,
+  storedHash: string,
+): Promise<boolean> {
+  const mac = fromBase64Url(storedHash);
+  if (!mac) return false;
+  return crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(phone, codeId, code));
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | undefined {
+  try {
+    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,121 @@
+import type { Settings } from "../config/settings";
+import { SmsFailedError } from "../errors/service-error";
+import { otpText, type OtpMessage, type SmsProvider } from "./sms-provider";
+
+/** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
+const REASONS: Record<number, string> = {
+  401: "the sender id is missing",
+  402: "the message text is missing",
+  403: "the route is missing",
+  404: "the language is missing",
+  405: "the numbers are missing",
+  406: "the sender id is invalid",
+  407: "the message contains words the gateway does not allow",
+  408: "the route is invalid",
+  409: "the account may not use this route",
+  410: "the language is invalid",
+  411: "the phone number was refused by the gateway",
+  412: "the gateway rejected the service's API key",
+  413: "the service's API key is disabled at the gateway",
+  414: "the service's IP address is blocked by the gateway",
+  415: "the gateway account is disabled",
+  416: "the gateway account has insufficient balance",
+  417: "the message needs a different language setting",
+  424: "the DLT message id is invalid",
+  425: "the DLT template is invalid",
+  426: "the message contains a link the gateway does not allow",
+  500: "the DLT template or sender id is blacklisted",
+  990: "the service called an outdated gateway API",
+  995: "the gateway detected repeated messages to this number",
+  996: "the gateway account must complete KYC before using the OTP route",
+  997: "the OTP route accepts digits only",
+  998: "the gateway requires the DLT or quick route for this message",
+  999: "the gateway account needs its first top-up",
+};
+
+type Fast2SmsSettings = Settings["fast2sms"];
+
+/** The JSON body for `POST /dev/bulkV2` on the configured route. */
+export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record<string, string> {
+  const numbers = message.to.national;
+  switch (cfg.route) {
+    case "otp":
+      return { route: "otp", variables_values: message.code, numbers };
+    case "q":
+      return { route: "q", message: otpText(message), numbers };
+    case "dlt":
+      return {
+        route: "dlt",
+        sender_id: cfg.senderId ?? "",
+        message: cfg.templateId ?? "",
+        variables_values: message.code,
+        numbers,
+      };
+  }
+}
+
+/**
+ * Fast2SMS bulkV2 over fetch. A send succeeds only when the HTTP status is 2xx
+ * and the JSON body says `"return": true`; everything else (error bodies,
+ * non-JSON, network errors, the timeout) throws SmsFailedError. The API key
+ * travels only in the `authorization` header and appears in no message.
+ */
+export function createFast2SmsProvider(
+  cfg: Fast2SmsSettings,
+  fetcher: typeof fetch = (input, init) => fetch(input, init),
+): SmsProvider {
+  const url = `${cfg.baseUrl}/dev/bulkV2`;
+  const apiKey = cfg.apiKey ?? "";
+  return {
+    name: "fast2sms",
+    async send(message) {
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetcher(url, {
+          method: "POST",
+          headers: { authorization: apiKey, "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify(fast2smsBody(cfg, message)),
+          signal: AbortSignal.timeout(cfg.timeoutMs),
+        });
+        text = await response.text();
+      } catch (err) {
+        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+        throw new SmsFailedError(
+          timedOut
+            ? `The SMS gateway did not answer within ${cfg.timeoutMs / 1000} seconds. Try again shortly.`
+            : "The SMS gateway could not be reached. Try again shortly.",
+          { cause: timedOut ? "fast2sms timeout" : `fast2sms network error: ${errorName(err)}` },
+        );
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new SmsFailedError("The SMS gateway sent an answer that could not be read. Try again shortly.", {
+          cause: `fast2sms HTTP ${response.status}, body not JSON`,
+        });
+      }
+      const result = isObject(body) ? body : {};
+      if (response.ok && result.return === true) return;
+      const providerCode = Number(result.status_code);
+      const reason = REASONS[providerCode];
+      throw new SmsFailedError(
+        reason
+          ? `The SMS gateway refused the message: ${reason} (Fast2SMS error ${providerCode}).`
+          : response.status >= 500
+            ? `The SMS gateway had an internal error (HTTP ${response.status}). Try again shortly.`
+            : `The SMS gateway refused the message (HTTP ${response.status}).`,
+        { cause: `fast2sms HTTP ${response.status}, status_code ${Number.isFinite(providerCode) ? providerCode : "none"}` },
+      );
+    },
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}
