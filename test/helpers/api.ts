@@ -1,0 +1,78 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { parsePhoneNumberFromString } from "libphonenumber-js/mobile";
+import app from "../../src/index";
+
+export const BASE = "http://localhost";
+
+const used = new Set<string>();
+/** A fresh valid Indian mobile number for each test, so per-number limits never leak between tests. */
+export function uniquePhone(): string {
+  for (;;) {
+    const digits = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => String(b % 10)).join("");
+    const e164 = `+9198${digits}`;
+    if (!used.has(e164) && parsePhoneNumberFromString(e164)?.isValid()) {
+      used.add(e164);
+      return e164;
+    }
+  }
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+async function read(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { raw: text };
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** POST JSON through the Worker's own fetch handler (exports.default), as a client would. */
+export async function post(path: string, body: unknown, init: RequestInit = {}): Promise<ApiResponse> {
+  const res = await exports.default.fetch(
+    new Request(`${BASE}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      ...init,
+    }),
+  );
+  return read(res);
+}
+
+export async function get(path: string): Promise<ApiResponse> {
+  return read(await exports.default.fetch(new Request(`${BASE}${path}`)));
+}
+
+/**
+ * The same app with other settings: calls its fetch handler with the test
+ * environment plus `overrides` (the settings cache is per environment object).
+ */
+export async function withSettings(
+  overrides: Record<string, string | undefined>,
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<ApiResponse> {
+  const { json, ...rest } = init;
+  const request = new Request(`${BASE}${path}`, {
+    ...(json === undefined
+      ? {}
+      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) }),
+    ...rest,
+  });
+  const ctx = createExecutionContext();
+  const res = await app.fetch(request, { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return read(res);
+}
+
+export const sendOtp = (phone: string) => post("/send-otp", { phone });
+export const verifyOtp = (phone: string, otp: string) => post("/verify-otp", { phone, otp });

@@ -1,0 +1,73 @@
+import { vi } from "vitest";
+
+/**
+ * The one place where outbound HTTP is mocked for the worker tests. The app,
+ * its Durable Object and these tests share one isolate, so replacing
+ * globalThis.fetch here intercepts the Fast2SMS provider's calls.
+ * Any request to a host other than the fake's is a test failure.
+ */
+export interface RecordedRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: Record<string, string>;
+}
+
+type Reply = { status: number; body: string } | { network: true } | { hang: true };
+
+export const FAKE_BASE_URL = "https://fast2sms.test";
+
+export class FakeFast2Sms {
+  readonly requests: RecordedRequest[] = [];
+  private reply: Reply = ok();
+
+  /** Answer every following request with this reply. */
+  respond(reply: Reply): void {
+    this.reply = reply;
+  }
+
+  /** The code in the latest SMS (otp and dlt routes send it as variables_values). */
+  lastCode(): string {
+    const last = this.requests.at(-1);
+    if (!last) throw new Error("no SMS was sent");
+    const code = last.body.variables_values ?? /(\d+)$/.exec(last.body.message ?? "")?.[1];
+    if (!code) throw new Error("the last SMS carried no code");
+    return code;
+  }
+
+  /** Replace globalThis.fetch with this fake; forgets earlier requests and replies. */
+  install(): void {
+    this.requests.length = 0;
+    this.reply = ok();
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input as RequestInfo, init as RequestInit);
+      if (!request.url.startsWith(FAKE_BASE_URL)) throw new Error(`unexpected outbound request to ${request.url}`);
+      const text = await request.text();
+      this.requests.push({
+        url: request.url,
+        method: request.method,
+        headers: Object.fromEntries(request.headers),
+        body: JSON.parse(text) as Record<string, string>,
+      });
+      const reply = this.reply;
+      if ("network" in reply) throw new TypeError("Network connection lost.");
+      if ("hang" in reply) {
+        return new Promise<Response>((_, reject) => {
+          request.signal.addEventListener("abort", () => reject(request.signal.reason));
+        });
+      }
+      return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } });
+    });
+  }
+}
+
+export function ok(): Reply {
+  return {
+    status: 200,
+    body: JSON.stringify({ return: true, request_id: "lwdtp7cjyqxvfe9", message: ["SMS sent successfully."] }),
+  };
+}
+
+export function refused(httpStatus: number, statusCode: number, message = "refused"): Reply {
+  return { status: httpStatus, body: JSON.stringify({ return: false, status_code: statusCode, message }) };
+}

@@ -1,0 +1,47 @@
+import { jwtVerify, decodeProtectedHeader } from "jose";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FAKE_BASE_URL, FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
+
+const fast2sms = new FakeFast2Sms();
+beforeEach(() => fast2sms.install());
+afterEach(() => vi.restoreAllMocks());
+
+describe("send → verify with Fast2SMS", () => {
+  it("texts a 6-digit code through Fast2SMS and exchanges it for a signed token", async () => {
+    const phone = uniquePhone();
+    const national = phone.slice(3);
+    const sent = await sendOtp(`+91 ${national.slice(0, 5)} ${national.slice(5)}`);
+    expect(sent.status).toBe(200);
+    expect(sent.body).toEqual({ message: "OTP sent successfully", phone, expires_in: 300, resend_after: 30 });
+    expect(sent.headers.get("cache-control")).toBe("no-store");
+
+    expect(fast2sms.requests).toHaveLength(1);
+    const [request] = fast2sms.requests;
+    expect(request!.url).toBe(`${FAKE_BASE_URL}/dev/bulkV2`);
+    expect(request!.method).toBe("POST");
+    expect(request!.headers.authorization).toBe("test-fast2sms-key-7f3a");
+    expect(request!.body).toEqual({ route: "otp", variables_values: expect.stringMatching(/^\d{6}$/), numbers: national });
+
+    const verified = await verifyOtp(phone, fast2sms.lastCode());
+    expect(verified.status).toBe(200);
+    expect(verified.headers.get("cache-control")).toBe("no-store");
+    expect(verified.body).toMatchObject({
+      message: "OTP verified successfully",
+      status: "success",
+      token_type: "Bearer",
+      expires_in: 3600,
+    });
+
+    const token = verified.body.access_token as string;
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+    const { payload } = await jwtVerify(token, new TextEncoder().encode("test-jwt-secret-0123456789abcdef0123456789"), {
+      algorithms: ["HS256"],
+      issuer: "phone-otp",
+      audience: "phone-otp-app",
+    });
+    expect(payload).toMatchObject({ sub: phone, phone_number: phone, phone_number_verified: true });
+    expect(payload.exp! - payload.iat!).toBe(3600);
+    expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

@@ -1,0 +1,44 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects:
+ * - worker: tests that run inside workerd with the Workers Vitest integration,
+ *   against the real app, Durable Object and KV (isolated per test file).
+ *   Fast2SMS is faked in one place, test/helpers/fake-fast2sms.ts.
+ * - e2e: Node tests that start the real `wrangler dev` and a fake Fast2SMS
+ *   server on loopback and talk to them over HTTP.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                SMS_PROVIDER: "fast2sms",
+                FAST2SMS_API_KEY: "test-fast2sms-key-7f3a",
+                FAST2SMS_BASE_URL: "https://fast2sms.test",
+                JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
+                OTP_HASH_SECRET: "test-otp-hash-secret-0123456789abcdef01234",
+                FAST2SMS_TIMEOUT_MS: "1000",
+              },
+            },
+          }),
+        ],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
+  },
+});
