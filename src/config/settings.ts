@@ -132,24 +132,32 @@ const envSchema = z
     FAST2SMS_TEMPLATE_ID: optionalText,
     FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
     CORS_ORIGINS: origins,
-  })
-  .superRefine((s, ctx) => {
-    if (s.SMS_PROVIDER !== "fast2sms") return;
-    const need = (key: keyof typeof s, message: string) =>
-      ctx.addIssue({ code: "custom", path: [key], message });
-    if (!s.FAST2SMS_API_KEY) need("FAST2SMS_API_KEY", "is required when SMS_PROVIDER is fast2sms");
-    if (s.FAST2SMS_ROUTE === "dlt") {
-      if (!s.FAST2SMS_SENDER_ID || !/^[A-Za-z]{3,6}$/.test(s.FAST2SMS_SENDER_ID)) {
-        need("FAST2SMS_SENDER_ID", "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt");
-      }
-      if (!s.FAST2SMS_TEMPLATE_ID || !/^\d+$/.test(s.FAST2SMS_TEMPLATE_ID)) {
-        need("FAST2SMS_TEMPLATE_ID", "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt");
-      }
-    }
-    if (s.ALLOWED_COUNTRIES.some((c) => c !== "IN")) {
-      need("ALLOWED_COUNTRIES", "may only contain IN with Fast2SMS, which delivers to Indian numbers only");
-    }
   });
+
+/**
+ * Checks that depend on other settings. They read the raw values so that they
+ * run, and report, even when other settings are broken too.
+ */
+function dependentIssues(env: Record<string, unknown>): { name: string; message: string }[] {
+  const str = (key: string) => (typeof env[key] === "string" ? (env[key] as string).trim() : "");
+  if ((str("SMS_PROVIDER") || "fast2sms") !== "fast2sms") return [];
+  const issues: { name: string; message: string }[] = [];
+  if (!str("FAST2SMS_API_KEY")) {
+    issues.push({ name: "FAST2SMS_API_KEY", message: "is required when SMS_PROVIDER is fast2sms" });
+  }
+  if (str("FAST2SMS_ROUTE") === "dlt") {
+    if (!/^[A-Za-z]{3,6}$/.test(str("FAST2SMS_SENDER_ID"))) {
+      issues.push({ name: "FAST2SMS_SENDER_ID", message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt" });
+    }
+    if (!/^\d+$/.test(str("FAST2SMS_TEMPLATE_ID"))) {
+      issues.push({ name: "FAST2SMS_TEMPLATE_ID", message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt" });
+    }
+  }
+  if (csv(str("ALLOWED_COUNTRIES") || "IN").some((c) => c.toUpperCase() !== "IN")) {
+    issues.push({ name: "ALLOWED_COUNTRIES", message: "may only contain IN with Fast2SMS, which delivers to Indian numbers only" });
+  }
+  return issues;
+}
 
 type Parsed = z.output<typeof envSchema>;
 
@@ -190,11 +198,13 @@ export function loadSettings(env: object): Settings {
   const hit = cache.get(env);
   if (hit) return hit;
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))].sort();
-    throw new MisconfiguredError(names, {
-      cause: parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`).join("; "),
-    });
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message }))),
+    ...dependentIssues(env as Record<string, unknown>),
+  ];
+  if (!parsed.success || issues.length > 0) {
+    const names = [...new Set(issues.map((i) => i.name))].sort();
+    throw new MisconfiguredError(names, { cause: issues.map((i) => `${i.name} ${i.message}`).join("; ") });
   }
   const s = parsed.data;
   const settings: Settings = {

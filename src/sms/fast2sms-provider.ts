@@ -1,5 +1,6 @@
 import type { Settings } from "../config/settings";
 import { SmsFailedError } from "../errors/service-error";
+import { describeWait } from "../otp/describe-wait";
 import { otpText, type OtpMessage, type SmsProvider } from "./sms-provider";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
@@ -83,7 +84,7 @@ export function createFast2SmsProvider(
         const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
         throw new SmsFailedError(
           timedOut
-            ? `The SMS gateway did not answer within ${cfg.timeoutMs / 1000} seconds. Try again shortly.`
+            ? `The SMS gateway did not answer within ${describeWait(cfg.timeoutMs / 1000)}. Try again shortly.`
             : "The SMS gateway could not be reached. Try again shortly.",
           { cause: timedOut ? "fast2sms timeout" : `fast2sms network error: ${errorName(err)}` },
         );
