@@ -11,6 +11,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/summary-reporter.ts"],
     projects: [
       {
         plugins: [
@@ -28,7 +29,12 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          // The app's one-line JSON request logs are asserted in logging.test.ts; keep them out of the report.
+          onConsoleLog: (log) => !log.startsWith('{"event":'),
+        },
       },
       {
         test: {

@@ -1,0 +1,65 @@
+import { jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeFast2Sms } from "./fake-fast2sms-server";
+import { startWranglerDev, type DevServer } from "./wrangler-dev";
+
+const JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789";
+let fast2sms: Awaited<ReturnType<typeof startFakeFast2Sms>>;
+let dev: DevServer;
+
+beforeAll(async () => {
+  fast2sms = await startFakeFast2Sms();
+  dev = await startWranglerDev({
+    SMS_PROVIDER: "fast2sms",
+    FAST2SMS_BASE_URL: fast2sms.url,
+    FAST2SMS_API_KEY: "e2e-fast2sms-key",
+    JWT_SECRET,
+    OTP_HASH_SECRET: "e2e-otp-hash-secret-0123456789abcdef012345",
+  });
+});
+
+afterAll(async () => {
+  await dev?.stop();
+  await fast2sms?.close();
+});
+
+const post = async (path: string, body: unknown) => {
+  const res = await fetch(`${dev.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, type: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
+};
+
+describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
+  it("sends a code through Fast2SMS, refuses a wrong one and exchanges the right one for a token", async () => {
+    const sent = await post("/send-otp", { phone: "098765 43210" });
+    expect(sent).toMatchObject({ status: 200, body: { phone: "+919876543210", expires_in: 300, resend_after: 30 } });
+
+    expect(fast2sms.received).toHaveLength(1);
+    const sms = fast2sms.received[0]!;
+    expect(sms.authorization).toBe("e2e-fast2sms-key");
+    expect(sms.body).toEqual({ route: "otp", variables_values: expect.stringMatching(/^\d{6}$/), numbers: "9876543210" });
+    const code = sms.body.variables_values!;
+
+    const wrongCode = code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
+    const wrong = await post("/verify-otp", { phone: "+919876543210", otp: wrongCode });
+    expect(wrong).toMatchObject({ status: 400, type: "application/problem+json", body: { code: "otp_invalid", attempts_left: 4 } });
+
+    const ok = await post("/verify-otp", { phone: "+91 98765 43210", otp: code });
+    expect(ok).toMatchObject({ status: 200, body: { status: "success", token_type: "Bearer" } });
+    const { payload } = await jwtVerify(ok.body.access_token as string, new TextEncoder().encode(JWT_SECRET), {
+      algorithms: ["HS256"],
+      issuer: "phone-otp",
+      audience: "phone-otp-app",
+    });
+    expect(payload.sub).toBe("+919876543210");
+
+    const replay = await post("/verify-otp", { phone: "+919876543210", otp: code });
+    expect(replay).toMatchObject({ status: 404, body: { code: "otp_not_found" } });
+
+    expect(dev.output()).not.toContain(code);
+    expect(dev.output()).not.toContain("e2e-fast2sms-key");
+  });
+});
