@@ -1,6 +1,7 @@
 import { isSupportedCountry, type CountryCode } from "libphonenumber-js/mobile";
 import { z } from "zod";
 import { MisconfiguredError } from "../errors/service-error";
+import { privateSigningJwk, publicSigningJwk, serviceAccount, type SigningJwk } from "./key-schemas";
 
 /**
  * All settings, read from the Worker's environment ([vars] in wrangler.toml,
@@ -51,6 +52,41 @@ const secret = z
     }
     return v;
   });
+
+/** Like `secret`, but may be absent (its presence is required by a dependent check). */
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === "") return undefined;
+    if (new TextEncoder().encode(v).byteLength < MIN_SECRET_BYTES) {
+      ctx.addIssue({ code: "custom", message: `must be at least ${MIN_SECRET_BYTES} bytes` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+/** A JSON value in a string setting; the message never quotes the value. */
+const json = <T extends z.ZodType>(schema: T, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): z.output<T> | undefined => {
+      if (v === undefined || v.trim() === "") return undefined;
+      let value: unknown;
+      try {
+        value = JSON.parse(v);
+      } catch {
+        ctx.addIssue({ code: "custom", message: `is not valid JSON (expected ${what})` });
+        return z.NEVER;
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) {
+        ctx.addIssue({ code: "custom", message: `is not ${what}: ${parsed.error.issues[0]?.message ?? "invalid"}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    });
 
 const csv = (v: string | undefined) =>
   (v ?? "")
@@ -118,7 +154,10 @@ const envSchema = z
     OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
     OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
     OTP_HASH_SECRET: secret,
-    JWT_SECRET: secret,
+    JWT_SECRET: optionalSecret,
+    JWT_PRIVATE_KEY: json(privateSigningJwk, "a private JWK with kid and alg EdDSA, ES256 or RS256"),
+    JWT_PREVIOUS_PUBLIC_KEYS: json(z.array(publicSigningJwk), "a JSON array of public JWKs"),
+    FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file"),
     JWT_ISSUER: text("phone-otp"),
     JWT_AUDIENCE: text("phone-otp-app"),
     JWT_TTL_SECONDS: int(60, 86_400, 3600),
@@ -140,8 +179,11 @@ const envSchema = z
  */
 function dependentIssues(env: Record<string, unknown>): { name: string; message: string }[] {
   const str = (key: string) => (typeof env[key] === "string" ? (env[key] as string).trim() : "");
-  if ((str("SMS_PROVIDER") || "fast2sms") !== "fast2sms") return [];
   const issues: { name: string; message: string }[] = [];
+  if (!str("JWT_SECRET") && !str("JWT_PRIVATE_KEY")) {
+    issues.push({ name: "JWT_SECRET", message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)" });
+  }
+  if ((str("SMS_PROVIDER") || "fast2sms") !== "fast2sms") return issues;
   if (!str("FAST2SMS_API_KEY")) {
     issues.push({ name: "FAST2SMS_API_KEY", message: "is required when SMS_PROVIDER is fast2sms" });
   }
@@ -175,7 +217,19 @@ export interface Settings {
     maxSendsPerHour: number;
     hashSecret: string;
   };
-  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  jwt: {
+    /** HS256 key, used when no private key is set. */
+    secret: string | undefined;
+    /** The current signing key (private JWK), when tokens are asymmetric. */
+    privateKey: SigningJwk | undefined;
+    /** Retired public keys still published in the JWKS. */
+    previousPublicKeys: readonly SigningJwk[];
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+  };
+  /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */
+  firebase: { clientEmail: string; privateKeyPem: string; projectId: string | undefined } | undefined;
   fast2sms: {
     apiKey: string | undefined;
     baseUrl: string;
@@ -222,6 +276,8 @@ export function loadSettings(env: object): Settings {
     },
     jwt: {
       secret: s.JWT_SECRET,
+      privateKey: s.JWT_PRIVATE_KEY,
+      previousPublicKeys: s.JWT_PREVIOUS_PUBLIC_KEYS ?? [],
       issuer: s.JWT_ISSUER,
       audience: s.JWT_AUDIENCE,
       ttlSeconds: s.JWT_TTL_SECONDS,
@@ -233,6 +289,11 @@ export function loadSettings(env: object): Settings {
       senderId: s.FAST2SMS_SENDER_ID,
       templateId: s.FAST2SMS_TEMPLATE_ID,
       timeoutMs: s.FAST2SMS_TIMEOUT_MS,
+    },
+    firebase: s.FIREBASE_SERVICE_ACCOUNT && {
+      clientEmail: s.FIREBASE_SERVICE_ACCOUNT.client_email,
+      privateKeyPem: s.FIREBASE_SERVICE_ACCOUNT.private_key,
+      projectId: s.FIREBASE_SERVICE_ACCOUNT.project_id,
     },
     corsOrigins: s.CORS_ORIGINS,
   };

@@ -7,19 +7,27 @@ import { requestLog } from "./middleware/request-log";
 import { onError } from "./on-error";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
+import { jwksRoute } from "./routes/jwks";
 import { sendOtpRoute } from "./routes/send-otp";
 import { verifyOtpRoute } from "./routes/verify-otp";
 
 const app = new Hono<AppEnv>();
 
 app.use(requestLog());
-for (const path of ["/send-otp", "/verify-otp", "/dev/*"]) app.use(path, withSettings(), corsFromSettings());
+for (const path of ["/send-otp", "/verify-otp", "/dev/*", "/.well-known/*"]) {
+  app.use(path, withSettings(), corsFromSettings());
+}
 app.notFound(() => {
   throw new NotFoundError("There is nothing at this address. See README.md for the API.");
 });
 app.onError(onError);
 
-const routes = app.route("/", healthRoute).route("/", sendOtpRoute).route("/", verifyOtpRoute).route("/", devOutboxRoute);
+const routes = app
+  .route("/", healthRoute)
+  .route("/", sendOtpRoute)
+  .route("/", verifyOtpRoute)
+  .route("/", devOutboxRoute)
+  .route("/", jwksRoute);
 
 export default routes;
 /** For `hc<AppType>()` from hono/client. */

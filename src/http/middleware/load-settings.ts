@@ -1,11 +1,18 @@
 import type { MiddlewareHandler } from "hono";
 import { loadSettings } from "../../config/settings";
+import { tokenKeysFor } from "../../token/token-keys";
 import type { AppEnv } from "../app-env";
 
-/** Validates the environment (once per isolate) and exposes it as c.var.settings; refuses with `misconfigured` otherwise. */
+/**
+ * Validates the environment and imports the signing keys (once per isolate),
+ * exposing them as c.var.settings and c.var.tokenKeys; refuses with
+ * `misconfigured` otherwise, before the route does anything.
+ */
 export function withSettings(): MiddlewareHandler<AppEnv> {
   return async function withSettingsMiddleware(c, next) {
-    c.set("settings", loadSettings(c.env));
+    const settings = loadSettings(c.env);
+    c.set("settings", settings);
+    c.set("tokenKeys", await tokenKeysFor(settings));
     await next();
   };
 }

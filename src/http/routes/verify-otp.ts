@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { verifyOtp } from "../../otp/otp-service";
 import { normalizePhone } from "../../phone/normalize-phone";
 import { signAccessToken } from "../../token/sign-access-token";
+import { signFirebaseToken } from "../../token/sign-firebase-token";
 import type { AppEnv } from "../app-env";
 import { jsonBody } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
@@ -9,7 +10,10 @@ import { verifyOtpBody } from "../schemas";
 import { validateJson } from "../validate-json";
 import { MAX_BODY_BYTES } from "./send-otp";
 
-/** POST /verify-otp {"phone","otp"}: check the code; on success, answer with a signed access token. */
+/**
+ * POST /verify-otp {"phone","otp"}: check the code; on success, answer with a
+ * signed access token, plus a Firebase custom token when FIREBASE_SERVICE_ACCOUNT is set.
+ */
 export const verifyOtpRoute = new Hono<AppEnv>().post(
   "/verify-otp",
   jsonBody(MAX_BODY_BYTES),
@@ -20,7 +24,11 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
     await verifyOtp(otpDeps(c), phone, body.otp);
-    const access = await signAccessToken(settings.jwt, phone.e164);
+    const keys = c.get("tokenKeys");
+    const [access, firebaseToken] = await Promise.all([
+      signAccessToken(settings.jwt, keys.access, phone.e164),
+      keys.firebase && signFirebaseToken(keys.firebase, phone.e164, { phone_number: phone.e164 }),
+    ]);
     c.header("cache-control", "no-store");
     return c.json(
       {
@@ -29,6 +37,7 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expiresIn,
+        ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
       },
       200,
     );

@@ -1,0 +1,15 @@
+import { expect } from "vitest";
+import type { FakeFast2Sms } from "./fake-fast2sms";
+import { uniquePhone, withSettings, type ApiResponse } from "./api";
+
+/** Runs send → verify for a fresh number with these settings; returns the number and the verify response. */
+export async function signIn(
+  fast2sms: FakeFast2Sms,
+  overrides: Record<string, string | undefined>,
+): Promise<{ phone: string; verified: ApiResponse }> {
+  const phone = uniquePhone();
+  const sent = await withSettings(overrides, "/send-otp", { json: { phone } });
+  expect(sent.status).toBe(200);
+  const verified = await withSettings(overrides, "/verify-otp", { json: { phone, otp: fast2sms.lastCode() } });
+  return { phone, verified };
+}

@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { phoneAuth, type PhoneAuthVariables } from "../../src/verify";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { signIn } from "../helpers/sign-in";
+
+const fast2sms = new FakeFast2Sms();
+beforeEach(() => fast2sms.install());
+afterEach(() => vi.restoreAllMocks());
+
+/** Another service of the app, protected by the middleware. */
+const orders = new Hono<{ Variables: PhoneAuthVariables }>()
+  .use(
+    phoneAuth({
+      secret: "test-jwt-secret-0123456789abcdef0123456789",
+      issuer: "phone-otp",
+      audience: "phone-otp-app",
+      algorithms: ["HS256"],
+    }),
+  )
+  .get("/orders", (c) => c.json({ phone: c.get("phoneAuth").sub }));
+
+describe("phoneAuth middleware", () => {
+  it("lets a request with this service's token through and exposes the number", async () => {
+    const { phone, verified } = await signIn(fast2sms, {});
+    const res = await orders.request("/orders", { headers: { authorization: `Bearer ${verified.body.access_token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ phone });
+  });
+
+  it.each([
+    ["no header", undefined],
+    ["a malformed header", "Token abc"],
+    ["a garbage token", "Bearer aaa.bbb.ccc"],
+  ])("refuses %s with 401 problem+json and a Bearer challenge", async (_, header) => {
+    const res = await orders.request("/orders", { headers: header ? { authorization: header } : {} });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(await res.json()).toMatchObject({ code: "invalid_token", status: 401 });
+  });
+
+  it("checks its options when it is made", () => {
+    expect(() => phoneAuth({ issuer: "a", audience: "b", algorithms: ["EdDSA"] })).toThrow(TypeError);
+  });
+});
