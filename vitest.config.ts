@@ -25,6 +25,9 @@ export default defineConfig({
                 JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
                 OTP_HASH_SECRET: "test-otp-hash-secret-0123456789abcdef01234",
                 FAST2SMS_TIMEOUT_MS: "1000",
+                // Most tests share one client address; abuse.test.ts checks these limits with their defaults.
+                OTP_MAX_SENDS_PER_IP_PER_HOUR: "100000",
+                SMS_DAILY_BUDGET: "100000",
               },
             },
           }),

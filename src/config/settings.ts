@@ -1,6 +1,7 @@
 import { isSupportedCountry, type CountryCode } from "libphonenumber-js/mobile";
 import { z } from "zod";
 import { MisconfiguredError } from "../errors/service-error";
+import { normalizePhone } from "../phone/normalize-phone";
 import { privateSigningJwk, publicSigningJwk, serviceAccount, type SigningJwk } from "./key-schemas";
 
 /**
@@ -88,6 +89,24 @@ const json = <T extends z.ZodType>(schema: T, what: string) =>
       return parsed.data;
     });
 
+/** `+919999999999:123456,+918888888888:654321`: numbers and their fixed codes (checked against the other settings in loadSettings). */
+const testNumbers = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
+    const out: { phone: string; code: string }[] = [];
+    for (const entry of entries) {
+      const match = /^(.+):([0-9]{4,10})$/.exec(entry);
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: "must be a comma-separated list of number:code pairs" });
+        return z.NEVER;
+      }
+      out.push({ phone: match[1]!.trim(), code: match[2]! });
+    }
+    return out;
+  });
+
 const csv = (v: string | undefined) =>
   (v ?? "")
     .split(",")
@@ -153,6 +172,15 @@ const envSchema = z
     OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
     OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
     OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
+    OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
+    SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
+    STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
+    TEST_PHONE_NUMBERS: testNumbers,
+    TURNSTILE_SECRET_KEY: optionalText,
+    TURNSTILE_SITEVERIFY_URL: httpUrl("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+    TURNSTILE_EXPECTED_HOSTNAME: optionalText,
+    TURNSTILE_EXPECTED_ACTION: optionalText,
+    TURNSTILE_TIMEOUT_MS: int(500, 30_000, 5000),
     OTP_HASH_SECRET: secret,
     JWT_SECRET: optionalSecret,
     JWT_PRIVATE_KEY: json(privateSigningJwk, "a private JWK with kid and alg EdDSA, ES256 or RS256"),
@@ -215,8 +243,19 @@ export interface Settings {
     maxFailuresPerDay: number;
     resendCooldownSeconds: number;
     maxSendsPerHour: number;
+    maxSendsPerIpPerHour: number;
     hashSecret: string;
   };
+  /** Global SMS cap per UTC day. */
+  smsDailyBudget: number;
+  /** How long a KV or Durable Object call may take before the request fails with 503. */
+  storageTimeoutMs: number;
+  /** Fixed codes for app-store reviewers and CI, keyed by E.164; no SMS and no budget for these. */
+  testNumbers: ReadonlyMap<string, string>;
+  /** Set when TURNSTILE_SECRET_KEY is: /send-otp then needs a valid `turnstile_token`. */
+  turnstile:
+    | { secretKey: string; siteverifyUrl: string; hostname: string | undefined; action: string | undefined; timeoutMs: number }
+    | undefined;
   jwt: {
     /** HS256 key, used when no private key is set. */
     secret: string | undefined;
@@ -261,6 +300,19 @@ export function loadSettings(env: object): Settings {
     throw new MisconfiguredError(names, { cause: issues.map((i) => `${i.name} ${i.message}`).join("; ") });
   }
   const s = parsed.data;
+  const testNumbers = new Map<string, string>();
+  for (const { phone, code } of s.TEST_PHONE_NUMBERS) {
+    let e164: string;
+    try {
+      e164 = normalizePhone(phone, s.ALLOWED_COUNTRIES).e164;
+    } catch {
+      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], { cause: "TEST_PHONE_NUMBERS has a number that is not a valid allowed mobile number" });
+    }
+    if (code.length !== s.OTP_LENGTH) {
+      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], { cause: "TEST_PHONE_NUMBERS has a code whose length is not OTP_LENGTH" });
+    }
+    testNumbers.set(e164, code);
+  }
   const settings: Settings = {
     smsProvider: s.SMS_PROVIDER,
     appName: s.APP_NAME,
@@ -272,8 +324,21 @@ export function loadSettings(env: object): Settings {
       maxFailuresPerDay: s.OTP_MAX_FAILURES_PER_DAY,
       resendCooldownSeconds: s.OTP_RESEND_COOLDOWN_SECONDS,
       maxSendsPerHour: s.OTP_MAX_SENDS_PER_HOUR,
+      maxSendsPerIpPerHour: s.OTP_MAX_SENDS_PER_IP_PER_HOUR,
       hashSecret: s.OTP_HASH_SECRET,
     },
+    smsDailyBudget: s.SMS_DAILY_BUDGET,
+    storageTimeoutMs: s.STORAGE_TIMEOUT_MS,
+    testNumbers,
+    turnstile: s.TURNSTILE_SECRET_KEY
+      ? {
+          secretKey: s.TURNSTILE_SECRET_KEY,
+          siteverifyUrl: s.TURNSTILE_SITEVERIFY_URL,
+          hostname: s.TURNSTILE_EXPECTED_HOSTNAME,
+          action: s.TURNSTILE_EXPECTED_ACTION,
+          timeoutMs: s.TURNSTILE_TIMEOUT_MS,
+        }
+      : undefined,
     jwt: {
       secret: s.JWT_SECRET,
       privateKey: s.JWT_PRIVATE_KEY,

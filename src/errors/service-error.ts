@@ -139,3 +139,21 @@ export class InternalError extends ServiceError {
   readonly status = 500;
   readonly title = "Internal error";
 }
+
+export class CaptchaFailedError extends ServiceError {
+  readonly code = "captcha_failed";
+  readonly status = 403;
+  readonly title = "Bot check failed";
+}
+
+export class CaptchaUnavailableError extends ServiceError {
+  readonly code = "captcha_unavailable";
+  readonly status = 503;
+  readonly title = "Bot check unavailable";
+}
+
+export class SmsBudgetExhaustedError extends ServiceError {
+  readonly code = "sms_budget_exhausted";
+  readonly status = 503;
+  readonly title = "Daily SMS budget spent";
+}

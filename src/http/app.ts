@@ -4,7 +4,8 @@ import type { AppEnv } from "./app-env";
 import { corsFromSettings } from "./middleware/cors-from-settings";
 import { withSettings } from "./middleware/load-settings";
 import { requestLog } from "./middleware/request-log";
-import { onError } from "./on-error";
+import { securityHeaders } from "./middleware/security-headers";
+import { onError, problemResponse } from "./on-error";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
 import { jwksRoute } from "./routes/jwks";
@@ -13,13 +14,13 @@ import { verifyOtpRoute } from "./routes/verify-otp";
 
 const app = new Hono<AppEnv>();
 
-app.use(requestLog());
+app.use(requestLog(), securityHeaders());
 for (const path of ["/send-otp", "/verify-otp", "/dev/*", "/.well-known/*"]) {
   app.use(path, withSettings(), corsFromSettings());
 }
-app.notFound(() => {
-  throw new NotFoundError("There is nothing at this address. See README.md for the API.");
-});
+app.notFound((c) =>
+  problemResponse(new NotFoundError("There is nothing at this address. See README.md for the API."), c.get("requestId")),
+);
 app.onError(onError);
 
 const routes = app

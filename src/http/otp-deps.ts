@@ -10,6 +10,7 @@ export function otpDeps(c: Context<AppEnv>): OtpDeps {
     settings,
     kv: c.env.OTP_KV,
     limiters: c.env.PHONE_LIMITER,
+    quotas: c.env.QUOTA_COUNTER,
     sms: smsProviderFor(settings),
     background: (work) => c.executionCtx.waitUntil(work),
   };

@@ -4,6 +4,7 @@ import type { PhoneLimiter } from "./phone-limiter";
 /** The PhoneLimiter RPC surface the Worker calls. */
 export interface LimiterStub {
   reserveSend(limits: SendLimits): Promise<SendReservation>;
+  releaseSend(codeId: string): Promise<void>;
   cancelCode(codeId: string): Promise<void>;
   pendingCode(limits: AttemptLimits): Promise<PendingCode>;
   recordAttempt(codeId: string, matched: boolean, limits: AttemptLimits): Promise<AttemptOutcome>;

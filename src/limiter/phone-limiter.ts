@@ -19,7 +19,7 @@ export interface LimiterState {
   /** Times of wrong guesses within the last 24 hours, oldest first. */
   failures: number[];
   /** The current code, if one was issued; a new send replaces it. */
-  code: { id: string; expiresAt: number; attempts: number; used: boolean } | null;
+  code: { id: string; issuedAt: number; expiresAt: number; attempts: number; used: boolean } | null;
 }
 
 /**
@@ -45,14 +45,27 @@ export class PhoneLimiter extends DurableObject<Env> {
       const freesAt = state.sends[state.sends.length - limits.maxSendsPerHour]! + HOUR_MS;
       return { ok: false, reason: "hourly_limit", retryAfterMs: freesAt - now };
     }
-    const code = { id: crypto.randomUUID(), expiresAt: now + limits.ttlMs, attempts: 0, used: false };
+    const code = { id: crypto.randomUUID(), issuedAt: now, expiresAt: now + limits.ttlMs, attempts: 0, used: false };
     state.sends.push(now);
     state.code = code;
     await this.save(state);
     return { ok: true, codeId: code.id, expiresAt: code.expiresAt };
   }
 
-  /** Kill a code whose storage or SMS failed. The send still counts (see README, "Failed sends"). */
+  /**
+   * Undo a reservation that another check refused before any SMS was attempted:
+   * the code is dropped and its send no longer counts.
+   */
+  async releaseSend(codeId: string): Promise<void> {
+    const state = this.load(Date.now());
+    if (state.code?.id !== codeId) return;
+    const index = state.sends.lastIndexOf(state.code.issuedAt);
+    if (index >= 0) state.sends.splice(index, 1);
+    state.code = null;
+    await this.save(state);
+  }
+
+  /** Kill a code whose SMS failed. The send still counts (see README, "Failed sends count"). */
   async cancelCode(codeId: string): Promise<void> {
     const state = this.load(Date.now());
     if (state.code?.id !== codeId) return;

@@ -57,16 +57,17 @@ export async function get(path: string): Promise<ApiResponse> {
  * environment plus `overrides` (the settings cache is per environment object).
  */
 export async function withSettings(
-  overrides: Record<string, string | undefined>,
+  overrides: Record<string, unknown>,
   path: string,
   init: RequestInit & { json?: unknown } = {},
 ): Promise<ApiResponse> {
-  const { json, ...rest } = init;
+  const { json, headers, ...rest } = init;
+  const merged = new Headers(headers);
+  if (json !== undefined && !merged.has("content-type")) merged.set("content-type", "application/json");
   const request = new Request(`${BASE}${path}`, {
-    ...(json === undefined
-      ? {}
-      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) }),
+    ...(json === undefined ? {} : { method: "POST", body: JSON.stringify(json) }),
     ...rest,
+    headers: merged,
   });
   const ctx = createExecutionContext();
   const res = await app.fetch(request, { ...env, ...overrides } as Env, ctx);

@@ -1,11 +1,6 @@
-import { vi } from "vitest";
+import { routeOutbound } from "./outbound";
 
-/**
- * The one place where outbound HTTP is mocked for the worker tests. The app,
- * its Durable Object and these tests share one isolate, so replacing
- * globalThis.fetch here intercepts the Fast2SMS provider's calls.
- * Any request to a host other than the fake's is a test failure.
- */
+/** A fake Fast2SMS at FAKE_BASE_URL (the test environment's FAST2SMS_BASE_URL), answering through test/helpers/outbound.ts. */
 export interface RecordedRequest {
   url: string;
   method: string;
@@ -35,13 +30,11 @@ export class FakeFast2Sms {
     return code;
   }
 
-  /** Replace globalThis.fetch with this fake; forgets earlier requests and replies. */
+  /** Answer Fast2SMS requests with this fake; forgets earlier requests and replies. */
   install(): void {
     this.requests.length = 0;
     this.reply = ok();
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const request = new Request(input as RequestInfo, init as RequestInit);
-      if (!request.url.startsWith(FAKE_BASE_URL)) throw new Error(`unexpected outbound request to ${request.url}`);
+    routeOutbound(FAKE_BASE_URL, async (request) => {
       const text = await request.text();
       this.requests.push({
         url: request.url,

@@ -16,9 +16,13 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
   validateJson(sendOtpBody),
   async (c) => {
     const settings = c.get("settings");
-    const phone = normalizePhone(c.req.valid("json").phone, settings.allowedCountries);
+    const body = c.req.valid("json");
+    const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
-    const sent = await sendOtp(otpDeps(c), phone);
+    const sent = await sendOtp(otpDeps(c), phone, {
+      clientAddress: c.req.header("cf-connecting-ip"),
+      turnstileToken: body.turnstile_token,
+    });
     c.header("cache-control", "no-store");
     return c.json(
       {

@@ -1,0 +1,23 @@
+import { vi } from "vitest";
+
+/**
+ * The one place where outbound HTTP is mocked for the worker tests. The app,
+ * its Durable Objects and these tests share one isolate, so replacing
+ * globalThis.fetch here intercepts the app's calls. Each fake registers the
+ * base URL it answers; a request anywhere else fails the test.
+ */
+type Handler = (request: Request) => Promise<Response>;
+
+const routes = new Map<string, Handler>();
+
+export function routeOutbound(baseUrl: string, handler: Handler): void {
+  if (!vi.isMockFunction(globalThis.fetch)) {
+    routes.clear();
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input as RequestInfo, init as RequestInit);
+      for (const [base, handle] of routes) if (request.url.startsWith(base)) return handle(request);
+      throw new Error(`unexpected outbound request to ${request.url}`);
+    });
+  }
+  routes.set(baseUrl, handler);
+}
