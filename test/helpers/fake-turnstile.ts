@@ -13,9 +13,9 @@ type Reply = { status: number; body: unknown } | { network: true };
 /** A fake Cloudflare siteverify: records each form it receives and answers with `reply`. */
 export class FakeTurnstile {
   readonly requests: Record<string, string>[] = [];
-  reply: Reply = FakeTurnstile.pass;
-
   static readonly pass: Reply = { status: 200, body: { success: true, hostname: "shop.example", action: "send-otp" } };
+
+  reply: Reply = FakeTurnstile.pass;
 
   /** Answer siteverify requests with this fake; forgets earlier requests and replies. */
   install(): void {
