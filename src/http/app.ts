@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../errors/service-error";
+import { signInPageRoute } from "../page/sign-in-page-route";
 import type { AppEnv } from "./app-env";
 import { corsFromSettings } from "./middleware/cors-from-settings";
 import { withSettings } from "./middleware/load-settings";
@@ -22,6 +23,7 @@ app.notFound((c) =>
   problemResponse(new NotFoundError("There is nothing at this address. See README.md for the API."), c.get("requestId")),
 );
 app.onError(onError);
+app.route("/", signInPageRoute); // GET /: the sign-in page; reads its settings itself (src/page/)
 
 const routes = app
   .route("/", healthRoute)

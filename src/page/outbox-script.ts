@@ -1,0 +1,38 @@
+/**
+ * The dev outbox panel's behaviour, inlined only when SMS_PROVIDER is console
+ * (with a real provider neither the panel nor this script is in the page).
+ * After each send (the `otp:sent` event from page-script.ts) it shows the
+ * newest message to that number from GET /dev/outbox, so a person can finish
+ * the flow with no phone. Allowed by its own sha256 hash (page-csp.ts).
+ */
+export const OUTBOX_SCRIPT = `
+(function () {
+  "use strict";
+  var message = document.getElementById("outbox-message");
+  var meta = document.getElementById("outbox-meta");
+  var latest = 0;
+  document.addEventListener("otp:sent", async function (event) {
+    var phone = event.detail && event.detail.phone;
+    var mine = ++latest;
+    message.textContent = "Reading the outbox…";
+    meta.textContent = "";
+    var text = "", note = "";
+    try {
+      var res = await fetch("/dev/outbox?phone=" + encodeURIComponent(phone), { headers: { accept: "application/json" } });
+      var data = await res.json();
+      var last = res.ok && data && Array.isArray(data.messages) ? data.messages[0] : undefined;
+      if (last) {
+        text = String(last.text);
+        note = "To " + last.to + " at " + new Date(last.sent_at).toLocaleTimeString() + ".";
+      } else {
+        text = res.ok ? "No message to " + phone + " yet." : String((data && data.detail) || "The outbox could not be read.");
+      }
+    } catch (e) {
+      text = "The outbox could not be read.";
+    }
+    if (mine !== latest) return;
+    message.textContent = text;
+    meta.textContent = note;
+  });
+})();
+`;

@@ -1,0 +1,93 @@
+import { html, raw } from "hono/html";
+import { OUTBOX_SCRIPT } from "./outbox-script";
+import { OUTBOX_STYLE } from "./outbox-style";
+import type { InlineContent } from "./page-csp";
+import { PAGE_SCRIPT } from "./page-script";
+import { PAGE_STYLE } from "./page-style";
+
+export interface SignInPageView {
+  /** APP_NAME, or its default when the settings cannot be read. */
+  appName: string;
+  /** Whether to include the dev outbox panel (SMS_PROVIDER=console only). */
+  devOutbox: boolean;
+  /** A sentence explaining why nobody can sign in right now (e.g. misconfigured settings). */
+  problem?: string;
+}
+
+export interface RenderedPage {
+  html: string;
+  /** Exactly the inline scripts and styles in `html`, for the Content-Security-Policy. */
+  inline: InlineContent;
+}
+
+/**
+ * The sign-in page: phone form, code form (hidden until a code is sent),
+ * signed-in view (hidden until verified), and, with the console provider
+ * only, the dev outbox panel with its script and styles. Interpolated values are
+ * HTML-escaped by hono/html; the inline scripts and styles are constants.
+ */
+export async function renderSignInPage(view: SignInPageView): Promise<RenderedPage> {
+  const scripts = view.devOutbox ? [PAGE_SCRIPT, OUTBOX_SCRIPT] : [PAGE_SCRIPT];
+  const styles = view.devOutbox ? [PAGE_STYLE, OUTBOX_STYLE] : [PAGE_STYLE];
+  const off = view.problem !== undefined;
+  const page = await html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="robots" content="noindex">
+<title>Sign in · ${view.appName}</title>
+<link rel="icon" href="data:,">
+${styles.map((style) => html`<style>${raw(style)}</style>\n`)}
+</head>
+<body>
+<main class="card">
+<h1>Sign in to ${view.appName}</h1>
+<p class="lead">We text a one-time code to your mobile number.</p>
+${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p>` : null}
+<form id="phone-form" method="post" novalidate>
+<label for="phone">Mobile number</label>
+<p class="hint" id="phone-hint">For example 98765&nbsp;43210 or +91&nbsp;98765&nbsp;43210.</p>
+<input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" required autofocus aria-describedby="phone-hint phone-error"${off ? html` disabled` : null}>
+<p class="error" id="phone-error" aria-live="polite"></p>
+<button type="submit" id="send"${off ? html` disabled` : null}>Send code</button>
+</form>
+<form id="code-form" method="post" novalidate hidden>
+<p id="sent-note" aria-live="polite"></p>
+<label for="code">Code from the SMS</label>
+<input id="code" name="otp" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="12" required aria-describedby="sent-note code-error">
+<p class="error" id="code-error" aria-live="polite"></p>
+<button type="submit" id="verify">Verify</button>
+<div class="row">
+<button type="button" class="secondary" id="resend" disabled>Resend code</button>
+<button type="button" class="secondary" id="change-number">Change number</button>
+</div>
+</form>
+<section id="success" aria-labelledby="success-title" hidden>
+<h2 id="success-title" class="signed-in" tabindex="-1">✓ You are signed in</h2>
+<p id="expiry"></p>
+<p id="firebase" hidden></p>
+<h3>Access token claims</h3>
+<dl id="claims"></dl>
+<details>
+<summary>Show the access token</summary>
+<textarea id="token" rows="6" readonly aria-label="Access token (JWT)"></textarea>
+</details>
+<button type="button" class="secondary" id="restart">Start over</button>
+</section>
+</main>
+${view.devOutbox
+  ? html`<aside class="outbox" id="outbox" aria-labelledby="outbox-title">
+<h2 id="outbox-title">Dev outbox</h2>
+<p class="hint">SMS_PROVIDER is console: no SMS is sent. The last message to the number you entered appears here.</p>
+<p class="outbox-message mono" id="outbox-message" aria-live="polite">Send a code to see its message.</p>
+<p class="outbox-meta" id="outbox-meta"></p>
+</aside>`
+  : null}
+<noscript><p class="banner">This page needs JavaScript to sign you in. The API works without it: see README.md.</p></noscript>
+${scripts.map((script) => html`<script>${raw(script)}</script>\n`)}</body>
+</html>
+`;
+  return { html: page.toString(), inline: { scripts, styles } };
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { get, withSettings, type ApiResponse } from "../helpers/api";
+
+/** GET / with the console provider (dev) or the test default, fast2sms (production). */
+const consoleProvider = { SMS_PROVIDER: "console", FAST2SMS_API_KEY: undefined };
+const page = async (overrides?: Record<string, string | undefined>) => {
+  const res = overrides ? await withSettings(overrides, "/") : await get("/");
+  return { ...res, html: String(res.body.raw) };
+};
+
+/** The policy as a map from directive to its sources. */
+function policy(res: ApiResponse): Map<string, string[]> {
+  const header = res.headers.get("content-security-policy");
+  expect(header).toBeTruthy();
+  return new Map(
+    header!.split(";").map((part) => {
+      const [name, ...sources] = part.trim().split(/\s+/);
+      return [name!, sources] as const;
+    }),
+  );
+}
+
+/** The contents of every <tag>…</tag> in the page, in order. */
+function inline(html: string, tag: "script" | "style"): string[] {
+  return [...html.matchAll(new RegExp(`<${tag}\\b([^>]*)>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => {
+    expect(m[1]).toBe(""); // no src=, no type= tricks: only plain inline elements
+    return m[2]!;
+  });
+}
+
+/** What a browser checks: 'sha256-' + base64(SHA-256(UTF-8 text)). */
+async function hashSource(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+}
+
+describe("GET / sign-in page", () => {
+  it("is HTML with a strict Content-Security-Policy and the other security headers", async () => {
+    const res = await page(consoleProvider);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    const csp = policy(res);
+    expect(csp.get("default-src")).toEqual(["'none'"]);
+    expect(csp.get("connect-src")).toEqual(["'self'"]);
+    expect(csp.get("img-src")).toEqual(["data:"]);
+    expect(csp.get("base-uri")).toEqual(["'none'"]);
+    expect(csp.get("form-action")).toEqual(["'self'"]);
+    expect(csp.get("frame-ancestors")).toEqual(["'none'"]);
+    expect(csp.get("require-trusted-types-for")).toEqual(["'script'"]);
+    for (const directive of ["script-src", "style-src"]) {
+      const sources = csp.get(directive)!;
+      expect(sources.length).toBeGreaterThan(0);
+      for (const source of sources) expect(source).toMatch(/^'sha256-[A-Za-z0-9+/]{43}='$/);
+    }
+    expect(res.headers.get("content-security-policy")).not.toMatch(/unsafe|\*|http/);
+  });
+
+  it("allows exactly the inline scripts and styles it contains, by their SHA-256", async () => {
+    for (const overrides of [consoleProvider, undefined]) {
+      const res = await page(overrides);
+      const csp = policy(res);
+      const scripts = inline(res.html, "script");
+      const styles = inline(res.html, "style");
+      expect(scripts.length).toBe(overrides ? 2 : 1);
+      expect(styles.length).toBe(overrides ? 2 : 1);
+      expect(csp.get("script-src")).toEqual(await Promise.all(scripts.map(hashSource)));
+      expect(csp.get("style-src")).toEqual(await Promise.all(styles.map(hashSource)));
+    }
+  });
+
+  it("has nothing the policy would block: no external resources, style attributes or inline handlers", async () => {
+    const { html } = await page(consoleProvider);
+    expect(html).not.toMatch(/\sstyle=/i);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    expect(html).not.toMatch(/\s(src|href)="(?!data:)/i);
+    expect(html).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
+  });
+
+  it("has labelled fields, a one-time-code input and room reserved for each field's errors", async () => {
+    const { html } = await page();
+    for (const id of ["phone", "code"]) {
+      expect(html).toContain(`<label for="${id}">`);
+      expect(html).toMatch(new RegExp(`<input id="${id}"[^>]*aria-describedby="[^"]*${id}-error"`));
+      expect(html).toMatch(new RegExp(`<p class="error" id="${id}-error" aria-live="polite"></p>`));
+    }
+    expect(html).toMatch(/<input id="code"[^>]*autocomplete="one-time-code"[^>]*inputmode="numeric"/);
+    expect(html).toMatch(/<input id="phone"[^>]*type="tel"[^>]*autocomplete="tel"/);
+    expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    expect(html).toContain('<html lang="en">');
+  });
+
+  it("shows the dev outbox panel and its script with the console provider", async () => {
+    const { html } = await page(consoleProvider);
+    expect(html).toContain('<aside class="outbox" id="outbox"');
+    expect(html).toContain('id="outbox-message"');
+    expect(html).toContain('fetch("/dev/outbox?phone="');
+  });
+
+  it("has no trace of the outbox with a real provider (fast2sms)", async () => {
+    const res = await page();
+    expect(res.status).toBe(200);
+    expect(res.html).toContain('id="phone-form"');
+    expect(res.html).not.toMatch(/outbox/i);
+  });
+
+  it("still renders, naming the bad setting but not its value, when the settings are misconfigured", async () => {
+    const res = await page({ JWT_SECRET: "short-secret-value" });
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(res.html).toMatch(/<p class="banner" role="alert" id="page-problem">Sign-in is unavailable\. [^<]*JWT_SECRET[^<]*<\/p>/);
+    expect(res.html).not.toContain("short-secret-value");
+    expect(res.html).not.toMatch(/outbox/i);
+    expect(res.html).toMatch(/<input id="phone"[^>]* disabled>/);
+    // No stack trace or error name, only the sentence.
+    expect(res.html).not.toMatch(/\n\s*at \S|\.[jt]s:\d+|MisconfiguredError/);
+  });
+
+  it("escapes APP_NAME", async () => {
+    const res = await page({ APP_NAME: `<img src=x onerror="alert(1)">` });
+    expect(res.status).toBe(200);
+    expect(res.html).toContain("<h1>Sign in to &lt;img src=x onerror=&quot;alert(1)&quot;&gt;</h1>");
+    expect(res.html).not.toContain("<img");
+  });
+});
