@@ -23,8 +23,6 @@ export const signInPageRoute = new Hono<AppEnv>().get("/", async (c) => {
   }
   const page = await renderSignInPage(view);
   c.header("content-security-policy", await pageContentSecurityPolicy(page.inline));
-  c.header("x-content-type-options", "nosniff");
-  c.header("referrer-policy", "no-referrer");
-  c.header("cache-control", "no-store");
+  // nosniff, no-referrer and no-store come from the app-wide securityHeaders() middleware.
   return c.html(page.html, view.problem === undefined ? 200 : 500);
 });
