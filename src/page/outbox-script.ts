@@ -3,7 +3,8 @@
  * (with a real provider neither the panel nor this script is in the page).
  * After each send (the `otp:sent` event from page-script.ts) it shows the
  * newest message to that number from GET /dev/outbox, so a person can finish
- * the flow with no phone. Allowed by its own sha256 hash (page-csp.ts).
+ * the flow with no phone; on `otp:reset` (a new number) it clears the panel.
+ * Allowed by its own sha256 hash (page-csp.ts).
  */
 export const OUTBOX_SCRIPT = `
 (function () {
@@ -11,6 +12,12 @@ export const OUTBOX_SCRIPT = `
   var message = document.getElementById("outbox-message");
   var meta = document.getElementById("outbox-meta");
   var latest = 0;
+  var idle = message.textContent;
+  document.addEventListener("otp:reset", function () {
+    latest += 1;
+    message.textContent = idle;
+    meta.textContent = "";
+  });
   document.addEventListener("otp:sent", async function (event) {
     var phone = event.detail && event.detail.phone;
     var mine = ++latest;

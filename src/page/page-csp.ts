@@ -10,7 +10,7 @@ export interface InlineContent {
  * The page's Content-Security-Policy: nothing is allowed by default; only the
  * exact inline scripts and styles the response contains run (by hash, so no
  * 'unsafe-inline' and no nonce), requests go only to this origin, and the
- * page cannot be framed, rebased or made to post forms elsewhere. The page
+ * page cannot be framed, rebased or made to post forms anywhere. The page
  * writes no HTML from strings, so Trusted Types are required with no policy.
  */
 export async function pageContentSecurityPolicy(inline: InlineContent): Promise<string> {
@@ -26,7 +26,8 @@ export async function pageContentSecurityPolicy(inline: InlineContent): Promise<
     // Only the empty data: favicon, which stops the browser asking for /favicon.ico.
     "img-src data:",
     "base-uri 'none'",
-    "form-action 'self'",
+    // The script submits nothing natively; without it, a form posts nowhere.
+    "form-action 'none'",
     "frame-ancestors 'none'",
     "require-trusted-types-for 'script'",
     "trusted-types 'none'",

@@ -8,8 +8,10 @@
  * access token, decoded here (base64url JSON, not verified: that is the
  * backend's job). Every error shows the problem+json `detail` under the field
  * of the form that was submitted, and that field gets aria-invalid and focus.
- * After a send it dispatches `otp:sent` on document; the dev outbox panel
- * (outbox-script.ts, console provider only) listens for it.
+ * After a send it dispatches `otp:sent` on document, and on "Change number"
+ * or "Start over" `otp:reset`; the dev outbox panel (outbox-script.ts,
+ * console provider only) listens for both. An answer that arrives after the
+ * person started over is dropped (`generation`).
  *
  * Plain ES2017 in a string: no build step, no modules, and nothing that would
  * need a looser policy (no eval, no innerHTML, no inline handlers or styles).
@@ -26,6 +28,7 @@ export const PAGE_SCRIPT = `
 
   var phone = "";
   var busy = false;
+  var generation = 0;
   var countdown = 0, resendAt = 0;
 
   function setError(input, slot, text) {
@@ -91,11 +94,15 @@ export const PAGE_SCRIPT = `
     if (busy) return;
     var input = again ? codeInput : phoneInput, slot = again ? codeError : phoneError;
     var button = again ? resendButton : sendButton;
+    var mine = generation;
     setBusy(button, "Sending…");
     var result = await post("/send-otp", { phone: again ? phone : phoneInput.value });
     setBusy(button, "");
+    if (mine !== generation) return;
     if (!result.ok) {
-      setError(input, slot, result.data.detail);
+      // A refused resend is not the code's fault: say why next to the code, without marking it invalid.
+      if (again) slot.textContent = result.data.detail;
+      else setError(input, slot, result.data.detail);
       if (again) {
         if (result.retryAfter) startCountdown(result.retryAfter);
         else tick();
@@ -116,9 +123,11 @@ export const PAGE_SCRIPT = `
 
   async function verify() {
     if (busy) return;
+    var mine = generation;
     setBusy(verifyButton, "Checking…");
     var result = await post("/verify-otp", { phone: phone, otp: codeInput.value.replace(/\\s+/g, "") });
     setBusy(verifyButton, "");
+    if (mine !== generation) return;
     if (!result.ok) {
       setError(codeInput, codeError, result.data.detail);
       codeInput.focus();
@@ -179,6 +188,7 @@ export const PAGE_SCRIPT = `
   }
 
   function startOver() {
+    generation += 1;
     clearInterval(countdown);
     phone = "";
     codeInput.value = "";
@@ -189,6 +199,7 @@ export const PAGE_SCRIPT = `
     show(phoneForm);
     phoneInput.focus();
     phoneInput.select();
+    document.dispatchEvent(new CustomEvent("otp:reset"));
   }
 
   phoneForm.addEventListener("submit", function (event) { event.preventDefault(); send(false); });

@@ -225,6 +225,36 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     await page.context().close();
   });
 
+  it("'Change number' goes back to the phone field, clears the outbox panel, and ignores a late answer", async () => {
+    const { page, problems } = await openPage();
+    await page.keyboard.type("9876512345");
+    await page.keyboard.press("Enter");
+    await textMatches(page, "#outbox-message", /\d{6}/);
+
+    // A verify that answers late; the person changes the number meanwhile.
+    let answered!: () => void;
+    const late = new Promise<void>((resolve) => (answered = resolve));
+    await page.route("**/verify-otp", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+      answered();
+    });
+    await page.keyboard.type("000000");
+    await page.keyboard.press("Enter");
+    await page.locator("#change-number").click();
+    expect(await page.locator("#phone-form").isVisible()).toBe(true);
+    expect(await focusedId(page)).toBe("phone");
+    expect(await text(page, "#outbox-message")).toBe("Send a code to see its message.");
+
+    await late;
+    await page.waitForTimeout(300); // let the page handle the late answer
+    expect(await page.locator("#phone-form").isVisible()).toBe(true);
+    expect(await page.locator("#code-form").isHidden()).toBe(true);
+    expect(await text(page, "#code-error")).toBe("");
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it("keeps the longest phone errors inside their reserved room on a 320 px wide screen", async () => {
     const { page, problems } = await openPage({ width: 320, height: 640 });
     const sendBefore = await box(page, "#send");

@@ -46,7 +46,7 @@ describe("GET / sign-in page", () => {
     expect(csp.get("connect-src")).toEqual(["'self'"]);
     expect(csp.get("img-src")).toEqual(["data:"]);
     expect(csp.get("base-uri")).toEqual(["'none'"]);
-    expect(csp.get("form-action")).toEqual(["'self'"]);
+    expect(csp.get("form-action")).toEqual(["'none'"]);
     expect(csp.get("frame-ancestors")).toEqual(["'none'"]);
     expect(csp.get("require-trusted-types-for")).toEqual(["'script'"]);
     for (const directive of ["script-src", "style-src"]) {
@@ -116,6 +116,15 @@ describe("GET / sign-in page", () => {
     expect(res.html).toMatch(/<input id="phone"[^>]* disabled>/);
     // No stack trace or error name, only the sentence.
     expect(res.html).not.toMatch(/\n\s*at \S|\.[jt]s:\d+|MisconfiguredError/);
+  });
+
+  it("says it cannot sign in, and turns the form off, while the bot check is on (it has no Turnstile widget)", async () => {
+    const res = await page({ TURNSTILE_SECRET_KEY: "turnstile-secret-for-the-page-test" });
+    expect(res.status).toBe(200);
+    expect(res.html).toMatch(/<p class="banner" role="alert" id="page-problem">[^<]*TURNSTILE_SECRET_KEY is set[^<]*<\/p>/);
+    expect(res.html).not.toContain("turnstile-secret-for-the-page-test");
+    expect(res.html).toMatch(/<input id="phone"[^>]* disabled>/);
+    expect(res.html).toMatch(/<button type="submit" id="send" disabled>/);
   });
 
   it("escapes APP_NAME", async () => {
