@@ -1,2 +1,11 @@
-/** The app's type for `hc<AppType>()` from hono/client: `import type { AppType } from "phone-otp/app-type"`. */
+import type * as z from "zod/mini";
+import type { problemDocument } from "./http/schemas";
+
+/**
+ * Types for clients: `hc<AppType>()` from hono/client, and the problem+json
+ * body every error has (`import type { AppType, Problem } from "phone-otp/app-type"`).
+ * Errors are thrown, not returned, in the routes, so hc types only the 200
+ * answers; read an error's body as a Problem.
+ */
 export type { AppType } from "./http/app";
+export type Problem = z.output<typeof problemDocument>;

@@ -76,7 +76,7 @@ export function buildOpenApiDocument(): JsonObject {
     openapi: "3.1.0",
     info: {
       title: "Phone OTP",
-      version: "1.0.0",
+      version: "0.1.0",
       description:
         "Proves that a user owns a phone number: POST /send-otp texts a one-time code, POST /verify-otp checks it and " +
         "answers with a signed access token. Every error is application/problem+json (RFC 9457) with a stable `code`.",

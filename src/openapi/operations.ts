@@ -29,7 +29,7 @@ export interface Operation {
   body?: z.ZodMiniType;
   /** Optional query parameters, with their descriptions. */
   query?: Record<string, string>;
-  success: { status: 200; contentType: string; description: string; schema?: z.ZodMiniType; headers?: string[] };
+  success: { status: 200; contentType: string; description: string; schema?: z.ZodMiniType };
   /** Problem codes this operation can answer with (internal_error is implied everywhere). */
   errors: readonly ErrorCode[];
   /** For pages: a 500 that is an HTML page (not problem+json), and when it happens. */

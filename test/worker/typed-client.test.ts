@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
-import type { AppType } from "../../src/app-type";
+import type { AppType, Problem } from "../../src/app-type";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { uniquePhone } from "../helpers/api";
 
@@ -10,38 +10,48 @@ beforeEach(() => fast2sms.install());
 afterEach(() => vi.restoreAllMocks());
 
 /** The README's typed-client example, against the Worker's own fetch handler instead of the network. */
-const client = hc<AppType>("http://localhost", {
+const otp = hc<AppType>("http://localhost", {
   fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
 });
 
-describe("hc<AppType>() from hono/client", () => {
-  it("sends and verifies with typed requests and typed answers", async () => {
-    const phone = uniquePhone();
-    const sent = await client["send-otp"].$post({ json: { phone } });
-    expect(sent.status).toBe(200);
-    if (sent.status !== 200) return;
-    const sentBody = await sent.json();
-    expectTypeOf(sentBody.resend_after).toEqualTypeOf<number>();
-    expect(sentBody).toEqual({ message: "OTP sent successfully", phone, expires_in: 300, resend_after: 30 });
+/** The README's example, as a function of the number and a way to get the code. */
+async function signIn(phone: string, readCode: () => string) {
+  const sent = await otp["send-otp"].$post({ json: { phone } });
+  if (!sent.ok) throw new Error(((await sent.json()) as unknown as Problem).detail);
+  const { resend_after } = await sent.json(); // number
+  expectTypeOf(resend_after).toEqualTypeOf<number>();
 
-    const verified = await client["verify-otp"].$post({ json: { phone, otp: fast2sms.lastCode() } });
-    expect(verified.status).toBe(200);
-    if (verified.status !== 200) return;
-    const token = await verified.json();
-    expectTypeOf(token.token_type).toEqualTypeOf<"Bearer">();
-    expect(token.access_token.split(".")).toHaveLength(3);
+  const verified = await otp["verify-otp"].$post({ json: { phone, otp: readCode() } });
+  if (!verified.ok) throw new Error(((await verified.json()) as unknown as Problem).detail);
+  const { access_token, firebase_token } = await verified.json(); // string, string | undefined
+  expectTypeOf(access_token).toEqualTypeOf<string>();
+  expectTypeOf(firebase_token).toEqualTypeOf<string | undefined>();
+  return { resend_after, access_token, firebase_token };
+}
+
+describe("hc<AppType>() from hono/client (the README's example)", () => {
+  it("sends and verifies with typed requests and typed answers", async () => {
+    const result = await signIn(uniquePhone(), () => fast2sms.lastCode());
+    expect(result.resend_after).toBe(30);
+    expect(result.access_token.split(".")).toHaveLength(3);
+    expect(result.firebase_token).toBeUndefined();
+  });
+
+  it("turns an error into the problem's detail", async () => {
+    await expect(signIn(uniquePhone(), () => "000000")).rejects.toThrow(/^The code is not correct\. 4 tries left/);
+    await expect(signIn("12345", () => "000000")).rejects.toThrow(/not a valid mobile number/);
   });
 
   it("types the body, so a wrong field does not compile", async () => {
     // @ts-expect-error: "number" is not a field of POST /send-otp (checked by `npm run typecheck`)
-    const res = await client["send-otp"].$post({ json: { number: "+919876543210" } });
+    const res = await otp["send-otp"].$post({ json: { number: "+919876543210" } });
     expect(res.status).toBe(400);
   });
 
   it("reaches the other routes", async () => {
-    const health = await client.health.$get();
+    const health = await otp.health.$get();
     expect(await health.json()).toMatchObject({ status: "ok" });
-    const jwks = await client[".well-known"]["jwks.json"].$get();
+    const jwks = await otp[".well-known"]["jwks.json"].$get();
     expect(jwks.status).toBe(200);
   });
 });

@@ -2,8 +2,8 @@ import type { MiddlewareHandler } from "hono";
 
 /**
  * Headers every response carries: no MIME sniffing, no referrer leaks, and
- * `Cache-Control: no-store` unless the route chose its own caching (the JWKS
- * is the only cacheable response).
+ * `Cache-Control: no-store` unless the route chose its own caching (only the
+ * JWKS, /openapi.json and /docs are cacheable).
  */
 export function securityHeaders(): MiddlewareHandler {
   return async function securityHeadersMiddleware(c, next) {
