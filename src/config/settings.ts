@@ -1,5 +1,5 @@
 import { isSupportedCountry, type CountryCode } from "libphonenumber-js/mobile";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { MisconfiguredError } from "../errors/service-error";
 import { normalizePhone } from "../phone/normalize-phone";
 import { privateSigningJwk, publicSigningJwk, serviceAccount, type SigningJwk } from "./key-schemas";
@@ -14,98 +14,25 @@ import { privateSigningJwk, publicSigningJwk, serviceAccount, type SigningJwk } 
 
 const MIN_SECRET_BYTES = 32;
 
-const int = (min: number, max: number, fallback: number) =>
-  z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw === "") return fallback;
-      const n = typeof raw === "number" ? raw : Number(raw.trim());
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+/** What a setting's reader returns when the value is bad (after `problem` recorded why). */
+const BAD = z.NEVER;
 
-const text = (fallback: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v.trim() === "" ? fallback : v.trim()));
-
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
-
-const secret = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v === "") {
-      ctx.addIssue({ code: "custom", message: "is missing" });
-      return z.NEVER;
-    }
-    if (new TextEncoder().encode(v).byteLength < MIN_SECRET_BYTES) {
-      ctx.addIssue({ code: "custom", message: `must be at least ${MIN_SECRET_BYTES} bytes` });
-      return z.NEVER;
-    }
-    return v;
-  });
-
-/** Like `secret`, but may be absent (its presence is required by a dependent check). */
-const optionalSecret = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v === "") return undefined;
-    if (new TextEncoder().encode(v).byteLength < MIN_SECRET_BYTES) {
-      ctx.addIssue({ code: "custom", message: `must be at least ${MIN_SECRET_BYTES} bytes` });
-      return z.NEVER;
-    }
-    return v;
-  });
-
-/** A JSON value in a string setting; the message never quotes the value. */
-const json = <T extends z.ZodType>(schema: T, what: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx): z.output<T> | undefined => {
-      if (v === undefined || v.trim() === "") return undefined;
-      let value: unknown;
-      try {
-        value = JSON.parse(v);
-      } catch {
-        ctx.addIssue({ code: "custom", message: `is not valid JSON (expected ${what})` });
-        return z.NEVER;
-      }
-      const parsed = schema.safeParse(value);
-      if (!parsed.success) {
-        ctx.addIssue({ code: "custom", message: `is not ${what}: ${parsed.error.issues[0]?.message ?? "invalid"}` });
-        return z.NEVER;
-      }
-      return parsed.data;
-    });
-
-/** `+919999999999:123456,+918888888888:654321`: numbers and their fixed codes (checked against the other settings in loadSettings). */
-const testNumbers = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    const entries = (v ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
-    const out: { phone: string; code: string }[] = [];
-    for (const entry of entries) {
-      const match = /^(.+):([0-9]{4,10})$/.exec(entry);
-      if (!match) {
-        ctx.addIssue({ code: "custom", message: "must be a comma-separated list of number:code pairs" });
-        return z.NEVER;
-      }
-      out.push({ phone: match[1]!.trim(), code: match[2]! });
-    }
-    return out;
-  });
+/**
+ * A setting read from the environment's string (tests may bind numbers):
+ * `read` turns the raw value into the setting, or calls `problem` with a
+ * message that names what is expected, never the value, and returns BAD.
+ */
+function setting<T>(read: (raw: string | undefined, problem: (message: string) => typeof BAD) => T) {
+  return z.pipe(
+    z.optional(z.union([z.string(), z.number()])),
+    z.transform((raw: string | number | undefined, payload) =>
+      read(raw === undefined ? undefined : String(raw), (message) => {
+        payload.issues.push({ code: "custom", message, input: raw });
+        return BAD;
+      }),
+    ),
+  );
+}
 
 const csv = (v: string | undefined) =>
   (v ?? "")
@@ -113,93 +40,135 @@ const csv = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter((s) => s !== "");
 
-const countries = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    const list = csv(v ?? "IN").map((c) => c.toUpperCase());
-    if (list.length === 0 || !list.every((c) => isSupportedCountry(c))) {
-      ctx.addIssue({ code: "custom", message: "must be a comma-separated list of ISO 3166 country codes" });
-      return z.NEVER;
-    }
-    return list as CountryCode[];
+const isBlank = (v: string | undefined): v is undefined => v === undefined || v.trim() === "";
+
+const int = (min: number, max: number, fallback: number) =>
+  setting((raw, problem) => {
+    if (isBlank(raw)) return fallback;
+    const n = Number(raw.trim());
+    return Number.isInteger(n) && n >= min && n <= max ? n : problem(`must be a whole number from ${min} to ${max}`);
   });
 
-const origins = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    const list = csv(v);
-    for (const origin of list) {
-      if (origin === "*") continue;
-      try {
-        if (new URL(origin).origin !== origin) throw new Error("not an origin");
-      } catch {
-        ctx.addIssue({ code: "custom", message: "must be * or a comma-separated list of origins like https://app.example.com" });
-        return z.NEVER;
-      }
+const text = (fallback: string) => setting((v) => (isBlank(v) ? fallback : v.trim()));
+
+const optionalText = setting((v) => (isBlank(v) ? undefined : v.trim()));
+
+const longEnough = (v: string) => new TextEncoder().encode(v).byteLength >= MIN_SECRET_BYTES;
+
+const secret = setting((v, problem) => {
+  if (v === undefined || v === "") return problem("is missing");
+  return longEnough(v) ? v : problem(`must be at least ${MIN_SECRET_BYTES} bytes`);
+});
+
+/** Like `secret`, but may be absent (its presence is required by a dependent check). */
+const optionalSecret = setting((v, problem) => {
+  if (v === undefined || v === "") return undefined;
+  return longEnough(v) ? v : problem(`must be at least ${MIN_SECRET_BYTES} bytes`);
+});
+
+/** A JSON value in a string setting; the message never quotes the value. */
+const json = <T extends z.ZodMiniType>(schema: T, what: string) =>
+  setting((v, problem): z.output<T> | undefined => {
+    if (isBlank(v)) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(v);
+    } catch {
+      return problem(`is not valid JSON (expected ${what})`);
     }
-    return list;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) return problem(`is not ${what}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    return parsed.data;
   });
+
+/** `+919999999999:123456,+918888888888:654321`: numbers and their fixed codes (checked against the other settings in loadSettings). */
+const testNumbers = setting((v, problem) => {
+  const out: { phone: string; code: string }[] = [];
+  for (const entry of csv(v)) {
+    const match = /^(.+):([0-9]{4,10})$/.exec(entry);
+    if (!match) return problem("must be a comma-separated list of number:code pairs");
+    out.push({ phone: match[1]!.trim(), code: match[2]! });
+  }
+  return out;
+});
+
+const oneOf = <const T extends string>(values: readonly T[], fallback: T) =>
+  setting((v, problem): T => {
+    if (isBlank(v)) return fallback;
+    const value = v.trim() as T;
+    return values.includes(value) ? value : problem(`must be ${values.slice(0, -1).join(", ")} or ${values.at(-1)}`);
+  });
+
+const countries = setting((v, problem) => {
+  const list = csv(v ?? "IN").map((c) => c.toUpperCase());
+  if (list.length === 0 || !list.every((c) => isSupportedCountry(c))) {
+    return problem("must be a comma-separated list of ISO 3166 country codes");
+  }
+  return list as CountryCode[];
+});
+
+const origins = setting((v, problem) => {
+  const list = csv(v);
+  for (const origin of list) {
+    if (origin === "*") continue;
+    let valid = false;
+    try {
+      valid = new URL(origin).origin === origin;
+    } catch {
+      /* not a URL */
+    }
+    if (!valid) return problem("must be * or a comma-separated list of origins like https://app.example.com");
+  }
+  return list;
+});
 
 const httpUrl = (fallback: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const raw = v === undefined || v.trim() === "" ? fallback : v.trim();
-      try {
-        const url = new URL(raw);
-        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
-        return url.href.replace(/\/+$/, "");
-      } catch {
-        ctx.addIssue({ code: "custom", message: "must be an http(s) URL" });
-        return z.NEVER;
-      }
-    });
-
-const envSchema = z
-  .object({
-    SMS_PROVIDER: z
-      .enum(["fast2sms", "console"], { message: "must be fast2sms or console" })
-      .optional()
-      .default("fast2sms"),
-    APP_NAME: text("Phone OTP"),
-    ALLOWED_COUNTRIES: countries,
-    OTP_LENGTH: int(4, 10, 6),
-    OTP_TTL_SECONDS: int(60, 600, 300),
-    OTP_MAX_ATTEMPTS: int(1, 10, 5),
-    OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
-    OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
-    OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
-    OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
-    SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
-    STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
-    TEST_PHONE_NUMBERS: testNumbers,
-    TURNSTILE_SECRET_KEY: optionalText,
-    TURNSTILE_SITEVERIFY_URL: httpUrl("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
-    TURNSTILE_EXPECTED_HOSTNAME: optionalText,
-    TURNSTILE_EXPECTED_ACTION: optionalText,
-    TURNSTILE_TIMEOUT_MS: int(500, 30_000, 5000),
-    OTP_HASH_SECRET: secret,
-    JWT_SECRET: optionalSecret,
-    JWT_PRIVATE_KEY: json(privateSigningJwk, "a private JWK with kid and alg EdDSA, ES256 or RS256"),
-    JWT_PREVIOUS_PUBLIC_KEYS: json(z.array(publicSigningJwk), "a JSON array of public JWKs"),
-    FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file"),
-    JWT_ISSUER: text("phone-otp"),
-    JWT_AUDIENCE: text("phone-otp-app"),
-    JWT_TTL_SECONDS: int(60, 86_400, 3600),
-    FAST2SMS_API_KEY: optionalText,
-    FAST2SMS_BASE_URL: httpUrl("https://www.fast2sms.com"),
-    FAST2SMS_ROUTE: z
-      .enum(["otp", "q", "dlt"], { message: "must be otp, q or dlt" })
-      .optional()
-      .default("otp"),
-    FAST2SMS_SENDER_ID: optionalText,
-    FAST2SMS_TEMPLATE_ID: optionalText,
-    FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
-    CORS_ORIGINS: origins,
+  setting((v, problem) => {
+    const raw = isBlank(v) ? fallback : v.trim();
+    try {
+      const url = new URL(raw);
+      if (url.protocol === "https:" || url.protocol === "http:") return url.href.replace(/\/+$/, "");
+    } catch {
+      /* not a URL */
+    }
+    return problem("must be an http(s) URL");
   });
+
+const envSchema = z.object({
+  SMS_PROVIDER: oneOf(["fast2sms", "console"], "fast2sms"),
+  APP_NAME: text("Phone OTP"),
+  ALLOWED_COUNTRIES: countries,
+  OTP_LENGTH: int(4, 10, 6),
+  OTP_TTL_SECONDS: int(60, 600, 300),
+  OTP_MAX_ATTEMPTS: int(1, 10, 5),
+  OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
+  OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
+  OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
+  OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
+  SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
+  STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
+  TEST_PHONE_NUMBERS: testNumbers,
+  TURNSTILE_SECRET_KEY: optionalText,
+  TURNSTILE_SITEVERIFY_URL: httpUrl("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+  TURNSTILE_EXPECTED_HOSTNAME: optionalText,
+  TURNSTILE_EXPECTED_ACTION: optionalText,
+  TURNSTILE_TIMEOUT_MS: int(500, 30_000, 5000),
+  OTP_HASH_SECRET: secret,
+  JWT_SECRET: optionalSecret,
+  JWT_PRIVATE_KEY: json(privateSigningJwk, "a private JWK with kid and alg EdDSA, ES256 or RS256"),
+  JWT_PREVIOUS_PUBLIC_KEYS: json(z.array(publicSigningJwk), "a JSON array of public JWKs"),
+  FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file"),
+  JWT_ISSUER: text("phone-otp"),
+  JWT_AUDIENCE: text("phone-otp-app"),
+  JWT_TTL_SECONDS: int(60, 86_400, 3600),
+  FAST2SMS_API_KEY: optionalText,
+  FAST2SMS_BASE_URL: httpUrl("https://www.fast2sms.com"),
+  FAST2SMS_ROUTE: oneOf(["otp", "q", "dlt"], "otp"),
+  FAST2SMS_SENDER_ID: optionalText,
+  FAST2SMS_TEMPLATE_ID: optionalText,
+  FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
+  CORS_ORIGINS: origins,
+});
 
 /**
  * Checks that depend on other settings. They read the raw values so that they

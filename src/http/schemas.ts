@@ -1,13 +1,15 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** Request bodies. Unknown fields are refused; phone numbers are checked by phone/normalize-phone.ts. */
+const phone = z.string().check(z.minLength(1, "must not be empty"), z.maxLength(64, "is too long"));
+
 export const sendOtpBody = z.strictObject({
-  phone: z.string().min(1, "must not be empty").max(64, "is too long"),
+  phone,
   /** Required when TURNSTILE_SECRET_KEY is set (checked in guards/verify-turnstile.ts). */
-  turnstile_token: z.string().max(2048, "is too long").optional(),
+  turnstile_token: z.optional(z.string().check(z.maxLength(2048, "is too long"))),
 });
 
 export const verifyOtpBody = z.strictObject({
-  phone: z.string().min(1, "must not be empty").max(64, "is too long"),
-  otp: z.string().regex(/^[0-9]{4,10}$/, "must be the 4-10 digit code from the SMS"),
+  phone,
+  otp: z.string().check(z.regex(/^[0-9]{4,10}$/, "must be the 4-10 digit code from the SMS")),
 });

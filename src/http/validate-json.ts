@@ -1,12 +1,12 @@
 import { zValidator } from "@hono/zod-validator";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { InvalidRequestError } from "../errors/service-error";
 
 /**
  * @hono/zod-validator for JSON bodies, with every failure turned into one
  * 400 invalid_request whose detail names the field and what is wrong.
  */
-export function validateJson<T extends z.ZodType>(schema: T) {
+export function validateJson<T extends z.ZodMiniType>(schema: T) {
   return zValidator("json", schema, (result) => {
     if (!result.success) throw new InvalidRequestError(describeIssue(result.error.issues[0], result.data));
   });

@@ -24,7 +24,7 @@ if (!hasChromium) {
 
 const JWT_SECRET = "e2e-page-jwt-secret-0123456789abcdef01234";
 /** The success view on a phone, kept as a test artifact (test-results/ is git-ignored). */
-const SCREENSHOT = fileURLToPath(new URL("../../test-results/login-success.png", import.meta.url));
+const SCREENSHOT = fileURLToPath(new URL("../../test-results/login-success.png", import.meta.url).href);
 const PHONE = { width: 390, height: 844 };
 const COOLDOWN = 3;
 
