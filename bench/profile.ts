@@ -21,6 +21,7 @@ import { CdpClient } from "./lib/cdp-client.ts";
 import { LoopbackClient } from "./lib/http-client.ts";
 import { flowPhase, sendPhase, verifyPhase, type PendingCode, type PhaseContext, type PhaseResult } from "./lib/phases.ts";
 import { indianMobiles } from "./lib/phones.ts";
+import { serviceSettings } from "./lib/service-settings.ts";
 import { benchStateRoot } from "./lib/state-root.ts";
 import { perfAvailable, perfCategories, startPerfRecord } from "./lib/perf-categories.ts";
 import { moduleLines, summarizeProfile, type CpuProfile } from "./lib/profile-summary.ts";
@@ -41,15 +42,7 @@ const isDevProxy = (pid: number) =>
   readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`entry=127.0.0.1:${new URL(app.url).port}`);
 
 const fast2sms = await startFakeFast2Sms({ keepAll: false });
-const app = await startWranglerDev({
-  SMS_PROVIDER: "fast2sms",
-  FAST2SMS_API_KEY: "bench-fast2sms-key-not-a-real-key",
-  FAST2SMS_BASE_URL: fast2sms.url,
-  JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789",
-  OTP_HASH_SECRET: "bench-otp-hash-secret-0123456789abcdef0123",
-  OTP_MAX_SENDS_PER_HOUR: "100",
-  OTP_RESEND_COOLDOWN_SECONDS: "0",
-}, { stateRoot: args["state-root"] ?? benchStateRoot() });
+const app = await startWranglerDev(serviceSettings(fast2sms.url), { stateRoot: args["state-root"] ?? benchStateRoot() });
 const client = new LoopbackClient(USERS * 2);
 const cdp = await CdpClient.connect(app.inspectorPort);
 try {

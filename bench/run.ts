@@ -32,6 +32,7 @@ import { baselinePhase, flowPhase, sendPhase, verifyPhase, type PendingCode, typ
 import { indianMobiles } from "./lib/phones.ts";
 import { reportTable } from "./lib/report-table.ts";
 import { buildResults, totalFailures, type Round } from "./lib/results.ts";
+import { serviceSettings } from "./lib/service-settings.ts";
 import { benchStateRoot } from "./lib/state-root.ts";
 
 const { values: args } = parseArgs({
@@ -41,21 +42,6 @@ const config: BenchConfig = args.smoke ? SMOKE : FULL;
 const out = resolve(args.out ?? (args.smoke ? join(tmpdir(), "phone-otp-bench-smoke", "results.json") : join(REPO_ROOT, "bench/results.json")));
 const chartPath = join(dirname(out), "chart.svg");
 const stateRoot = args["state-root"] ?? benchStateRoot();
-
-/**
- * The service's settings for the run. Per-number limits are raised through
- * settings only, so that no limit can bite even though every user has its own
- * number (each number is sent one code and verified once).
- */
-const serviceSettings = (fast2smsUrl: string): Record<string, string> => ({
-  SMS_PROVIDER: "fast2sms",
-  FAST2SMS_API_KEY: "bench-fast2sms-key-not-a-real-key",
-  FAST2SMS_BASE_URL: fast2smsUrl,
-  JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789",
-  OTP_HASH_SECRET: "bench-otp-hash-secret-0123456789abcdef0123",
-  OTP_MAX_SENDS_PER_HOUR: "100",
-  OTP_RESEND_COOLDOWN_SECONDS: "0",
-});
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 

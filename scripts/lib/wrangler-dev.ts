@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { descendantsNamed } from "./process-cpu.ts";
 
 /** The repository's root: wrangler runs from here, and config paths are relative to it. */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url).href);
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
