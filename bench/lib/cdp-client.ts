@@ -6,7 +6,6 @@
 export class CdpClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly listeners: Array<(method: string, params: Record<string, unknown>) => void> = [];
 
   private readonly socket: WebSocket;
 
@@ -17,17 +16,13 @@ export class CdpClient {
         id?: number;
         result?: unknown;
         error?: { message: string };
-        method?: string;
-        params?: Record<string, unknown>;
       };
-      if (msg.id !== undefined) {
-        const w = this.waiting.get(msg.id);
-        this.waiting.delete(msg.id);
-        if (msg.error) w?.reject(new Error(msg.error.message));
-        else w?.resolve(msg.result);
-      } else if (msg.method) {
-        for (const l of this.listeners) l(msg.method, msg.params ?? {});
-      }
+      // Answers to our commands carry their id; events (no id) are not needed here.
+      if (msg.id === undefined) return;
+      const w = this.waiting.get(msg.id);
+      this.waiting.delete(msg.id);
+      if (msg.error) w?.reject(new Error(msg.error.message));
+      else w?.resolve(msg.result);
     });
   }
 
@@ -50,10 +45,6 @@ export class CdpClient {
     const id = this.nextId++;
     this.socket.send(JSON.stringify({ id, method, params }));
     return new Promise((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }));
-  }
-
-  on(listener: (method: string, params: Record<string, unknown>) => void): void {
-    this.listeners.push(listener);
   }
 
   close(): void {

@@ -38,7 +38,7 @@ function nextPhone(ctx: PhaseContext): BenchPhone {
 }
 
 /** Runs one phase of load against `server`, taking its workerd processes' CPU time before and after. */
-async function measured(
+export async function measurePhase(
   server: DevServer,
   bounds: LoadBounds,
   label: string,
@@ -63,7 +63,7 @@ function codeFor(ctx: PhaseContext, phone: BenchPhone): string {
 
 /** Baseline: POST /echo with the same body as /send-otp, to the bare Hono Worker. */
 export function baselinePhase(ctx: PhaseContext, bounds: LoadBounds): Promise<PhaseResult> {
-  return measured(ctx.baseline, bounds, "echo", async (rec) => {
+  return measurePhase(ctx.baseline, bounds, "echo", async (rec) => {
     rec.check("echo", await ctx.client.post(`${ctx.baseline.url}/echo`, { phone: nextPhone(ctx).e164 }));
     return true;
   });
@@ -71,7 +71,7 @@ export function baselinePhase(ctx: PhaseContext, bounds: LoadBounds): Promise<Ph
 
 /** /send-otp alone, each request to a fresh number; the codes go to `pending` for the verify phase. */
 export function sendPhase(ctx: PhaseContext, bounds: LoadBounds, pending: PendingCode[]): Promise<PhaseResult> {
-  return measured(ctx.app, bounds, "send-otp", async (rec) => {
+  return measurePhase(ctx.app, bounds, "send-otp", async (rec) => {
     const phone = nextPhone(ctx);
     if (rec.check("send-otp", await ctx.client.post(`${ctx.app.url}/send-otp`, { phone: phone.e164 }))) {
       pending.push({ phone, code: codeFor(ctx, phone) });
@@ -82,7 +82,7 @@ export function sendPhase(ctx: PhaseContext, bounds: LoadBounds, pending: Pendin
 
 /** /verify-otp alone, with the right code for each number the send phase texted, until none is left. */
 export function verifyPhase(ctx: PhaseContext, bounds: LoadBounds, pending: PendingCode[]): Promise<PhaseResult> {
-  return measured(ctx.app, bounds, "verify-otp", async (rec) => {
+  return measurePhase(ctx.app, bounds, "verify-otp", async (rec) => {
     const next = pending.shift();
     if (!next) return false;
     const reply = await ctx.client.post(`${ctx.app.url}/verify-otp`, { phone: next.phone.e164, otp: next.code });
@@ -95,7 +95,7 @@ export function verifyPhase(ctx: PhaseContext, bounds: LoadBounds, pending: Pend
 
 /** Whole flows, as an app's users make them: send → read the code from the fake gateway → verify. */
 export function flowPhase(ctx: PhaseContext, bounds: LoadBounds): Promise<PhaseResult> {
-  return measured(ctx.app, bounds, "flow", async (rec) => {
+  return measurePhase(ctx.app, bounds, "flow", async (rec) => {
     const started = performance.now();
     const phone = nextPhone(ctx);
     if (!rec.check("send-otp", await ctx.client.post(`${ctx.app.url}/send-otp`, { phone: phone.e164 }))) return true;

@@ -21,9 +21,19 @@ export interface EndpointFigures {
   cpuMsPerRequestByRound: number[];
 }
 
+/** A service figure divided by the baseline's same figure from the same run. */
+export interface BaselineRatios {
+  requestsPerSecond: number;
+  latencyP50: number;
+  latencyP95: number;
+  latencyP99: number;
+  cpuMsPerRequest: number;
+}
+
 export interface ServiceEndpointFigures extends EndpointFigures {
   /** cpuMsPerRequest minus the baseline's in the same round; median over rounds. */
   cpuMsPerRequestAboveBaseline: number;
+  ratioToBaseline: BaselineRatios;
 }
 
 export interface FlowFigures {
@@ -74,9 +84,26 @@ function endpoint(phases: PhaseResult[], label: string): EndpointFigures {
   };
 }
 
-function serviceEndpoint(rounds: Round[], phase: "send" | "verify", label: string): ServiceEndpointFigures {
+function ratios(service: EndpointFigures, baseline: EndpointFigures): BaselineRatios {
+  const ratio = (a: number, b: number) => round(a / b, 3);
+  return {
+    requestsPerSecond: ratio(service.requestsPerSecond, baseline.requestsPerSecond),
+    latencyP50: ratio(service.latencyMs.p50, baseline.latencyMs.p50),
+    latencyP95: ratio(service.latencyMs.p95, baseline.latencyMs.p95),
+    latencyP99: ratio(service.latencyMs.p99, baseline.latencyMs.p99),
+    cpuMsPerRequest: ratio(service.cpuMsPerRequest, baseline.cpuMsPerRequest),
+  };
+}
+
+function serviceEndpoint(
+  rounds: Round[],
+  phase: "send" | "verify",
+  label: string,
+  baseline: EndpointFigures,
+): ServiceEndpointFigures {
+  const figures = endpoint(rounds.map((r) => r[phase]), label);
   const above = rounds.map((r) => cpuPerRequest(r[phase], label) - cpuPerRequest(r.baseline, "echo"));
-  return { ...endpoint(rounds.map((r) => r[phase]), label), cpuMsPerRequestAboveBaseline: round(median(above), 3) };
+  return { ...figures, cpuMsPerRequestAboveBaseline: round(median(above), 3), ratioToBaseline: ratios(figures, baseline) };
 }
 
 function flow(rounds: Round[], baselineRps: number): FlowFigures {
@@ -124,8 +151,8 @@ export function buildResults(
     machine,
     endpoints: {
       baseline,
-      sendOtp: serviceEndpoint(rounds, "send", "send-otp"),
-      verifyOtp: serviceEndpoint(rounds, "verify", "verify-otp"),
+      sendOtp: serviceEndpoint(rounds, "send", "send-otp", baseline),
+      verifyOtp: serviceEndpoint(rounds, "verify", "verify-otp", baseline),
     },
     flow: flow(rounds, baseline.requestsPerSecond),
     bundle,
