@@ -26,7 +26,7 @@ export class LoopbackClient {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const req = request(
-        target,
+        url,
         {
           method: "POST",
           agent: this.agent,
