@@ -10,6 +10,7 @@ import { onError, problemResponse } from "./on-error";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
 import { jwksRoute } from "./routes/jwks";
+import { openApiRoute } from "./routes/openapi";
 import { sendOtpRoute } from "./routes/send-otp";
 import { verifyOtpRoute } from "./routes/verify-otp";
 
@@ -20,12 +21,13 @@ for (const path of ["/send-otp", "/verify-otp", "/dev/*", "/.well-known/*"]) {
   app.use(path, withSettings(), corsFromSettings());
 }
 app.notFound((c) =>
-  problemResponse(new NotFoundError("There is nothing at this address. See README.md for the API."), c.get("requestId")),
+  problemResponse(new NotFoundError("There is nothing at this address. See /docs for the API."), c.get("requestId")),
 );
 app.onError(onError);
-app.route("/", signInPageRoute); // GET /: the sign-in page; reads its settings itself (src/page/)
 
 const routes = app
+  .route("/", signInPageRoute) // GET /: reads its settings itself, so it renders even when they are invalid
+  .route("/", openApiRoute)
   .route("/", healthRoute)
   .route("/", sendOtpRoute)
   .route("/", verifyOtpRoute)

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { parsePhoneNumberFromString } from "libphonenumber-js/mobile";
 import app from "../../src/index";
+import { expectDocumented } from "./openapi-conformance";
 
 export const BASE = "http://localhost";
 
@@ -24,7 +25,8 @@ export interface ApiResponse {
   body: Record<string, unknown>;
 }
 
-async function read(res: Response): Promise<ApiResponse> {
+/** Reads an answer, and checks it against the OpenAPI description (openapi-conformance.ts). */
+async function read(request: Request, res: Response): Promise<ApiResponse> {
   const text = await res.text();
   let body: Record<string, unknown> = {};
   try {
@@ -32,24 +34,25 @@ async function read(res: Response): Promise<ApiResponse> {
   } catch {
     body = { raw: text };
   }
-  return { status: res.status, headers: res.headers, body };
+  const answer = { status: res.status, headers: res.headers, body };
+  expectDocumented(request, answer);
+  return answer;
 }
 
 /** POST JSON through the Worker's own fetch handler (exports.default), as a client would. */
 export async function post(path: string, body: unknown, init: RequestInit = {}): Promise<ApiResponse> {
-  const res = await exports.default.fetch(
-    new Request(`${BASE}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
-      ...init,
-    }),
-  );
-  return read(res);
+  const request = new Request(`${BASE}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...init,
+  });
+  return read(request, await exports.default.fetch(request.clone()));
 }
 
-export async function get(path: string): Promise<ApiResponse> {
-  return read(await exports.default.fetch(new Request(`${BASE}${path}`)));
+export async function get(path: string, init: RequestInit = {}): Promise<ApiResponse> {
+  const request = new Request(`${BASE}${path}`, init);
+  return read(request, await exports.default.fetch(request.clone()));
 }
 
 /**
@@ -70,9 +73,9 @@ export async function withSettings(
     headers: merged,
   });
   const ctx = createExecutionContext();
-  const res = await app.fetch(request, { ...env, ...overrides } as Env, ctx);
+  const res = await app.fetch(request.clone(), { ...env, ...overrides } as Env, ctx);
   await waitOnExecutionContext(ctx);
-  return read(res);
+  return read(request, res);
 }
 
 export const sendOtp = (phone: string) => post("/send-otp", { phone });

@@ -3,6 +3,7 @@ import { NotFoundError } from "../../errors/service-error";
 import { normalizePhone } from "../../phone/normalize-phone";
 import { readOutbox } from "../../sms/dev-outbox";
 import type { AppEnv } from "../app-env";
+import type { OutboxResponse } from "../schemas";
 
 /**
  * GET /dev/outbox[?phone=…]: the console provider's recent messages, newest
@@ -14,5 +15,5 @@ export const devOutboxRoute = new Hono<AppEnv>().get("/dev/outbox", (c) => {
   const filter = c.req.query("phone");
   const to = filter === undefined ? undefined : normalizePhone(filter, settings.allowedCountries).e164;
   c.header("cache-control", "no-store");
-  return c.json({ messages: readOutbox(to) }, 200);
+  return c.json({ messages: readOutbox(to) } satisfies OutboxResponse, 200);
 });

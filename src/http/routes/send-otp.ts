@@ -4,7 +4,7 @@ import { normalizePhone } from "../../phone/normalize-phone";
 import type { AppEnv } from "../app-env";
 import { jsonBody } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
-import { sendOtpBody } from "../schemas";
+import { sendOtpBody, type SendOtpResponse } from "../schemas";
 import { validateJson } from "../validate-json";
 
 export const MAX_BODY_BYTES = 4 * 1024;
@@ -30,7 +30,7 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
         phone: phone.e164,
         expires_in: sent.expiresIn,
         resend_after: sent.resendAfter,
-      },
+      } satisfies SendOtpResponse,
       200,
     );
   },

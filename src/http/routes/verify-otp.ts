@@ -6,7 +6,7 @@ import { signFirebaseToken } from "../../token/sign-firebase-token";
 import type { AppEnv } from "../app-env";
 import { jsonBody } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
-import { verifyOtpBody } from "../schemas";
+import { verifyOtpBody, type VerifyOtpResponse } from "../schemas";
 import { validateJson } from "../validate-json";
 import { MAX_BODY_BYTES } from "./send-otp";
 
@@ -38,7 +38,7 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         token_type: "Bearer",
         expires_in: access.expiresIn,
         ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
-      },
+      } satisfies VerifyOtpResponse,
       200,
     );
   },

@@ -1,0 +1,2 @@
+/** The app's type for `hc<AppType>()` from hono/client: `import type { AppType } from "phone-otp/app-type"`. */
+export type { AppType } from "./http/app";

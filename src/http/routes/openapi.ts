@@ -1,0 +1,27 @@
+import { Hono } from "hono";
+import { openApiJson } from "../../openapi/openapi-document";
+import { DOCS_STYLE, renderDocs } from "../../openapi/render-docs";
+import { pageContentSecurityPolicy } from "../../page/page-csp";
+import type { AppEnv } from "../app-env";
+
+let docsHtml: Promise<string> | undefined;
+
+/**
+ * GET /openapi.json: the OpenAPI 3.1 document, built from the routes' own
+ * schemas (src/openapi/). GET /docs: the same document as a page, with no
+ * script and nothing loaded from elsewhere. Neither depends on the settings.
+ */
+export const openApiRoute = new Hono<AppEnv>()
+  .get("/openapi.json", (c) => {
+    c.header("cache-control", "public, max-age=300");
+    return c.body(openApiJson(), 200, { "content-type": "application/json" });
+  })
+  .get("/docs", async (c) => {
+    docsHtml ??= renderDocs(JSON.parse(openApiJson()) as Record<string, unknown>).catch((err: unknown) => {
+      docsHtml = undefined; // render again on the next request rather than keep a failure
+      throw err;
+    });
+    c.header("content-security-policy", await pageContentSecurityPolicy({ scripts: [], styles: [DOCS_STYLE] }));
+    c.header("cache-control", "public, max-age=300");
+    return c.html(await docsHtml, 200);
+  });

@@ -1,0 +1,16 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ERROR_CATALOG } from "../../src/errors/error-catalog";
+
+const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url).href), "utf8");
+
+describe("README.md matches the code", () => {
+  it("lists exactly the error codes of the catalog, each with its status", () => {
+    const rows = [...readme.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map(([, status, code]) => [code!, Number(status)]);
+    expect(Object.fromEntries(rows)).toEqual(
+      Object.fromEntries(Object.entries(ERROR_CATALOG).map(([code, info]) => [code, info.status])),
+    );
+    expect(rows).toHaveLength(Object.keys(ERROR_CATALOG).length);
+  });
+});

@@ -1,0 +1,43 @@
+import { expect } from "vitest";
+import { ERROR_CATALOG, type ErrorCode, type ErrorInfo } from "../../src/errors/error-catalog";
+import { problemDocument } from "../../src/http/schemas";
+import { OPERATIONS } from "../../src/openapi/operations";
+
+/**
+ * Checks one answer of the app against its own OpenAPI description
+ * (src/openapi/operations.ts, from which /openapi.json is built): the status
+ * is documented for the operation, a success body parses with the documented
+ * schema, and an error is a problem document whose code is documented for
+ * this operation at this status. The test helpers (api.ts) run this on every
+ * answer, so every test doubles as a check that the description has not drifted.
+ */
+export function expectDocumented(request: Request, res: { status: number; headers: Headers; body: unknown }): void {
+  const method = request.method.toLowerCase();
+  if (method === "options" || method === "head") return; // CORS preflights and HEAD are not operations
+  const path = new URL(request.url).pathname;
+  const where = `${request.method} ${path} → ${res.status}`;
+  const op = OPERATIONS.find((o) => o.method === method && o.path === path);
+  const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+
+  if (op && res.status === op.success.status) {
+    expect(type, `${where}: content type`).toBe(op.success.contentType);
+    if (op.success.schema) {
+      const parsed = op.success.schema.safeParse(res.body);
+      expect(parsed.success ? [] : parsed.error.issues, `${where}: body matches the documented schema`).toEqual([]);
+    }
+    return;
+  }
+  if (op?.htmlError && res.status === 500 && type === "text/html") return;
+
+  expect(type, `${where}: an error is problem+json`).toBe("application/problem+json");
+  const parsed = problemDocument.safeParse(res.body);
+  expect(parsed.success ? [] : parsed.error.issues, `${where}: a problem document`).toEqual([]);
+  const code = (res.body as { code: ErrorCode }).code;
+  const documented: readonly ErrorCode[] = op ? [...op.errors, "internal_error"] : ["not_found"];
+  expect(documented, `${where}: code ${code} is documented for ${op ? `${op.method} ${op.path}` : "unknown routes"}`).toContain(code);
+  expect(ERROR_CATALOG[code].status, `${where}: status of ${code}`).toBe(res.status);
+  const info: ErrorInfo = ERROR_CATALOG[code];
+  if (info.retryAfter === "always") {
+    expect(res.headers.get("retry-after"), `${where}: Retry-After with ${code}`).toMatch(/^[1-9][0-9]*$/);
+  }
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { ERROR_CODES } from "../../src/errors/error-catalog";
+import app from "../../src/index";
+import { buildOpenApiDocument } from "../../src/openapi/openapi-document";
+import { get } from "../helpers/api";
+
+type Json = Record<string, any>;
+
+const doc = buildOpenApiDocument() as Json;
+const operations = Object.entries(doc.paths as Json).flatMap(([path, methods]) =>
+  Object.entries(methods as Json).map(([method, op]) => ({ path, method, op: op as Json })),
+);
+
+describe("GET /openapi.json", () => {
+  it("serves the document built from the route schemas, as JSON", async () => {
+    const res = await get("/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(doc)));
+    expect(doc.openapi).toBe("3.1.0");
+  });
+
+  it("describes exactly the app's routes", () => {
+    const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path}`));
+    expect(new Set(operations.map((o) => `${o.method} ${o.path}`))).toEqual(routes);
+  });
+
+  it("lists every error code of the catalog under some operation, each with its status", () => {
+    const seen = new Set<string>();
+    for (const { op } of operations) {
+      for (const [status, response] of Object.entries(op.responses as Json)) {
+        const schema = (response as Json).content?.["application/problem+json"]?.schema;
+        if (!schema) continue;
+        const codes: string[] = schema.allOf[1].properties.code.enum;
+        for (const code of codes) seen.add(code);
+        expect(Number(status)).toBeGreaterThanOrEqual(400);
+      }
+    }
+    expect([...seen].sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it("gives the request bodies as the validators see them: required fields, no unknown fields, the code's pattern", () => {
+    const body = (path: string) => (doc.paths as Json)[path].post.requestBody.content["application/json"].schema;
+    expect(body("/send-otp")).toMatchObject({
+      type: "object",
+      required: ["phone"],
+      additionalProperties: false,
+      properties: { phone: { type: "string", minLength: 1, maxLength: 64 }, turnstile_token: { type: "string" } },
+    });
+    expect(body("/verify-otp")).toMatchObject({
+      required: ["phone", "otp"],
+      additionalProperties: false,
+      properties: { otp: { type: "string", pattern: "^[0-9]{4,10}$" } },
+    });
+  });
+
+  it("documents Retry-After where the service sets it, and the success shapes", () => {
+    const send = (doc.paths as Json)["/send-otp"].post.responses;
+    expect(send["429"].headers["Retry-After"]).toBeDefined();
+    expect(send["503"].headers["Retry-After"]).toBeDefined();
+    expect(send["400"].headers).toBeUndefined();
+    expect(send["200"].content["application/json"].schema.required).toEqual(["message", "phone", "expires_in", "resend_after"]);
+    const verify = (doc.paths as Json)["/verify-otp"].post.responses["200"].content["application/json"].schema;
+    expect(verify.required).not.toContain("firebase_token");
+    expect(Object.keys(verify.properties)).toContain("firebase_token");
+  });
+});
+
+describe("GET /docs", () => {
+  it("renders every operation and error code in one page with no script and nothing from elsewhere", async () => {
+    const res = await get("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'none'");
+    const html = res.body.raw as string;
+    for (const { path, op } of operations) {
+      expect(html).toContain(`<code>${path}</code>`);
+      expect(html).toContain(`id="${op.operationId}"`);
+    }
+    for (const code of ERROR_CODES) expect(html).toContain(`<code>${code}</code>:`);
+    expect(html).not.toMatch(/<script|\bsrc=|href="(?:https?:)?\/\//i);
+    expect(html).not.toMatch(/\sstyle=/);
+  });
+});
