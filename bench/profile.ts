@@ -43,7 +43,7 @@ const { values: args } = parseArgs({
   options: {
     users: { type: "string", default: "16" },
     seconds: { type: "string", default: "3" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     "state-root": { type: "string" },
   },
 });
