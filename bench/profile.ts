@@ -69,7 +69,7 @@ async function costLadder(ctx: PhaseContext, primitives: DevServer): Promise<voi
   const med = (key: Primitive | Endpoint) => median(rounds.map((r) => r[key]));
   const costs = Object.fromEntries((Object.keys(PRIMITIVES) as Primitive[]).map((p) => [p, med(p)])) as Record<Primitive, number>;
   console.log(`\n== runtime primitives: workerd CPU ms per request above a bare JSON answer (median of ${ROUNDS} rounds)`);
-  for (const [path, what] of Object.entries(PRIMITIVES)) console.log(`  ${path.padEnd(13)} ${ms(costs[path as Primitive])}  ${what}`);
+  for (const [path, { what }] of Object.entries(PRIMITIVES)) console.log(`  ${path.padEnd(11)} ${ms(costs[path as Primitive])}  ${what}`);
   console.log("\n== service requests against their primitives (workerd CPU ms per request above a bare JSON answer)");
   for (const [label, recipe] of Object.entries(RECIPES) as Array<[Endpoint, (typeof RECIPES)[Endpoint]]>) {
     const floor = recipeCost(recipe, costs);
