@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
  * in production that storage lives on Cloudflare's servers, not in the
  * Worker's process. On a disk, file creation and fsync dominate workerd's CPU
  * time and vary with whatever else the (shared) disk is doing, which would
- * drown the Worker's own cost. BENCHMARKS.md gives the disk-backed figures too.
+ * drown the Worker's own cost. `--state-root DIR` puts it elsewhere, e.g. on a
+ * disk (BENCHMARKS.md says what changes then).
  */
 export function benchStateRoot(): string {
   try {
