@@ -1,7 +1,7 @@
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeFast2Sms } from "./fake-fast2sms-server";
-import { startWranglerDev, type DevServer } from "./wrangler-dev";
+import { startFakeFast2Sms } from "../../scripts/lib/fake-fast2sms-server.ts";
+import { startWranglerDev, type DevServer } from "../../scripts/lib/wrangler-dev.ts";
 
 const JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789";
 let fast2sms: Awaited<ReturnType<typeof startFakeFast2Sms>>;

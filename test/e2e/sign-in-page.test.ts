@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWranglerDev, type DevServer } from "./wrangler-dev";
+import { startWranglerDev, type DevServer } from "../../scripts/lib/wrangler-dev.ts";
 
 /**
  * The sign-in page in real headless Chromium (Debian's `chromium` package,

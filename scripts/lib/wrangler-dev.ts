@@ -3,6 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { descendantsNamed } from "./process-cpu.ts";
+
+/** The repository's root: wrangler runs from here, and config paths are relative to it. */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url).href);
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
@@ -18,25 +23,45 @@ export async function freePort(): Promise<number> {
 
 export interface DevServer {
   url: string;
+  /** Everything wrangler printed so far (its own lines and the Worker's logs). */
   output: () => string;
+  /** The inspector (Chrome DevTools Protocol) port for the Worker's isolate. */
+  inspectorPort: number;
+  /** PID of the wrangler process (the root of its process group). */
+  pid: number;
+  /** PIDs of the workerd processes wrangler runs (the runtime that serves the Worker), read from /proc. */
+  workerdPids: () => number[];
   stop: () => Promise<void>;
+}
+
+export interface WranglerDevOptions {
+  /** wrangler.toml to serve, relative to the repository root (default: the service's own). */
+  config?: string;
+  /**
+   * Folder under which the run's temporary folder (settings file, local KV and
+   * Durable Object storage) is made; default: the OS temporary folder.
+   */
+  stateRoot?: string;
+  timeoutMs?: number;
 }
 
 /**
  * Starts the real `wrangler dev` (workerd, local KV and Durable Objects in a
  * temporary folder) on a free loopback port with the given settings, and
- * resolves once /health answers.
+ * resolves once GET /health answers 2xx (every Worker served this way has it).
  */
-export async function startWranglerDev(vars: Record<string, string>, timeoutMs = 60_000): Promise<DevServer> {
-  const dir = mkdtempSync(join(tmpdir(), "phone-otp-e2e-"));
-  const envFile = join(dir, "e2e.env");
+export async function startWranglerDev(vars: Record<string, string>, options: WranglerDevOptions = {}): Promise<DevServer> {
+  const { config = "wrangler.toml", stateRoot = tmpdir(), timeoutMs = 60_000 } = options;
+  const dir = mkdtempSync(join(stateRoot, "phone-otp-dev-"));
+  const envFile = join(dir, "settings.env");
   writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n"));
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      "node_modules/wrangler/bin/wrangler.js",
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
       "dev",
+      "--config", config,
       "--ip", "127.0.0.1",
       "--port", String(port),
       "--inspector-port", String(inspectorPort),
@@ -45,6 +70,7 @@ export async function startWranglerDev(vars: Record<string, string>, timeoutMs =
       "--show-interactive-dev-session=false",
     ],
     {
+      cwd: REPO_ROOT,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
@@ -70,12 +96,20 @@ export async function startWranglerDev(vars: Record<string, string>, timeoutMs =
   };
 
   const url = `http://127.0.0.1:${port}`;
+  const server: DevServer = {
+    url,
+    output: () => log,
+    inspectorPort,
+    pid: child.pid!,
+    workerdPids: () => descendantsNamed(child.pid!, "workerd"),
+    stop,
+  };
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${url}/health`);
-      if (res.ok) return { url, output: () => log, stop };
+      if (res.ok) return server;
     } catch {
       /* not up yet */
     }

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench` (and `npm run bench -- --smoke` for CI's short run).
+ *
+ * Method, in short (BENCHMARKS.md has it in full):
+ * 1. A fake Fast2SMS server on loopback, in this process, that answers at once.
+ * 2. Two `wrangler dev` servers (workerd) on loopback with the same settings:
+ *    the service, with FAST2SMS_BASE_URL pointed at the fake, and a bare Hono
+ *    baseline (bench/baseline/) that answers a JSON POST with no storage.
+ * 3. Warm-up, then rounds of four phases, each with the same number of
+ *    virtual users, bounded in time and requests: baseline POST /echo;
+ *    /send-otp alone (fresh number each); /verify-otp alone (the codes just
+ *    sent, read from the fake); whole flows send → code → verify.
+ *    Around each phase, the CPU time (utime + stime in /proc/<pid>/stat) of
+ *    the target's workerd processes is read, giving CPU ms per request.
+ * 4. The bundle wrangler would deploy (`wrangler deploy --dry-run --outdir`),
+ *    gzipped, with its largest contributors.
+ * 5. Results to bench/results.json and bench/chart.svg, a table to stdout.
+ *    Exit code 1 if any request failed (the figures would be of the wrong thing).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startFakeFast2Sms } from "../scripts/lib/fake-fast2sms-server.ts";
+import { REPO_ROOT, startWranglerDev, type DevServer } from "../scripts/lib/wrangler-dev.ts";
+import { FULL, SMOKE, type BenchConfig } from "./lib/bench-config.ts";
+import { measureBundle } from "./lib/bundle-size.ts";
+import { chartSvg } from "./lib/chart-svg.ts";
+import { LoopbackClient } from "./lib/http-client.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { baselinePhase, flowPhase, sendPhase, verifyPhase, type PendingCode, type PhaseContext } from "./lib/phases.ts";
+import { indianMobiles } from "./lib/phones.ts";
+import { reportTable } from "./lib/report-table.ts";
+import { buildResults, totalFailures, type Round } from "./lib/results.ts";
+import { serviceSettings } from "./lib/service-settings.ts";
+import { benchStateRoot } from "./lib/state-root.ts";
+
+const { values: args } = parseArgs({
+  options: { smoke: { type: "boolean" }, out: { type: "string" }, "state-root": { type: "string" } },
+});
+const config: BenchConfig = args.smoke ? SMOKE : FULL;
+const out = resolve(args.out ?? (args.smoke ? join(tmpdir(), "phone-otp-bench-smoke", "results.json") : join(REPO_ROOT, "bench/results.json")));
+const chartPath = join(dirname(out), "chart.svg");
+const stateRoot = args["state-root"] ?? benchStateRoot();
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main(): Promise<number> {
+  const fast2sms = await startFakeFast2Sms({ keepAll: false });
+  const settings = serviceSettings(fast2sms.url);
+  const servers: DevServer[] = [];
+  let stopped = false;
+  const stopAll = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    await fast2sms.close();
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  const client = new LoopbackClient(config.users * 2);
+  try {
+    log(`starting wrangler dev for the service and the baseline (${config.mode} run, local storage under ${stateRoot})`);
+    const started = await Promise.allSettled([
+      startWranglerDev(settings, { stateRoot }),
+      startWranglerDev(settings, { stateRoot, config: "bench/baseline/wrangler.toml" }),
+    ]);
+    for (const s of started) if (s.status === "fulfilled") servers.push(s.value);
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const [app, baseline] = servers as [DevServer, DevServer];
+    log(`workerd pids: service ${app.workerdPids().join(",")}, baseline ${baseline.workerdPids().join(",")}`);
+
+    const ctx: PhaseContext = { app, baseline, fast2sms, client, phones: indianMobiles() };
+    const bounds = { users: config.users, seconds: config.phaseSeconds, maxIterations: config.maxIterationsPerPhase };
+    const warmup = { ...bounds, seconds: config.warmupSeconds };
+    await baselinePhase(ctx, warmup);
+    await flowPhase(ctx, warmup);
+
+    const rounds: Round[] = [];
+    for (let i = 1; i <= config.rounds; i++) {
+      const pending: PendingCode[] = [];
+      const round: Round = {
+        baseline: await baselinePhase(ctx, bounds),
+        send: await sendPhase(ctx, bounds, pending),
+        verify: await verifyPhase(ctx, bounds, pending),
+        flow: await flowPhase(ctx, bounds),
+      };
+      rounds.push(round);
+      log(`round ${i}/${config.rounds}: echo ${round.baseline.recorder.count("echo")}, send ${round.send.recorder.count("send-otp")}, verify ${round.verify.recorder.count("verify-otp")}, flows ${round.flow.recorder.count("flow")}`);
+    }
+    await stopAll();
+
+    log("measuring the bundle (wrangler deploy --dry-run)");
+    const results = buildResults(config, describeMachine(), rounds, await measureBundle());
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(chartPath, chartSvg(results));
+    process.stdout.write(`${reportTable(results)}\nwrote ${out} and ${chartPath}\n`);
+
+    const failures = totalFailures(results);
+    if (failures > 0) {
+      const samples = rounds.flatMap((r) => Object.values(r).flatMap((p) => p.recorder.failureSamples));
+      log(`${failures} requests failed, e.g.:\n${samples.slice(0, 5).join("\n")}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    client.close();
+    await stopAll();
+  }
+}
+
+process.exitCode = await main();
