@@ -49,6 +49,15 @@ const int = (min: number, max: number, fallback: number) =>
     return Number.isInteger(n) && n >= min && n <= max ? n : problem(`must be a whole number from ${min} to ${max}`);
   });
 
+const bool = (fallback: boolean) =>
+  setting((raw, problem) => {
+    if (isBlank(raw)) return fallback;
+    const v = raw.trim().toLowerCase();
+    if (v === "true") return true;
+    if (v === "false") return false;
+    return problem("must be true or false");
+  });
+
 const text = (fallback: string) => setting((v) => (isBlank(v) ? fallback : v.trim()));
 
 const optionalText = setting((v) => (isBlank(v) ? undefined : v.trim()));
@@ -142,6 +151,8 @@ const envSchema = z.object({
   OTP_TTL_SECONDS: int(60, 600, 300),
   OTP_MAX_ATTEMPTS: int(1, 10, 5),
   OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
+  OTP_MAX_FAILURES_PER_NUMBER_PER_DAY: int(1, 100, 100),
+  OTP_REQUIRE_VERIFICATION_ID: bool(true),
   OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
   OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
   OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
@@ -209,7 +220,12 @@ export interface Settings {
     length: number;
     ttlSeconds: number;
     maxAttempts: number;
-    maxFailuresPerDay: number;
+    /** Wrong guesses in 24 h at one number's codes that one client asked for, before that client gets no new code for it. */
+    maxFailuresPerClientPerDay: number;
+    /** Wrong guesses in 24 h at all of one number's codes, before nobody gets a new code for it (NIST 800-63B: at most 100). */
+    maxFailuresPerNumberPerDay: number;
+    /** Whether /verify-otp needs the verification_id from /send-otp (false: checks the newest live code, for old apps). */
+    requireVerificationId: boolean;
     resendCooldownSeconds: number;
     maxSendsPerHour: number;
     maxSendsPerIpPerHour: number;
@@ -290,7 +306,9 @@ export function loadSettings(env: object): Settings {
       length: s.OTP_LENGTH,
       ttlSeconds: s.OTP_TTL_SECONDS,
       maxAttempts: s.OTP_MAX_ATTEMPTS,
-      maxFailuresPerDay: s.OTP_MAX_FAILURES_PER_DAY,
+      maxFailuresPerClientPerDay: s.OTP_MAX_FAILURES_PER_DAY,
+      maxFailuresPerNumberPerDay: s.OTP_MAX_FAILURES_PER_NUMBER_PER_DAY,
+      requireVerificationId: s.OTP_REQUIRE_VERIFICATION_ID,
       resendCooldownSeconds: s.OTP_RESEND_COOLDOWN_SECONDS,
       maxSendsPerHour: s.OTP_MAX_SENDS_PER_HOUR,
       maxSendsPerIpPerHour: s.OTP_MAX_SENDS_PER_IP_PER_HOUR,

@@ -10,7 +10,7 @@ export interface ErrorInfo {
   /** When it happens, for people: README.md's error table says exactly this (a test checks it). */
   when: string;
   /** Whether the answer carries a Retry-After header. */
-  retryAfter?: "always" | "when locked";
+  retryAfter?: "always";
 }
 
 export const ERROR_CATALOG = {
@@ -34,19 +34,18 @@ export const ERROR_CATALOG = {
   otp_not_found: {
     status: 404,
     title: "No pending code",
-    when: "no pending code for this number (never sent, already used, or killed after a failed send)",
+    when: "the guess names no live code of this number: `verification_id` unknown, of another number, or of a code that expired, was used or ran out of tries (one answer for all, so it tells nothing about the number)",
   },
-  otp_expired: { status: 400, title: "Code expired", when: "the code's lifetime has passed" },
   otp_invalid: {
     status: 400,
     title: "Wrong code",
-    when: "wrong code; `attempts_left` says how many tries are left",
+    when: "wrong code for a live `verification_id`; `attempts_left` says how many tries that code has left",
   },
   too_many_attempts: {
     status: 429,
     title: "Too many attempts",
-    when: "the code has no tries left, or the number is locked after `OTP_MAX_FAILURES_PER_DAY` wrong tries (then `Retry-After` is set)",
-    retryAfter: "when locked",
+    when: "a new code was refused after too many wrong codes in 24 hours for this number (`OTP_MAX_FAILURES_PER_DAY` from this client, `OTP_MAX_FAILURES_PER_NUMBER_PER_DAY` in all); codes already sent still work; `Retry-After` set",
+    retryAfter: "always",
   },
   rate_limited: {
     status: 429,
@@ -74,12 +73,12 @@ export const ERROR_CATALOG = {
   sms_failed: {
     status: 502,
     title: "SMS could not be sent",
-    when: "Fast2SMS refused or failed; `detail` gives the reason (never the key)",
+    when: "the SMS gateway refused or failed; `detail` says whether trying again soon can help (the gateway's reason goes to the log only)",
   },
   unavailable: {
     status: 503,
     title: "Service temporarily unavailable",
-    when: "KV or a Durable Object failed or took longer than `STORAGE_TIMEOUT_MS`; nothing was sent; `Retry-After` set",
+    when: "KV or a Durable Object failed or took longer than `STORAGE_TIMEOUT_MS`; nothing was sent, counted or used up; `Retry-After` set",
     retryAfter: "always",
   },
   misconfigured: {

@@ -35,6 +35,13 @@ export abstract class ServiceError extends Error {
   }
 }
 
+/** The catalog says these always carry Retry-After, so their constructors require it. */
+abstract class RetryLaterError extends ServiceError {
+  constructor(detail: string, options: { cause?: unknown; retryAfter: number }) {
+    super(detail, options);
+  }
+}
+
 export class InvalidRequestError extends ServiceError {
   readonly code = "invalid_request";
 }
@@ -51,12 +58,16 @@ export class CountryNotAllowedError extends ServiceError {
   readonly code = "country_not_allowed";
 }
 
+/**
+ * The one answer to every guess that is not evaluated: no id, an unknown id,
+ * another number's id, or the id of a code that is expired, used or out of
+ * tries. Its detail is fixed, so it tells nobody anything about the number.
+ */
 export class OtpNotFoundError extends ServiceError {
   readonly code = "otp_not_found";
-}
-
-export class OtpExpiredError extends ServiceError {
-  readonly code = "otp_expired";
+  constructor() {
+    super("No code is waiting for this verification: it may have expired, been used, or run out of tries. Request a new code.");
+  }
 }
 
 export class OtpInvalidError extends ServiceError {
@@ -71,19 +82,57 @@ export class OtpInvalidError extends ServiceError {
   }
 }
 
-export class TooManyAttemptsError extends ServiceError {
+export class TooManyAttemptsError extends RetryLaterError {
   readonly code = "too_many_attempts";
 }
 
-export class RateLimitedError extends ServiceError {
+export class RateLimitedError extends RetryLaterError {
   readonly code = "rate_limited";
+}
+
+/**
+ * What became of a message a gateway did not accept: `not_sent` when the
+ * gateway answered with a refusal or an error (nothing was delivered or
+ * billed), `unknown` when it never answered or its answer could not be read
+ * (the SMS may still arrive, and may have been billed).
+ */
+export type SmsDelivery = "not_sent" | "unknown";
+
+/**
+ * Why a gateway did not accept a message, for the operator's log only:
+ * `reason` may name the account's state (balance, key, KYC). The client
+ * sees a detail built from `delivery` and `retryable` alone.
+ */
+export interface SmsFailure {
+  provider: string;
+  delivery: SmsDelivery;
+  /** Whether the same request could succeed if tried again in a few minutes. */
+  retryable: boolean;
+  /** A refusal of the number itself, which the person can fix. */
+  numberRefused?: boolean;
+  reason: string;
+  httpStatus?: number;
+  providerCode?: number;
 }
 
 export class SmsFailedError extends ServiceError {
   readonly code = "sms_failed";
+  constructor(readonly failure: SmsFailure) {
+    super(publicSmsDetail(failure), { cause: `${failure.provider}: ${failure.reason}` });
+  }
 }
 
-export class UnavailableError extends ServiceError {
+function publicSmsDetail(failure: SmsFailure): string {
+  if (failure.delivery === "unknown") {
+    return "The SMS gateway did not confirm the message. If a code arrives, it will not work; request a new code when the wait is over.";
+  }
+  if (failure.numberRefused) return "The SMS gateway could not deliver to this number. Check the number.";
+  return failure.retryable
+    ? "The SMS could not be sent. Trying again in a few minutes may help."
+    : "The SMS could not be sent, and trying again soon is unlikely to help. If it keeps failing, contact the app's support.";
+}
+
+export class UnavailableError extends RetryLaterError {
   readonly code = "unavailable";
 }
 
@@ -117,10 +166,10 @@ export class CaptchaFailedError extends ServiceError {
   readonly code = "captcha_failed";
 }
 
-export class CaptchaUnavailableError extends ServiceError {
+export class CaptchaUnavailableError extends RetryLaterError {
   readonly code = "captcha_unavailable";
 }
 
-export class SmsBudgetExhaustedError extends ServiceError {
+export class SmsBudgetExhaustedError extends RetryLaterError {
   readonly code = "sms_budget_exhausted";
 }

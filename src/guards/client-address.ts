@@ -1,22 +1,49 @@
 /**
  * The key for per-client limits: the IPv4 address, or the /64 prefix of an
  * IPv6 address (one subscriber usually holds a whole /64, so counting single
- * IPv6 addresses would let one client rotate through billions of them).
- * Cloudflare sets CF-Connecting-IP and clients cannot forge it there.
+ * IPv6 addresses would let one client rotate through billions of them). An
+ * IPv4-mapped IPv6 address (`::ffff:198.51.100.7`, or `::ffff:c633:6407`) is
+ * its IPv4 client. Cloudflare sets CF-Connecting-IP and clients cannot forge
+ * it there.
+ *
+ * A request with no address (never at Cloudflare's edge; in tests, or behind
+ * a proxy that drops the header) gets the key `unknown`: all such requests
+ * share one client's limits, so a missing header buys nobody extra sends.
  */
 export function clientKey(address: string | undefined): string {
-  const ip = (address ?? "").trim();
+  const ip = (address ?? "").trim().toLowerCase();
   if (ip === "") return "unknown";
   if (!ip.includes(":")) return ip;
-  return `${expandIpv6(ip).slice(0, 4).join(":")}::/64`;
+  const groups = expandIpv6(ip);
+  if (groups === undefined) return ip;
+  const mapped = ipv4Mapped(groups);
+  if (mapped !== undefined) return mapped;
+  return `${groups.slice(0, 4).join(":")}::/64`;
 }
 
-function expandIpv6(ip: string): string[] {
-  const [head = "", tail] = ip.split("::");
+/** The eight groups of an IPv6 address, without leading zeros; a dotted IPv4 tail becomes two groups. */
+function expandIpv6(ip: string): string[] | undefined {
+  let text = ip.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  const dotted = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
+    if ([a, b, c, d].some((n) => n > 255)) return undefined;
+    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = "", tail, ...rest] = text.split("::");
+  if (rest.length > 0) return undefined;
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const missing = tail === undefined ? 0 : 8 - left.length - right.length;
-  return [...left, ...new Array<string>(Math.max(0, missing)).fill("0"), ...right].map((g) =>
-    g.toLowerCase().replace(/^0+(?=.)/, ""),
-  );
+  const groups = [...left, ...new Array<string>(Math.max(0, missing)).fill("0"), ...right];
+  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
+  return groups.map((g) => g.replace(/^0+(?=.)/, ""));
+}
+
+/** `::ffff:a.b.c.d` as `a.b.c.d`. */
+function ipv4Mapped(groups: readonly string[]): string | undefined {
+  if (!groups.slice(0, 5).every((g) => g === "0") || groups[5] !== "ffff") return undefined;
+  const hi = parseInt(groups[6]!, 16);
+  const lo = parseInt(groups[7]!, 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
 }

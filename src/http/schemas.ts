@@ -35,8 +35,19 @@ export const sendOtpBody = z.strictObject({
   ),
 });
 
+const verificationId = z.string().check(
+  z.minLength(1, "must not be empty"),
+  z.maxLength(64, "is too long"),
+  z.meta({
+    description:
+      "The verification_id that /send-otp answered for this code. Required unless the service sets OTP_REQUIRE_VERIFICATION_ID=false.",
+    examples: ["q3Yx0bV1n8WZr5m2Kd7tQA"],
+  }),
+);
+
 export const verifyOtpBody = z.strictObject({
   phone,
+  verification_id: z.optional(verificationId),
   otp: z
     .string()
     .check(
@@ -49,6 +60,9 @@ export const verifyOtpBody = z.strictObject({
 export const sendOtpResponse = z.object({
   message: z.literal("OTP sent successfully"),
   phone: e164,
+  verification_id: z.string().check(
+    z.describe("Names this one code: send it back with the code to /verify-otp. 128 random bits, URL-safe."),
+  ),
   expires_in: seconds("Seconds until the code expires (OTP_TTL_SECONDS)."),
   resend_after: seconds("Seconds until another code may be sent to this number."),
 });

@@ -1,20 +1,12 @@
-import type { AttemptOutcome, AttemptLimits, PendingCode, SendLimits, SendReservation } from "./limiter-types";
+import type { PhoneLimiterRpc } from "./limiter-types";
 import type { PhoneLimiter } from "./phone-limiter";
 
-/** The PhoneLimiter RPC surface the Worker calls. */
-export interface LimiterStub {
-  reserveSend(limits: SendLimits): Promise<SendReservation>;
-  releaseSend(codeId: string): Promise<void>;
-  cancelCode(codeId: string): Promise<void>;
-  pendingCode(limits: AttemptLimits): Promise<PendingCode>;
-  recordAttempt(codeId: string, matched: boolean, limits: AttemptLimits): Promise<AttemptOutcome>;
-}
-
 /**
- * The Durable Object for one E.164 number. The results are plain data, so the
- * stub's RPC promises resolve to exactly these types; the cast only replaces
- * workers-types' generic Rpc mapping, which does not narrow unions well.
+ * The Durable Object for one E.164 number. PhoneLimiter implements
+ * PhoneLimiterRpc, so the stub's type is tied to the class; the cast only
+ * replaces workers-types' generic Rpc mapping, which does not narrow the
+ * result unions well. The results are plain data.
  */
-export function limiterFor(namespace: DurableObjectNamespace<PhoneLimiter>, e164: string): LimiterStub {
-  return namespace.getByName(e164) as unknown as LimiterStub;
+export function limiterFor(namespace: DurableObjectNamespace<PhoneLimiter>, e164: string): PhoneLimiterRpc {
+  return namespace.getByName(e164) as unknown as PhoneLimiterRpc;
 }

@@ -1,33 +1,63 @@
-/** Limits the Worker passes to its number's PhoneLimiter on each call. */
+/**
+ * The PhoneLimiter's RPC surface: the class implements PhoneLimiterRpc, and
+ * the Worker's stub (limiter-for.ts) is typed by it, so a change on one side
+ * breaks the build of the other. Every id (code ids, attempt ids) is made by
+ * the Worker and passed in, so a call that passed its deadline can be
+ * identified and undone (see otp/storage-call.ts).
+ */
+
+/** Limits the Worker passes to its number's PhoneLimiter with each send. */
 export interface SendLimits {
   ttlMs: number;
   cooldownMs: number;
   maxSendsPerHour: number;
-  maxFailuresPerDay: number;
+  /** Wrong guesses in 24 h at codes one client asked for, after which that client gets no new code for the number. */
+  maxFailuresPerClient: number;
+  /** Wrong guesses in 24 h at all the number's codes, after which nobody gets a new code for it. */
+  maxFailuresPerNumber: number;
 }
 
-export interface AttemptLimits {
+export interface SendRequest {
+  /** The new code's id, which is also its public `verification_id`. */
+  codeId: string;
+  /** The requesting client's key (guards/client-address.ts); wrong guesses at this code count against it. */
+  client: string;
+  limits: SendLimits;
+}
+
+/** Why a send was refused; retryAfterMs says when it can succeed. */
+export type SendRefusal =
+  | { outcome: "locked"; retryAfterMs: number }
+  | { outcome: "cooldown"; retryAfterMs: number }
+  | { outcome: "hourly_limit"; retryAfterMs: number };
+
+export type SendReservation = { outcome: "reserved"; expiresAt: number } | SendRefusal;
+
+export interface AttemptRequest {
+  codeId: string;
+  /** Made by the Worker, so a late-committed attempt can be undone (undoAttempt). */
+  attemptId: string;
+  /** Whether the guess matched the code's stored hash (compared by the Worker in constant time). */
+  matched: boolean;
   maxAttempts: number;
-  maxFailuresPerDay: number;
 }
 
-/** Why a send or a check was refused; retryAfterMs says when it can succeed. */
-export type Refusal =
-  | { ok: false; reason: "locked"; retryAfterMs: number }
-  | { ok: false; reason: "cooldown"; retryAfterMs: number }
-  | { ok: false; reason: "hourly_limit"; retryAfterMs: number };
+/**
+ * The result of one guess, decided atomically inside the object. `not_live`
+ * covers every code that cannot be guessed at (never issued, used, expired,
+ * out of tries), and the caller answers it with one and the same error.
+ */
+export type AttemptOutcome = { outcome: "verified" } | { outcome: "wrong"; attemptsLeft: number } | { outcome: "not_live" };
 
-export type SendReservation = { ok: true; codeId: string; expiresAt: number } | Refusal;
-
-/** Why no guess can be checked against the number's code right now. */
-export type NoCheckableCode =
-  | { outcome: "none" }
-  | { outcome: "expired" }
-  | { outcome: "exhausted" }
-  | { outcome: "locked"; retryAfterMs: number };
-
-/** What the object knows of the current code before any guess is made. */
-export type PendingCode = { outcome: "pending"; codeId: string } | NoCheckableCode;
-
-/** The result of one guess, decided atomically inside the object. */
-export type AttemptOutcome = { outcome: "verified" } | { outcome: "wrong"; attemptsLeft: number } | NoCheckableCode;
+export interface PhoneLimiterRpc {
+  reserveSend(request: SendRequest): Promise<SendReservation>;
+  /** Undo a reservation whose request was refused or failed before any SMS went out: nothing stays counted. */
+  releaseSend(codeId: string): Promise<void>;
+  /** Kill a code whose SMS may or may not have gone out (gateway timeout): its send stays counted. */
+  cancelCode(codeId: string): Promise<void>;
+  /** The newest live code's id: only for OTP_REQUIRE_VERIFICATION_ID=false. */
+  newestLiveCode(maxAttempts: number): Promise<string | null>;
+  recordAttempt(request: AttemptRequest): Promise<AttemptOutcome>;
+  /** Undo an attempt whose answer the client never got (a 503): the code and counts are as before it. */
+  undoAttempt(codeId: string, attemptId: string): Promise<void>;
+}

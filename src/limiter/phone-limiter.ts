@@ -1,160 +1,188 @@
 import { DurableObject } from "cloudflare:workers";
+import { DAY_MS, HOUR_MS } from "../kernel/time";
 import type {
-  AttemptLimits,
   AttemptOutcome,
-  NoCheckableCode,
-  PendingCode,
+  AttemptRequest,
+  PhoneLimiterRpc,
   SendLimits,
+  SendRequest,
   SendReservation,
 } from "./limiter-types";
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 const STATE_KEY = "state";
 
-/** Everything counted for one phone number. Kept small: both lists are pruned on every access. */
+/** One issued code. Several can be live at once: a new send never kills an older code. */
+export interface CodeRecord {
+  id: string;
+  /** The client key that asked for it; wrong guesses at it count against that client. */
+  client: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** Wrong guesses so far. */
+  attempts: number;
+  /** The attempt that used it up, once a right guess was made. */
+  usedBy: string | null;
+}
+
+/** Everything counted for one phone number. Kept small: every list is pruned on every access. */
 export interface LimiterState {
-  /** Times of sends within the last hour, oldest first. */
-  sends: number[];
-  /** Times of wrong guesses within the last 24 hours, oldest first. */
-  failures: number[];
-  /** The current code, if one was issued; a new send replaces it. */
-  code: { id: string; issuedAt: number; expiresAt: number; attempts: number; used: boolean } | null;
+  /** Sends within the last hour, oldest first. */
+  sends: { at: number; codeId: string }[];
+  /** Wrong guesses within the last 24 hours, oldest first, each with the client that asked for the code. */
+  failures: { at: number; client: string; codeId: string; attemptId: string }[];
+  /** Codes issued within the last TTL + 1 hour, oldest first. */
+  codes: CodeRecord[];
 }
 
 /**
  * One instance per E.164 number (`env.PHONE_LIMITER.getByName(e164)`): the
- * single source of truth for sends, cooldown, attempts, failures and single use.
+ * single source of truth for sends, cooldown, codes, attempts and failures.
  *
  * Every method reads and writes storage through the synchronous SQLite-backed
  * KV API and awaits nothing before its decision is written, so each call is
  * atomic: concurrent requests for one number are decided one after another.
+ * Every method is idempotent for the ids it is given, so the Worker can undo
+ * or repeat a call whose answer it did not get in time.
  */
-export class PhoneLimiter extends DurableObject<Env> {
-  /** Reserve a send: refuse if locked, cooling down or over the hourly limit; else issue a new code id. */
-  async reserveSend(limits: SendLimits): Promise<SendReservation> {
+export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc {
+  /**
+   * Reserve a send and make code `codeId` live. Refused while the number or
+   * this client is locked by wrong guesses, in the resend cooldown, or over
+   * the hourly limit. Codes already live stay live.
+   */
+  async reserveSend({ codeId, client, limits }: SendRequest): Promise<SendReservation> {
     const now = Date.now();
     const state = this.load(now);
-    const locked = lockedFor(state, now, limits.maxFailuresPerDay);
-    if (locked > 0) return { ok: false, reason: "locked", retryAfterMs: locked };
+    const existing = state.codes.find((c) => c.id === codeId);
+    if (existing) return { outcome: "reserved", expiresAt: existing.expiresAt };
+    const locked = lockedFor(state, client, now, limits);
+    if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
     const last = state.sends.at(-1);
-    if (last !== undefined && now - last < limits.cooldownMs) {
-      return { ok: false, reason: "cooldown", retryAfterMs: last + limits.cooldownMs - now };
+    if (last !== undefined && now - last.at < limits.cooldownMs) {
+      return { outcome: "cooldown", retryAfterMs: last.at + limits.cooldownMs - now };
     }
     if (state.sends.length >= limits.maxSendsPerHour) {
-      const freesAt = state.sends[state.sends.length - limits.maxSendsPerHour]! + HOUR_MS;
-      return { ok: false, reason: "hourly_limit", retryAfterMs: freesAt - now };
+      const freesAt = state.sends[state.sends.length - limits.maxSendsPerHour]!.at + HOUR_MS;
+      return { outcome: "hourly_limit", retryAfterMs: freesAt - now };
     }
-    const code = { id: crypto.randomUUID(), issuedAt: now, expiresAt: now + limits.ttlMs, attempts: 0, used: false };
-    state.sends.push(now);
-    state.code = code;
+    const code: CodeRecord = { id: codeId, client, issuedAt: now, expiresAt: now + limits.ttlMs, attempts: 0, usedBy: null };
+    state.sends.push({ at: now, codeId });
+    state.codes.push(code);
     await this.save(state);
-    return { ok: true, codeId: code.id, expiresAt: code.expiresAt };
+    return { outcome: "reserved", expiresAt: code.expiresAt };
   }
 
-  /**
-   * Undo a reservation that another check refused before any SMS was attempted:
-   * the code is dropped and its send no longer counts.
-   */
   async releaseSend(codeId: string): Promise<void> {
     const state = this.load(Date.now());
-    if (state.code?.id !== codeId) return;
-    const index = state.sends.lastIndexOf(state.code.issuedAt);
-    if (index >= 0) state.sends.splice(index, 1);
-    state.code = null;
-    await this.save(state);
+    const before = state.sends.length + state.codes.length;
+    state.sends = state.sends.filter((s) => s.codeId !== codeId);
+    state.codes = state.codes.filter((c) => c.id !== codeId);
+    if (state.sends.length + state.codes.length !== before) await this.save(state);
   }
 
-  /** Kill a code whose SMS failed. The send still counts (see README, "Failed sends count"). */
   async cancelCode(codeId: string): Promise<void> {
     const state = this.load(Date.now());
-    if (state.code?.id !== codeId) return;
-    state.code = null;
-    await this.save(state);
+    const before = state.codes.length;
+    state.codes = state.codes.filter((c) => c.id !== codeId);
+    if (state.codes.length !== before) await this.save(state);
   }
 
-  /** Which code a guess would be checked against, without counting anything. */
-  async pendingCode(limits: AttemptLimits): Promise<PendingCode> {
+  async newestLiveCode(maxAttempts: number): Promise<string | null> {
     const now = Date.now();
-    const state = this.load(now);
-    return refuse(state, now, limits) ?? { outcome: "pending", codeId: state.code!.id };
+    const live = this.load(now).codes.filter((c) => isLive(c, now, maxAttempts));
+    return live.at(-1)?.id ?? null;
   }
 
   /**
    * Record one guess at code `codeId`, whose hash the Worker has already
-   * compared (`matched`). Checks and updates in one step: the guess counts only
-   * if that code is still current, unused, unexpired and has tries left, and
-   * the number is not locked. A right guess uses the code up.
+   * compared. Checks and updates in one step: the guess counts only if that
+   * code is live (issued for this number, unused, unexpired, tries left). A
+   * right guess uses the code up; a wrong one spends one of its tries and
+   * counts against the client that asked for the code.
    */
-  async recordAttempt(codeId: string, matched: boolean, limits: AttemptLimits): Promise<AttemptOutcome> {
+  async recordAttempt({ codeId, attemptId, matched, maxAttempts }: AttemptRequest): Promise<AttemptOutcome> {
     const now = Date.now();
     const state = this.load(now);
-    const refusal = refuse(state, now, limits);
-    if (refusal) return refusal;
-    const code = state.code!;
-    if (code.id !== codeId) return { outcome: "none" };
+    const code = state.codes.find((c) => c.id === codeId);
+    if (!code || !isLive(code, now, maxAttempts)) return { outcome: "not_live" };
     if (matched) {
-      code.used = true;
+      code.usedBy = attemptId;
     } else {
       code.attempts += 1;
-      state.failures.push(now);
+      state.failures.push({ at: now, client: code.client, codeId, attemptId });
     }
     await this.save(state);
-    if (matched) return { outcome: "verified" };
-    const triesLeft = limits.maxAttempts - code.attempts;
-    const failuresLeft = limits.maxFailuresPerDay - state.failures.length;
-    return { outcome: "wrong", attemptsLeft: Math.max(0, Math.min(triesLeft, failuresLeft)) };
+    return matched ? { outcome: "verified" } : { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
   }
 
-  /** Deletes everything once nothing in it can matter any more. */
+  async undoAttempt(codeId: string, attemptId: string): Promise<void> {
+    const state = this.load(Date.now());
+    const code = state.codes.find((c) => c.id === codeId);
+    let changed = false;
+    if (code?.usedBy === attemptId) {
+      code.usedBy = null;
+      changed = true;
+    }
+    const index = state.failures.findIndex((f) => f.attemptId === attemptId && f.codeId === codeId);
+    if (index >= 0) {
+      state.failures.splice(index, 1);
+      if (code) code.attempts = Math.max(0, code.attempts - 1);
+      changed = true;
+    }
+    if (changed) await this.save(state);
+  }
+
+  /** Deletes what has aged out, and everything once nothing in it can matter any more. */
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    await this.save(this.load(now));
+    await this.save(this.load(Date.now()));
   }
 
   private load(now: number): LimiterState {
-    const state = this.ctx.storage.kv.get<LimiterState>(STATE_KEY) ?? { sends: [], failures: [], code: null };
-    state.sends = state.sends.filter((t) => t > now - HOUR_MS);
-    state.failures = state.failures.filter((t) => t > now - DAY_MS);
-    if (state.code && state.code.expiresAt <= now - HOUR_MS) state.code = null;
-    return state;
+    const stored = this.ctx.storage.kv.get<Partial<LimiterState>>(STATE_KEY);
+    return {
+      sends: (stored?.sends ?? []).filter((s) => s.at > now - HOUR_MS),
+      failures: (stored?.failures ?? []).filter((f) => f.at > now - DAY_MS),
+      codes: (stored?.codes ?? []).filter((c) => c.expiresAt > now - HOUR_MS),
+    };
   }
 
   /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. */
   private async save(state: LimiterState): Promise<void> {
-    const horizon = Math.max(
-      (state.sends.at(-1) ?? 0) + HOUR_MS,
-      (state.failures.at(-1) ?? 0) + DAY_MS,
-      state.code ? state.code.expiresAt + HOUR_MS : 0,
-    );
-    if (state.sends.length === 0 && state.failures.length === 0 && state.code === null) {
+    if (state.sends.length === 0 && state.failures.length === 0 && state.codes.length === 0) {
       this.ctx.storage.kv.delete(STATE_KEY);
       await this.ctx.storage.deleteAlarm();
       return;
     }
     this.ctx.storage.kv.put(STATE_KEY, state);
+    const horizon = Math.max(
+      (state.sends.at(-1)?.at ?? 0) + HOUR_MS,
+      (state.failures.at(-1)?.at ?? 0) + DAY_MS,
+      ...state.codes.map((c) => c.expiresAt + HOUR_MS),
+    );
     await this.ctx.storage.setAlarm(horizon);
   }
 }
 
-/** Milliseconds until the number is unlocked, or 0 when it is not locked. */
-function lockedFor(state: LimiterState, now: number, maxFailuresPerDay: number): number {
-  const n = state.failures.length;
-  if (n < maxFailuresPerDay) return 0;
-  return state.failures[n - maxFailuresPerDay]! + DAY_MS - now;
+function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
+  return code.usedBy === null && now < code.expiresAt && code.attempts < maxAttempts;
 }
 
-/** The reason no guess can be checked now, if there is one. */
-function refuse(
-  state: LimiterState,
-  now: number,
-  limits: AttemptLimits,
-): NoCheckableCode | undefined {
-  const locked = lockedFor(state, now, limits.maxFailuresPerDay);
-  if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
-  const code = state.code;
-  if (!code || code.used) return { outcome: "none" };
-  if (now >= code.expiresAt) return { outcome: "expired" };
-  if (code.attempts >= limits.maxAttempts) return { outcome: "exhausted" };
-  return undefined;
+/**
+ * Milliseconds until `client` may be sent a new code again, or 0. Two limits,
+ * both on wrong guesses in the last 24 hours that carried a valid
+ * verification_id: those at codes this client asked for (a stranger's
+ * guesses never lock the owner's network), and those at all the number's
+ * codes (the ceiling that bounds an attacker with many networks). Neither
+ * stops a code already sent from being checked.
+ */
+function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits): number {
+  const waitFor = (failures: readonly { at: number }[], max: number) =>
+    failures.length < max ? 0 : failures[failures.length - max]!.at + DAY_MS - now;
+  return Math.max(
+    waitFor(state.failures, limits.maxFailuresPerNumber),
+    waitFor(
+      state.failures.filter((f) => f.client === client),
+      limits.maxFailuresPerClient,
+    ),
+  );
 }

@@ -1,49 +1,71 @@
 import { DurableObject } from "cloudflare:workers";
 
-export type QuotaResult = { ok: true; ticket: string } | { ok: false; retryAfterMs: number };
+export type QuotaResult = { outcome: "taken" } | { outcome: "refused"; retryAfterMs: number };
+
+/** The QuotaCounter's RPC surface; the class implements it and the Worker's stub is typed by it. */
+export interface QuotaCounterRpc {
+  /** Take one hit under `ticket` (made by the Worker) if fewer than `limit` were taken in the last `windowMs`. Idempotent per ticket. */
+  take(ticket: string, limit: number, windowMs: number): Promise<QuotaResult>;
+  /** Give back the hit taken under `ticket`, if there is one. */
+  release(ticket: string): Promise<void>;
+}
 
 /**
  * An exact sliding-window counter, one instance per key: per client address
  * (`ip:<address>`, OTP_MAX_SENDS_PER_IP_PER_HOUR) and per UTC day for the
  * global SMS budget (`sms-budget:<YYYY-MM-DD>`, SMS_DAILY_BUDGET).
  *
- * Each hit is a row in SQLite; `take` prunes, counts and inserts with
- * synchronous SQL and no await in between, so concurrent takes are decided
- * one after another and never exceed the limit. `release` gives back a hit
- * whose request another check refused, so a refused request spends nothing.
+ * Each hit is a row in SQLite under a ticket the Worker made; `take` prunes,
+ * counts and inserts with synchronous SQL and no await in between, so
+ * concurrent takes are decided one after another and never exceed the limit.
+ * `release` gives back a hit whose request another check refused (or whose
+ * answer came too late), so a refused request spends nothing.
  */
-export class QuotaCounter extends DurableObject<Env> {
-  async take(limit: number, windowMs: number): Promise<QuotaResult> {
+export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc {
+  async take(ticket: string, limit: number, windowMs: number): Promise<QuotaResult> {
     const now = Date.now();
     const sql = this.table();
-    sql.exec("DELETE FROM hits WHERE at <= ?", now - windowMs);
-    const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM hits").one().n;
+    sql.exec("DELETE FROM quota_hits WHERE at <= ?", now - windowMs);
+    if (sql.exec("SELECT 1 FROM quota_hits WHERE ticket = ?", ticket).toArray().length > 0) return { outcome: "taken" };
+    const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n;
     if (count >= limit) {
       // The window frees a slot when the hit `count - limit` places from the oldest ages out.
       const freeing = sql
-        .exec<{ at: number }>("SELECT at FROM hits ORDER BY at ASC LIMIT 1 OFFSET ?", count - limit)
+        .exec<{ at: number }>("SELECT at FROM quota_hits ORDER BY at ASC LIMIT 1 OFFSET ?", count - limit)
         .one().at;
-      return { ok: false, retryAfterMs: freeing + windowMs - now };
+      return { outcome: "refused", retryAfterMs: freeing + windowMs - now };
     }
-    const ticket = crypto.randomUUID();
-    sql.exec("INSERT INTO hits (ticket, at) VALUES (?, ?)", ticket, now);
+    sql.exec("INSERT INTO quota_hits (ticket, at, window_ms) VALUES (?, ?, ?)", ticket, now, windowMs);
     await this.ctx.storage.setAlarm(now + windowMs);
-    return { ok: true, ticket };
+    return { outcome: "taken" };
   }
 
   async release(ticket: string): Promise<void> {
-    this.table().exec("DELETE FROM hits WHERE ticket = ?", ticket);
+    this.table().exec("DELETE FROM quota_hits WHERE ticket = ?", ticket);
   }
 
-  /** Runs when the newest hit has aged out: nothing left can matter, so the object's storage is deleted. */
+  /**
+   * Prunes by time: deletes only hits older than their window, so a take
+   * that landed after the alarm was set is kept; re-arms for the rest.
+   */
   override async alarm(): Promise<void> {
-    await this.ctx.storage.deleteAll();
+    const now = Date.now();
+    const sql = this.table();
+    sql.exec("DELETE FROM quota_hits WHERE at + window_ms <= ?", now);
+    const next = sql.exec<{ t: number | null }>("SELECT min(at + window_ms) AS t FROM quota_hits").one().t;
+    if (next === null) await this.ctx.storage.deleteAll();
+    else await this.ctx.storage.setAlarm(next);
   }
 
-  /** The hits table, created on first use (again after the alarm deleted everything). */
+  /** The hits table (named quota_hits since it gained window_ms), created on first use. */
   private table(): SqlStorage {
     const sql = this.ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)");
     return sql;
   }
+}
+
+/** The counter for one key, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
+export function quotaCounterFor(namespace: DurableObjectNamespace<QuotaCounter>, key: string): QuotaCounterRpc {
+  return namespace.getByName(key) as unknown as QuotaCounterRpc;
 }

@@ -47,8 +47,8 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "sendOtp",
     summary: "Text a one-time code to a mobile number",
     description:
-      "Makes a new code (replacing any pending one for the number), stores only its keyed hash, and sends it by SMS. " +
-      "Cheap checks run first; no SMS is sent and no budget is spent for a refused request.",
+      "Makes a new code, stores only its keyed hash, sends it by SMS, and answers its verification_id. " +
+      "Codes the number already has stay live: a refused or failed send changes nothing for them, and spends nothing.",
     tag: "OTP",
     body: sendOtpBody,
     success: { status: 200, contentType: "application/json", description: "The code was sent.", schema: sendOtpResponse },
@@ -71,7 +71,8 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "verifyOtp",
     summary: "Check a code and get a signed token",
     description:
-      "Checks the code against the number's pending code, at most OTP_MAX_ATTEMPTS times per code. " +
+      "Checks the code against the one code that verification_id names, at most OTP_MAX_ATTEMPTS times per code. " +
+      "A guess that names no live code of this number changes nothing and always gets the same 404. " +
       "On success the code is spent and the answer carries a signed access token (and a Firebase custom token when configured).",
     tag: "OTP",
     body: verifyOtpBody,
@@ -85,9 +86,7 @@ export const OPERATIONS: readonly Operation[] = [
       ...BODY_ERRORS,
       ...PHONE_ERRORS,
       "otp_not_found",
-      "otp_expired",
       "otp_invalid",
-      "too_many_attempts",
       "unavailable",
       "misconfigured",
     ],

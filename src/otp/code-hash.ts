@@ -5,6 +5,8 @@
  * crypto.subtle.verify, which compares the MACs in constant time.
  */
 
+import { base64url } from "jose";
+
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -27,7 +29,7 @@ function message(phone: string, codeId: string, code: string): Uint8Array {
 /** The keyed hash to store, base64url-encoded. */
 export async function hashCode(secret: string, phone: string, codeId: string, code: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(phone, codeId, code));
-  return toBase64Url(new Uint8Array(mac));
+  return base64url.encode(new Uint8Array(mac));
 }
 
 /** True when `code` is the code that produced `storedHash`; constant time. */
@@ -43,16 +45,9 @@ export async function codeMatches(
   return crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(phone, codeId, code));
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 function fromBase64Url(text: string): Uint8Array | undefined {
   try {
-    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return base64url.decode(text);
   } catch {
     return undefined;
   }

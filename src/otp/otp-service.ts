@@ -1,6 +1,5 @@
 import type { Settings } from "../config/settings";
 import {
-  OtpExpiredError,
   OtpInvalidError,
   OtpNotFoundError,
   RateLimitedError,
@@ -9,19 +8,21 @@ import {
   TooManyAttemptsError,
 } from "../errors/service-error";
 import { clientKey } from "../guards/client-address";
-import { takeClientQuota, takeSmsBudget, type Release } from "../guards/send-quotas";
+import { clientQuota, smsBudget, type QuotaHold } from "../guards/send-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
-import type { AttemptLimits, NoCheckableCode, Refusal, SendLimits } from "../limiter/limiter-types";
-import type { QuotaCounter } from "../limiter/quota-counter";
-import { limiterFor, type LimiterStub } from "../limiter/limiter-for";
+import { describeWait } from "../kernel/describe-wait";
+import { limiterFor } from "../limiter/limiter-for";
+import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../limiter/limiter-types";
 import type { PhoneLimiter } from "../limiter/phone-limiter";
+import type { QuotaCounter } from "../limiter/quota-counter";
+import { maskPhone } from "../phone/mask-phone";
 import type { NormalizedPhone } from "../phone/normalize-phone";
 import type { SmsProvider } from "../sms/sms-provider";
 import { codeMatches, hashCode } from "./code-hash";
 import { deleteCodeHash, getCodeHash, putCodeHash } from "./code-store";
 import { generateCode } from "./generate-code";
-import { describeWait } from "./describe-wait";
-import { asUnavailable, storageCall } from "./storage-call";
+import { asUnavailable, storageCall, type StorageCallOptions, type Undo } from "./storage-call";
+import { isVerificationId, newVerificationId } from "./verification-id";
 
 /** What the OTP rules need from the outside world. */
 export interface OtpDeps {
@@ -40,57 +41,75 @@ export interface SendContext {
   turnstileToken: string | undefined;
 }
 
+export interface SentCode {
+  verificationId: string;
+  expiresIn: number;
+  resendAfter: number;
+}
+
 /**
- * Issue a code and text it. The checks run cheapest first, and each one that
- * takes something (a send slot for the number, the client's hourly quota, the
- * day's SMS budget) gives it back if a later check refuses the request, so a
- * refused request spends nothing and no SMS goes out:
+ * Issue a new code and text it. A send never touches the codes the number
+ * already has: each code is live on its own, under its own verification_id,
+ * until it is used, expires or runs out of tries. So a send that is refused
+ * or fails at any step costs the owner of an earlier code nothing.
  *
- *   bot check → number's limits (Durable Object) → client quota → SMS budget
- *   → store the code's hash in KV → send the SMS.
+ * Storage round trips before the SMS: (1) the number's limits, the client's
+ * quota and the day's budget, taken concurrently; (2) the code's hash to KV.
+ * Whatever was taken is given back when any step refuses or fails, and a
+ * storage call that passes its deadline is undone when it commits late.
  *
- * If the SMS fails, the code is killed in both the Durable Object and KV; the
- * send still counts toward the number's limits (README, "Failed sends count").
+ * The SMS: when the gateway refused or failed cleanly (nothing went out),
+ * everything is given back and the code is dropped. When the outcome is
+ * unknown (timeout, lost connection) the message may arrive and may have been
+ * billed: the code is killed (a late SMS carries a dead code) but the send
+ * stays counted against every limit and the budget.
+ *
  * Test numbers (TEST_PHONE_NUMBERS) get their fixed code, no SMS and no budget.
  */
-export async function sendOtp(
-  deps: OtpDeps,
-  phone: NormalizedPhone,
-  context: SendContext,
-): Promise<{ expiresIn: number; resendAfter: number }> {
+export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: SendContext): Promise<SentCode> {
   const { settings } = deps;
   const { otp } = settings;
-  const storage = <T>(op: () => Promise<T>) => storageCall(settings.storageTimeoutMs, op);
+  const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
   const testCode = settings.testNumbers.get(phone.e164);
+  const client = clientKey(context.clientAddress);
   const limiter = limiterFor(deps.limiters, phone.e164);
+  const codeId = newVerificationId();
   const limits: SendLimits = {
     ttlMs: otp.ttlSeconds * 1000,
     cooldownMs: otp.resendCooldownSeconds * 1000,
     maxSendsPerHour: otp.maxSendsPerHour,
-    maxFailuresPerDay: otp.maxFailuresPerDay,
+    maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
+    maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
   };
 
-  const takenBack: Release[] = [];
-  let codeId: string;
-  let code: string;
-  try {
-    const reservation = await storage(() => limiter.reserveSend(limits));
-    if (!reservation.ok) throw sendRefusal(reservation, otp.maxSendsPerHour);
-    codeId = reservation.codeId;
-    takenBack.push(() => limiter.releaseSend(codeId));
-    takenBack.push(
-      await storage(() => takeClientQuota(deps.quotas, clientKey(context.clientAddress), otp.maxSendsPerIpPerHour)),
-    );
-    if (testCode === undefined) takenBack.push(await storage(() => takeSmsBudget(deps.quotas, settings.smsDailyBudget)));
+  const releaseSend: Undo = () => limiter.releaseSend(codeId);
+  const quotas: QuotaHold[] = [clientQuota(deps.quotas, client, otp.maxSendsPerIpPerHour)];
+  if (testCode === undefined) quotas.push(smsBudget(deps.quotas, settings.smsDailyBudget));
+  const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
 
-    code = testCode ?? generateCode(otp.length);
-    const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
-    takenBack.push(() => deleteCodeHash(deps.kv, phone.e164, codeId));
-    await storage(() => putCodeHash(deps.kv, phone.e164, codeId, hash, otp.ttlSeconds));
+  // Round trip 1: every counter at once. Each undo is safe whatever its take did.
+  const taken = await Promise.allSettled([
+    storageCall(options, () => limiter.reserveSend({ codeId, client, limits }), releaseSend).then((r) =>
+      r.outcome === "reserved" ? undefined : sendRefusal(r, otp.maxSendsPerHour),
+    ),
+    ...quotas.map((q) => storageCall(options, () => q.take(), () => q.release())),
+  ]);
+  const refusal = firstRefusal(taken);
+  if (refusal) {
+    await giveBackAll();
+    throw refusal;
+  }
+
+  // Round trip 2: the code's keyed hash, under a key of its own.
+  const code = testCode ?? generateCode(otp.length);
+  const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
+  const dropHash: Undo = () => deleteCodeHash(deps.kv, phone.e164, codeId);
+  try {
+    await storageCall(options, () => putCodeHash(deps.kv, phone.e164, codeId, hash, otp.ttlSeconds), dropHash);
   } catch (err) {
-    await giveBack(takenBack);
+    await giveBackAll();
     throw asUnavailable(err);
   }
 
@@ -98,20 +117,45 @@ export async function sendOtp(
     try {
       await deps.sms.send({ to: phone, code, appName: settings.appName });
     } catch (err) {
-      await invalidate(deps, limiter, phone.e164, codeId);
-      throw err instanceof SmsFailedError
-        ? err
-        : new SmsFailedError("The SMS could not be sent. Try again shortly.", { cause: err });
+      const failure =
+        err instanceof SmsFailedError
+          ? err
+          : new SmsFailedError({ provider: deps.sms.name, delivery: "unknown", retryable: true, reason: describe(err) });
+      console.error(
+        JSON.stringify({
+          event: "sms.failed",
+          to: maskPhone(phone.e164),
+          provider: failure.failure.provider,
+          delivery: failure.failure.delivery,
+          http_status: failure.failure.httpStatus,
+          provider_code: failure.failure.providerCode,
+          reason: failure.failure.reason,
+        }),
+      );
+      if (failure.failure.delivery === "not_sent") await giveBackAll();
+      else await giveBack(deps, [() => limiter.cancelCode(codeId)]);
+      deps.background(dropHash().catch(() => undefined));
+      throw failure;
     }
   }
-  return { expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
+  return { verificationId: codeId, expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
 }
 
-function sendRefusal(refusal: Refusal, maxSendsPerHour: number): ServiceError {
+/** The refusal to answer with: a limit's own refusal first (it says when to come back), else a storage failure. */
+function firstRefusal(results: PromiseSettledResult<ServiceError | undefined>[]): ServiceError | undefined {
+  for (const r of results) if (r.status === "fulfilled" && r.value) return r.value;
+  for (const r of results) if (r.status === "rejected") return asUnavailable(r.reason);
+  return undefined;
+}
+
+function sendRefusal(refusal: SendRefusal, maxSendsPerHour: number): ServiceError {
   const seconds = refusal.retryAfterMs / 1000;
-  switch (refusal.reason) {
+  switch (refusal.outcome) {
     case "locked":
-      return lockedError(seconds);
+      return new TooManyAttemptsError(
+        `Too many wrong codes were entered for this number. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
     case "cooldown":
       return new RateLimitedError(`Wait ${describeWait(seconds)} before requesting another code.`, {
         retryAfter: seconds,
@@ -124,74 +168,80 @@ function sendRefusal(refusal: Refusal, maxSendsPerHour: number): ServiceError {
   }
 }
 
-/** Gives back, newest first, whatever a refused request took. Best effort: each step is independent. */
-async function giveBack(takenBack: Release[]): Promise<void> {
-  const results = await Promise.allSettled(takenBack.reverse().map((release) => release()));
-  if (results.some((r) => r.status === "rejected")) {
-    console.error(JSON.stringify({ event: "otp.give_back_failed", failed: results.filter((r) => r.status === "rejected").length }));
-  }
-}
-
 /**
- * Check a guess. The number's Durable Object says which code is current; the
- * hash for exactly that code id is read from KV and compared in constant
- * time; then one atomic call records the guess, and only that call decides.
+ * Gives back what a refused or failed request took: each undo at once, with
+ * the storage deadline; one that fails or is slow is retried after the
+ * response. Every undo is idempotent.
  */
-export async function verifyOtp(deps: OtpDeps, phone: NormalizedPhone, guess: string): Promise<void> {
-  const { otp } = deps.settings;
-  const storage = <T>(op: () => Promise<T>) => storageCall(deps.settings.storageTimeoutMs, op);
-  const limiter = limiterFor(deps.limiters, phone.e164);
-  const limits: AttemptLimits = { maxAttempts: otp.maxAttempts, maxFailuresPerDay: otp.maxFailuresPerDay };
-
-  const pending = await storage(() => limiter.pendingCode(limits));
-  if (pending.outcome !== "pending") throw noCheckableCodeError(pending);
-  const { codeId } = pending;
-
-  const hash = await storage(() => getCodeHash(deps.kv, phone.e164, codeId));
-  if (hash === undefined) throw noCheckableCodeError({ outcome: "none" });
-  const matched = await codeMatches(otp.hashSecret, phone.e164, codeId, guess, hash);
-
-  const result = await storage(() => limiter.recordAttempt(codeId, matched, limits));
-  switch (result.outcome) {
-    case "verified":
-      deps.background(deleteCodeHash(deps.kv, phone.e164, codeId).catch(() => undefined));
-      return;
-    case "wrong":
-      throw new OtpInvalidError(result.attemptsLeft);
-    default:
-      throw noCheckableCodeError(result);
-  }
-}
-
-function noCheckableCodeError(state: NoCheckableCode): ServiceError {
-  switch (state.outcome) {
-    case "none":
-      return new OtpNotFoundError("No code is waiting for this number. Request a new code first.");
-    case "expired":
-      return new OtpExpiredError("This code has expired. Request a new code.");
-    case "exhausted":
-      return new TooManyAttemptsError("This code has no tries left. Request a new code.");
-    case "locked":
-      return lockedError(state.retryAfterMs / 1000);
-  }
-}
-
-function lockedError(seconds: number): TooManyAttemptsError {
-  return new TooManyAttemptsError(
-    `Too many wrong codes for this number. Try again in ${describeWait(seconds)}.`,
-    { retryAfter: seconds },
+async function giveBack(deps: OtpDeps, undos: Undo[]): Promise<void> {
+  const timeoutMs = deps.settings.storageTimeoutMs;
+  await Promise.all(
+    undos.map(async (undo) => {
+      try {
+        await storageCall({ timeoutMs, background: deps.background }, undo);
+      } catch {
+        deps.background(
+          undo().catch((err: unknown) =>
+            console.error(JSON.stringify({ event: "otp.give_back_failed", error: describe(err) })),
+          ),
+        );
+      }
+    }),
   );
 }
 
-/** Kill a code in the Durable Object (authoritative) and in KV; either one alone suffices. */
-async function invalidate(
+/**
+ * Check a guess. Only a guess that names a live code of this number by its
+ * verification_id is evaluated and counted; every other guess changes
+ * nothing and gets one and the same answer (404 otp_not_found), whatever the
+ * number's state. Storage round trips: (1) the code's hash from KV, compared
+ * in constant time; (2) one atomic call to the number's Durable Object that
+ * records the guess, and only that call decides. A call that passes its
+ * deadline answers 503 and is undone if it commits late.
+ *
+ * Without an id (OTP_REQUIRE_VERIFICATION_ID=false only), the guess is
+ * checked against the number's newest live code, which costs one more
+ * round trip and lets anyone who knows the number spend that code's tries.
+ */
+export async function verifyOtp(
   deps: OtpDeps,
-  limiter: LimiterStub,
-  e164: string,
-  codeId: string,
+  phone: NormalizedPhone,
+  guess: string,
+  verificationId: string | undefined,
 ): Promise<void> {
-  const results = await Promise.allSettled([limiter.cancelCode(codeId), deleteCodeHash(deps.kv, e164, codeId)]);
-  if (results.every((r) => r.status === "rejected")) {
-    console.error(JSON.stringify({ event: "otp.invalidate_failed", code_id: codeId }));
+  const { otp } = deps.settings;
+  const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
+  const limiter: PhoneLimiterRpc = limiterFor(deps.limiters, phone.e164);
+
+  let codeId = verificationId;
+  if (codeId === undefined) {
+    codeId = (await storageCall(options, () => limiter.newestLiveCode(otp.maxAttempts))) ?? undefined;
+    if (codeId === undefined) throw new OtpNotFoundError();
   }
+  if (!isVerificationId(codeId)) throw new OtpNotFoundError();
+  const id = codeId;
+
+  const hash = await storageCall(options, () => getCodeHash(deps.kv, phone.e164, id));
+  if (hash === undefined) throw new OtpNotFoundError();
+  const matched = await codeMatches(otp.hashSecret, phone.e164, id, guess, hash);
+
+  const attemptId = crypto.randomUUID();
+  const result = await storageCall(
+    options,
+    () => limiter.recordAttempt({ codeId: id, attemptId, matched, maxAttempts: otp.maxAttempts }),
+    () => limiter.undoAttempt(id, attemptId),
+  );
+  switch (result.outcome) {
+    case "verified":
+      deps.background(deleteCodeHash(deps.kv, phone.e164, id).catch(() => undefined));
+      return;
+    case "wrong":
+      throw new OtpInvalidError(result.attemptsLeft);
+    case "not_live":
+      throw new OtpNotFoundError();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -26,7 +26,7 @@ export const PAGE_SCRIPT = `
   var success = byId("success"), successTitle = byId("success-title"), expiry = byId("expiry");
   var firebase = byId("firebase"), claimsList = byId("claims"), tokenBox = byId("token"), restartButton = byId("restart");
 
-  var phone = "";
+  var phone = "", verificationId = "";
   var busy = false;
   var generation = 0;
   var countdown = 0, resendAt = 0;
@@ -111,6 +111,8 @@ export const PAGE_SCRIPT = `
       return;
     }
     phone = result.data.phone;
+    // The new code is checked only together with its verification_id; an older code stays live under its own.
+    verificationId = result.data.verification_id;
     setError(phoneInput, phoneError, "");
     setError(codeInput, codeError, "");
     sentNote.textContent = (again ? "We sent a new code to " : "We sent a code to ") + phone + ".";
@@ -125,7 +127,7 @@ export const PAGE_SCRIPT = `
     if (busy) return;
     var mine = generation;
     setBusy(verifyButton, "Checking…");
-    var result = await post("/verify-otp", { phone: phone, otp: codeInput.value.replace(/\\s+/g, "") });
+    var result = await post("/verify-otp", { phone: phone, otp: codeInput.value.replace(/\\s+/g, ""), verification_id: verificationId });
     setBusy(verifyButton, "");
     if (mine !== generation) return;
     if (!result.ok) {
@@ -191,6 +193,7 @@ export const PAGE_SCRIPT = `
     generation += 1;
     clearInterval(countdown);
     phone = "";
+    verificationId = "";
     codeInput.value = "";
     tokenBox.value = "";
     claimsList.replaceChildren();

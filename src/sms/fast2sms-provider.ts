@@ -1,6 +1,5 @@
 import type { Settings } from "../config/settings";
-import { SmsFailedError } from "../errors/service-error";
-import { describeWait } from "../otp/describe-wait";
+import { SmsFailedError, type SmsFailure } from "../errors/service-error";
 import { otpText, type OtpMessage, type SmsProvider } from "./sms-provider";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
@@ -55,11 +54,16 @@ export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record
   }
 }
 
+/** Codes a retry in a few minutes cannot fix: the number itself, spam protection, or the operator's account and setup. */
+const NUMBER_REFUSED = 411;
+
 /**
  * Fast2SMS bulkV2 over fetch. A send succeeds only when the HTTP status is 2xx
- * and the JSON body says `"return": true`; everything else (error bodies,
- * non-JSON, network errors, the timeout) throws SmsFailedError. The API key
- * travels only in the `authorization` header and appears in no message.
+ * and the JSON body says `"return": true`; everything else throws
+ * SmsFailedError with a SmsFailure for the log (the client sees only whether
+ * a retry may help). A timeout, a lost connection or an unreadable 2xx answer
+ * is `unknown`: the message may have gone out. The API key travels only in
+ * the `authorization` header and appears in no message.
  */
 export function createFast2SmsProvider(
   cfg: Fast2SmsSettings,
@@ -67,6 +71,7 @@ export function createFast2SmsProvider(
 ): SmsProvider {
   const url = `${cfg.baseUrl}/dev/bulkV2`;
   const apiKey = cfg.apiKey ?? "";
+  const fail = (failure: Omit<SmsFailure, "provider">) => new SmsFailedError({ provider: "fast2sms", ...failure });
   return {
     name: "fast2sms",
     async send(message) {
@@ -82,33 +87,43 @@ export function createFast2SmsProvider(
         text = await response.text();
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-        throw new SmsFailedError(
-          timedOut
-            ? `The SMS gateway did not answer within ${describeWait(cfg.timeoutMs / 1000)}. Try again shortly.`
-            : "The SMS gateway could not be reached. Try again shortly.",
-          { cause: timedOut ? "fast2sms timeout" : `fast2sms network error: ${errorName(err)}` },
-        );
+        throw fail({
+          delivery: "unknown",
+          retryable: true,
+          reason: timedOut ? `no answer within ${cfg.timeoutMs} ms` : `network error: ${errorName(err)}`,
+        });
       }
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
-        throw new SmsFailedError("The SMS gateway sent an answer that could not be read. Try again shortly.", {
-          cause: `fast2sms HTTP ${response.status}, body not JSON`,
+        throw fail({
+          delivery: response.ok ? "unknown" : "not_sent",
+          retryable: true,
+          reason: "answer is not JSON",
+          httpStatus: response.status,
         });
       }
       const result = isObject(body) ? body : {};
       if (response.ok && result.return === true) return;
       const providerCode = Number(result.status_code);
       const reason = REASONS[providerCode];
-      throw new SmsFailedError(
-        reason
-          ? `The SMS gateway refused the message: ${reason} (Fast2SMS error ${providerCode}).`
-          : response.status >= 500
-            ? `The SMS gateway had an internal error (HTTP ${response.status}). Try again shortly.`
-            : `The SMS gateway refused the message (HTTP ${response.status}).`,
-        { cause: `fast2sms HTTP ${response.status}, status_code ${Number.isFinite(providerCode) ? providerCode : "none"}` },
-      );
+      if (reason !== undefined) {
+        throw fail({
+          delivery: "not_sent",
+          retryable: false,
+          numberRefused: providerCode === NUMBER_REFUSED,
+          reason,
+          httpStatus: response.status,
+          providerCode,
+        });
+      }
+      throw fail({
+        delivery: "not_sent",
+        retryable: response.status >= 500 || response.status === 429 || response.ok,
+        reason: response.status >= 500 ? "gateway server error" : "refused without a known error code",
+        httpStatus: response.status,
+      });
     },
   };
 }

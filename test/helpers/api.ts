@@ -25,6 +25,14 @@ export interface ApiResponse {
   body: Record<string, unknown>;
 }
 
+const verificationIds = new Map<string, string>();
+/** The verification_id of the latest code /send-otp issued to `phone` (E.164) in this test file. */
+export function lastVerificationId(phone: string): string {
+  const id = verificationIds.get(phone);
+  if (id === undefined) throw new Error(`no code was sent to ${phone}`);
+  return id;
+}
+
 /** Reads an answer, and checks it against the OpenAPI description (openapi-conformance.ts). */
 async function read(request: Request, res: Response): Promise<ApiResponse> {
   const text = await res.text();
@@ -36,6 +44,9 @@ async function read(request: Request, res: Response): Promise<ApiResponse> {
   }
   const answer = { status: res.status, headers: res.headers, body };
   expectDocumented(request, answer);
+  if (typeof body.verification_id === "string" && typeof body.phone === "string") {
+    verificationIds.set(body.phone, body.verification_id);
+  }
   return answer;
 }
 
@@ -79,4 +90,6 @@ export async function withSettings(
 }
 
 export const sendOtp = (phone: string) => post("/send-otp", { phone });
-export const verifyOtp = (phone: string, otp: string) => post("/verify-otp", { phone, otp });
+/** Verifies with the verification_id of the latest code sent to `phone`, unless one is given. */
+export const verifyOtp = (phone: string, otp: string, verificationId: string = lastVerificationId(phone)) =>
+  post("/verify-otp", { phone, otp, verification_id: verificationId });

@@ -1,19 +1,34 @@
 import { env } from "cloudflare:workers";
 
-/** How an injected fault behaves: throw this error, or never answer. */
-export type Fault = Error | "hang";
+/**
+ * How an injected fault behaves: throw this error, never answer, or (`late`)
+ * do the real call, so it commits, and hand its answer back only after
+ * `afterMs`: a call that passes the caller's deadline and commits anyway.
+ */
+export type Fault = Error | "hang" | { late: number };
 
-const act = (fault: Fault): Promise<never> => (fault === "hang" ? new Promise<never>(() => {}) : Promise.reject(fault));
+const act = (fault: Error | "hang"): Promise<never> =>
+  fault === "hang" ? new Promise<never>(() => {}) : Promise.reject(fault);
+
+/** Calls `real` now; its answer arrives `afterMs` later. */
+async function late<T>(real: () => Promise<T>, afterMs: number): Promise<T> {
+  const answer = await real();
+  await new Promise((resolve) => setTimeout(resolve, afterMs));
+  return answer;
+}
 
 /** The real OTP_KV with some methods failing. */
 export function faultyKv(faults: Partial<Record<"get" | "put" | "delete", Fault>>): KVNamespace {
   const kv = env.OTP_KV;
   return new Proxy(kv, {
     get(target, prop: string) {
-      const fault = faults[prop as keyof typeof faults];
-      if (fault) return () => act(fault);
       const value = Reflect.get(target, prop) as unknown;
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      const method = typeof value === "function" ? (value as (...a: unknown[]) => Promise<unknown>).bind(target) : undefined;
+      const fault = faults[prop as keyof typeof faults];
+      if (fault && method) {
+        return (...args: unknown[]) => (typeof fault === "object" && "late" in fault ? late(() => method(...args), fault.late) : act(fault));
+      }
+      return method ?? value;
     },
   });
 }
@@ -29,8 +44,10 @@ export function faultyNamespace<T extends Rpc.DurableObjectBranded | undefined>(
       return new Proxy(stub, {
         get(target, prop: string) {
           const fault = faults[prop];
-          if (fault) return () => act(fault);
-          return (...args: unknown[]) => target[prop]!(...args);
+          const real = (...args: unknown[]) => target[prop]!(...args);
+          if (fault === undefined) return real;
+          return (...args: unknown[]) =>
+            typeof fault === "object" && "late" in fault ? late(() => real(...args), fault.late) : act(fault);
         },
       });
     },

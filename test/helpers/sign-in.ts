@@ -10,6 +10,8 @@ export async function signIn(
   const phone = uniquePhone();
   const sent = await withSettings(overrides, "/send-otp", { json: { phone } });
   expect(sent.status).toBe(200);
-  const verified = await withSettings(overrides, "/verify-otp", { json: { phone, otp: fast2sms.lastCode() } });
+  const verified = await withSettings(overrides, "/verify-otp", {
+    json: { phone, otp: fast2sms.lastCode(), verification_id: sent.body.verification_id },
+  });
   return { phone, verified };
 }

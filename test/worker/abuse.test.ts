@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { FakeTurnstile, turnstileSettings } from "../helpers/fake-turnstile";
-import { get, uniquePhone, withSettings } from "../helpers/api";
+import { get, lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -21,7 +21,7 @@ const advance = (ms: number) => vi.useFakeTimers({ toFake: ["Date"], now: Date.n
 const send = (settings: Record<string, unknown>, phone: string, ip = "203.0.113.7", extra: Record<string, unknown> = {}) =>
   withSettings(settings, "/send-otp", { json: { phone, ...extra }, headers: { "cf-connecting-ip": ip } });
 const verify = (settings: Record<string, unknown>, phone: string, otp: string) =>
-  withSettings(settings, "/verify-otp", { json: { phone, otp } });
+  withSettings(settings, "/verify-otp", { json: { phone, otp, verification_id: lastVerificationId(phone) } });
 
 describe("per-IP send limit (OTP_MAX_SENDS_PER_IP_PER_HOUR)", () => {
   const limit = { OTP_MAX_SENDS_PER_IP_PER_HOUR: "10" };
@@ -84,7 +84,7 @@ describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
     expect(results.filter((r) => r.body.code === "sms_budget_exhausted")).toHaveLength(15);
     expect(fast2sms.requests).toHaveLength(5);
     const hits = await runInDurableObject(env.QUOTA_COUNTER.getByName("sms-budget:2031-02-01"), (_, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM hits").one().n,
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
     );
     expect(hits).toBe(5);
   });
@@ -97,7 +97,7 @@ describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
     // With a quota of 2, a refused request that kept its quota hit would turn the next one into 429.
     for (let i = 0; i < 3; i++) expectProblem(await send(settings, uniquePhone(), ip), 503, "sms_budget_exhausted");
     const hits = await runInDurableObject(env.QUOTA_COUNTER.getByName(`ip:${ip}`), (_, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM hits").one().n,
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
     );
     expect(hits).toBe(1);
   });
@@ -173,7 +173,7 @@ describe("test numbers (TEST_PHONE_NUMBERS)", () => {
     advance(31_000);
     await send(settings, "+918888888888");
     for (let i = 0; i < 5; i++) expectProblem(await verify(settings, "+918888888888", "111111"), 400, "otp_invalid");
-    expectProblem(await verify(settings, "+918888888888", "654321"), 429, "too_many_attempts");
+    expectProblem(await verify(settings, "+918888888888", "654321"), 404, "otp_not_found");
   });
 
   it("appear in /health only as a count", async () => {
@@ -208,8 +208,10 @@ describe("request hygiene", () => {
     const code = fast2sms.lastCode();
     await verify({}, used, code);
     const fresh = uniquePhone();
-    const a = await verify({}, used, "000000");
-    const b = await verify({}, fresh, "000000");
+    const guess = (phone: string) =>
+      withSettings({}, "/verify-otp", { json: { phone, otp: "000000", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" } });
+    const a = await guess(used);
+    const b = await guess(fresh);
     expect({ status: a.status, code: a.body.code, detail: a.body.detail }).toEqual({
       status: b.status,
       code: b.body.code,

@@ -35,12 +35,12 @@ describe("concurrency", () => {
     const code = fast2sms.lastCode();
     const results = await Promise.all(Array.from({ length: 30 }, () => verifyOtp(phone, wrong(code))));
     const outcomes = tally(results.map((r) => String(r.body.code)));
-    expect(outcomes).toEqual({ otp_invalid: 5, too_many_attempts: 25 });
+    expect(outcomes).toEqual({ otp_invalid: 5, otp_not_found: 25 });
     const state = await limiterState(phone);
-    expect(state?.code?.attempts).toBe(5);
+    expect(state?.codes[0]?.attempts).toBe(5);
     expect(state?.failures).toHaveLength(5);
     // And the right code is now refused too.
-    expect((await verifyOtp(phone, code)).body.code).toBe("too_many_attempts");
+    expect((await verifyOtp(phone, code)).body.code).toBe("otp_not_found");
   });
 
   it("a right guess racing wrong ones is never accepted after the tries are spent", async () => {
@@ -50,9 +50,9 @@ describe("concurrency", () => {
     const guesses = [...Array.from({ length: 12 }, () => wrong(code)), code];
     const results = await Promise.all(guesses.map((g) => verifyOtp(phone, g)));
     const right = results.at(-1)!;
-    const wrongsBeforeRight = (await limiterState(phone))?.code?.attempts ?? 0;
+    const wrongsBeforeRight = (await limiterState(phone))?.codes[0]?.attempts ?? 0;
     if (right.status === 200) expect(wrongsBeforeRight).toBeLessThan(5);
-    else expect(right.body.code).toBe("too_many_attempts");
+    else expect(right.body.code).toBe("otp_not_found");
     expect(results.filter((r) => r.body.code === "otp_invalid").length).toBeLessThanOrEqual(5);
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
-import { uniquePhone, withSettings } from "../helpers/api";
+import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -22,7 +22,7 @@ describe("console provider and GET /dev/outbox", () => {
     expect(messages[0]).toMatchObject({ to: phone, text: expect.stringMatching(/^Your Phone OTP verification code is \d{6}$/) });
     const code = /(\d{6})$/.exec(messages[0]!.text)![1]!;
 
-    const verified = await withSettings(console_, "/verify-otp", { json: { phone, otp: code } });
+    const verified = await withSettings(console_, "/verify-otp", { json: { phone, otp: code, verification_id: lastVerificationId(phone) } });
     expect(verified.status).toBe(200);
   });
 

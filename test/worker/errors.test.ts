@@ -27,9 +27,9 @@ describe("invalid_request", () => {
 
   it("verify-otp refuses a missing or malformed otp", async () => {
     expectProblem(await post("/verify-otp", { phone: "+919876543210" }), 400, "invalid_request");
-    expectProblem(await verifyOtp("+919876543210", "12ab56"), 400, "invalid_request");
+    expectProblem(await verifyOtp("+919876543210", "12ab56", "AAAAAAAAAAAAAAAAAAAAAA"), 400, "invalid_request");
     expectProblem(await post("/verify-otp", { phone: "+919876543210", otp: 123456 }), 400, "invalid_request");
-    expectProblem(await verifyOtp("+919876543210", "１２３４５６"), 400, "invalid_request");
+    expectProblem(await verifyOtp("+919876543210", "１２３４５６", "AAAAAAAAAAAAAAAAAAAAAA"), 400, "invalid_request");
   });
 
   it("refuses a body that is not JSON by content type with 415", async () => {
@@ -74,7 +74,14 @@ describe("phone numbers", () => {
 
 describe("verify without a code", () => {
   it("is otp_not_found for a number that has no pending code", async () => {
-    expectProblem(await verifyOtp(uniquePhone(), "123456"), 404, "otp_not_found");
+    expectProblem(await verifyOtp(uniquePhone(), "123456", "AAAAAAAAAAAAAAAAAAAAAA"), 404, "otp_not_found");
+  });
+
+  it("is invalid_request naming verification_id when the id is missing (OTP_REQUIRE_VERIFICATION_ID defaults to true)", async () => {
+    const res = await post("/verify-otp", { phone: uniquePhone(), otp: "123456" });
+    expectProblem(res, 400, "invalid_request");
+    expect(res.body.detail).toContain('"verification_id"');
+    expect(res.body).not.toHaveProperty("attempts_left");
   });
 });
 

@@ -13,7 +13,13 @@ describe("send → verify with Fast2SMS", () => {
     const national = phone.slice(3);
     const sent = await sendOtp(`+91 ${national.slice(0, 5)} ${national.slice(5)}`);
     expect(sent.status).toBe(200);
-    expect(sent.body).toEqual({ message: "OTP sent successfully", phone, expires_in: 300, resend_after: 30 });
+    expect(sent.body).toEqual({
+      message: "OTP sent successfully",
+      phone,
+      verification_id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      expires_in: 300,
+      resend_after: 30,
+    });
     expect(sent.headers.get("cache-control")).toBe("no-store");
 
     expect(fast2sms.requests).toHaveLength(1);
@@ -23,7 +29,7 @@ describe("send → verify with Fast2SMS", () => {
     expect(request!.headers.authorization).toBe("test-fast2sms-key-7f3a");
     expect(request!.body).toEqual({ route: "otp", variables_values: expect.stringMatching(/^\d{6}$/), numbers: national });
 
-    const verified = await verifyOtp(phone, fast2sms.lastCode());
+    const verified = await verifyOtp(phone, fast2sms.lastCode(), sent.body.verification_id as string);
     expect(verified.status).toBe(200);
     expect(verified.headers.get("cache-control")).toBe("no-store");
     expect(verified.body).toMatchObject({

@@ -2,10 +2,23 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { limiterFor } from "../../src/limiter/limiter-for";
+import type { SendLimits } from "../../src/limiter/limiter-types";
 import type { PhoneLimiter } from "../../src/limiter/phone-limiter";
 
-const sendLimits = { ttlMs: 300_000, cooldownMs: 30_000, maxSendsPerHour: 3, maxFailuresPerDay: 10 };
-const attemptLimits = { maxAttempts: 5, maxFailuresPerDay: 10 };
+const limits: SendLimits = {
+  ttlMs: 300_000,
+  cooldownMs: 30_000,
+  maxSendsPerHour: 3,
+  maxFailuresPerClient: 10,
+  maxFailuresPerNumber: 100,
+};
+const send = (codeId: string, client = "198.51.100.1") => ({ codeId, client, limits });
+const attempt = (codeId: string, matched: boolean, attemptId: string = crypto.randomUUID()) => ({
+  codeId,
+  attemptId,
+  matched,
+  maxAttempts: 5,
+});
 
 afterEach(() => vi.useRealTimers());
 
@@ -20,12 +33,11 @@ describe("PhoneLimiter storage", () => {
   it("schedules an alarm that deletes everything once nothing can matter", async () => {
     const name = "+919800000001";
     const limiter = limiterFor(env.PHONE_LIMITER, name);
-    const sent = await limiter.reserveSend(sendLimits);
-    if (!sent.ok) throw new Error("send refused");
-    expect(await limiter.recordAttempt(sent.codeId, false, attemptLimits)).toEqual({ outcome: "wrong", attemptsLeft: 4 });
+    expect(await limiter.reserveSend(send("code-a"))).toMatchObject({ outcome: "reserved" });
+    expect(await limiter.recordAttempt(attempt("code-a", false))).toEqual({ outcome: "wrong", attemptsLeft: 4 });
     expect(await keysIn(name)).toBe(1);
 
-    // After an hour the send no longer counts, but the failure still does: state is kept.
+    // After two hours the send and the code no longer count, but the failure still does: state is kept.
     advance(2 * 3600_000);
     expect(await runDurableObjectAlarm(env.PHONE_LIMITER.getByName(name))).toBe(true);
     expect(await keysIn(name)).toBe(1);
@@ -37,23 +49,67 @@ describe("PhoneLimiter storage", () => {
     expect(await runDurableObjectAlarm(env.PHONE_LIMITER.getByName(name))).toBe(false);
   });
 
-  it("ignores a guess for a code id that is not current", async () => {
+  it("a new code leaves the older one live: each is checked only under its own id", async () => {
     const limiter = limiterFor(env.PHONE_LIMITER, "+919800000002");
-    const first = await limiter.reserveSend(sendLimits);
+    await limiter.reserveSend(send("first"));
     advance(31_000);
-    const second = await limiter.reserveSend(sendLimits);
-    if (!first.ok || !second.ok) throw new Error("send refused");
-    expect(await limiter.recordAttempt(first.codeId, true, attemptLimits)).toEqual({ outcome: "none" });
-    expect(await limiter.recordAttempt(second.codeId, true, attemptLimits)).toEqual({ outcome: "verified" });
+    await limiter.reserveSend(send("second"));
+    expect(await limiter.recordAttempt(attempt("unknown", true))).toEqual({ outcome: "not_live" });
+    expect(await limiter.recordAttempt(attempt("first", true))).toEqual({ outcome: "verified" });
+    expect(await limiter.recordAttempt(attempt("first", true))).toEqual({ outcome: "not_live" });
+    expect(await limiter.recordAttempt(attempt("second", true))).toEqual({ outcome: "verified" });
   });
 
   it("a cancelled code cannot be verified, and its send still counts", async () => {
     const limiter = limiterFor(env.PHONE_LIMITER, "+919800000003");
-    const sent = await limiter.reserveSend(sendLimits);
-    if (!sent.ok) throw new Error("send refused");
-    await limiter.cancelCode(sent.codeId);
-    expect(await limiter.pendingCode(attemptLimits)).toEqual({ outcome: "none" });
-    expect(await limiter.recordAttempt(sent.codeId, true, attemptLimits)).toEqual({ outcome: "none" });
-    expect(await limiter.reserveSend(sendLimits)).toMatchObject({ ok: false, reason: "cooldown" });
+    await limiter.reserveSend(send("c"));
+    await limiter.cancelCode("c");
+    expect(await limiter.newestLiveCode(5)).toBeNull();
+    expect(await limiter.recordAttempt(attempt("c", true))).toEqual({ outcome: "not_live" });
+    expect(await limiter.reserveSend(send("d"))).toMatchObject({ outcome: "cooldown" });
+  });
+
+  it("a released send counts for nothing and leaves older codes alone", async () => {
+    const limiter = limiterFor(env.PHONE_LIMITER, "+919800000004");
+    await limiter.reserveSend(send("old"));
+    advance(31_000);
+    await limiter.reserveSend(send("new"));
+    await limiter.releaseSend("new");
+    await limiter.releaseSend("new");
+    expect(await limiter.newestLiveCode(5)).toBe("old");
+    // Only the first send counts: the cooldown runs from it, so a send now is allowed.
+    expect(await limiter.reserveSend(send("again"))).toMatchObject({ outcome: "reserved" });
+  });
+
+  it("reserveSend is idempotent per code id", async () => {
+    const limiter = limiterFor(env.PHONE_LIMITER, "+919800000005");
+    const first = await limiter.reserveSend(send("same"));
+    expect(await limiter.reserveSend(send("same"))).toEqual(first);
+  });
+
+  it("undoAttempt takes back a right guess and a wrong one, once", async () => {
+    const limiter = limiterFor(env.PHONE_LIMITER, "+919800000006");
+    await limiter.reserveSend(send("c"));
+    expect(await limiter.recordAttempt(attempt("c", false, "w1"))).toEqual({ outcome: "wrong", attemptsLeft: 4 });
+    await limiter.undoAttempt("c", "w1");
+    await limiter.undoAttempt("c", "w1");
+    expect(await limiter.recordAttempt(attempt("c", false, "w2"))).toEqual({ outcome: "wrong", attemptsLeft: 4 });
+    expect(await limiter.recordAttempt(attempt("c", true, "r1"))).toEqual({ outcome: "verified" });
+    await limiter.undoAttempt("c", "r1");
+    expect(await limiter.recordAttempt(attempt("c", true, "r2"))).toEqual({ outcome: "verified" });
+  });
+
+  it("wrong guesses lock new sends for the client that asked for the codes, not for other clients", async () => {
+    const limiter = limiterFor(env.PHONE_LIMITER, "+919800000007");
+    const tight = { ...limits, cooldownMs: 0, maxSendsPerHour: 100, maxFailuresPerClient: 3, maxFailuresPerNumber: 5 };
+    await limiter.reserveSend({ codeId: "a1", client: "attacker", limits: tight });
+    for (let i = 0; i < 3; i++) await limiter.recordAttempt(attempt("a1", false));
+    expect(await limiter.reserveSend({ codeId: "a2", client: "attacker", limits: tight })).toMatchObject({ outcome: "locked" });
+    expect(await limiter.reserveSend({ codeId: "o1", client: "owner", limits: tight })).toMatchObject({ outcome: "reserved" });
+    // The number-wide ceiling stops new codes for everyone, but a code already sent still verifies.
+    await limiter.reserveSend({ codeId: "b1", client: "other", limits: tight });
+    for (let i = 0; i < 2; i++) await limiter.recordAttempt(attempt("b1", false));
+    expect(await limiter.reserveSend({ codeId: "o2", client: "owner", limits: tight })).toMatchObject({ outcome: "locked" });
+    expect(await limiter.recordAttempt(attempt("o1", true))).toEqual({ outcome: "verified" });
   });
 });

@@ -59,7 +59,13 @@ describe("GET /openapi.json", () => {
     expect(send["429"].headers["Retry-After"]).toBeDefined();
     expect(send["503"].headers["Retry-After"]).toBeDefined();
     expect(send["400"].headers).toBeUndefined();
-    expect(send["200"].content["application/json"].schema.required).toEqual(["message", "phone", "expires_in", "resend_after"]);
+    expect(send["200"].content["application/json"].schema.required).toEqual([
+      "message",
+      "phone",
+      "verification_id",
+      "expires_in",
+      "resend_after",
+    ]);
     const verify = (doc.paths as Json)["/verify-otp"].post.responses["200"].content["application/json"].schema;
     expect(verify.required).not.toContain("firebase_token");
     expect(Object.keys(verify.properties)).toContain("firebase_token");

@@ -18,10 +18,11 @@ const otp = hc<AppType>("http://localhost", {
 async function signIn(phone: string, readCode: () => string) {
   const sent = await otp["send-otp"].$post({ json: { phone } });
   if (!sent.ok) throw new Error(((await sent.json()) as unknown as Problem).detail);
-  const { resend_after } = await sent.json(); // number
+  const { verification_id, resend_after } = await sent.json(); // string, number
+  expectTypeOf(verification_id).toEqualTypeOf<string>();
   expectTypeOf(resend_after).toEqualTypeOf<number>();
 
-  const verified = await otp["verify-otp"].$post({ json: { phone, otp: readCode() } });
+  const verified = await otp["verify-otp"].$post({ json: { phone, otp: readCode(), verification_id } });
   if (!verified.ok) throw new Error(((await verified.json()) as unknown as Problem).detail);
   const { access_token, firebase_token } = await verified.json(); // string, string | undefined
   expectTypeOf(access_token).toEqualTypeOf<string>();

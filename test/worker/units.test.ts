@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/config/settings";
 import { MisconfiguredError } from "../../src/errors/service-error";
 import { codeMatches, hashCode } from "../../src/otp/code-hash";
-import { describeWait } from "../../src/otp/describe-wait";
+import { describeWait } from "../../src/kernel/describe-wait";
 import { generateCode } from "../../src/otp/generate-code";
 import { maskPhone } from "../../src/phone/mask-phone";
 
@@ -73,7 +73,9 @@ describe("loadSettings", () => {
       length: 6,
       ttlSeconds: 300,
       maxAttempts: 5,
-      maxFailuresPerDay: 10,
+      maxFailuresPerClientPerDay: 10,
+      maxFailuresPerNumberPerDay: 100,
+      requireVerificationId: true,
       resendCooldownSeconds: 30,
       maxSendsPerHour: 3,
     });
@@ -94,6 +96,8 @@ describe("loadSettings", () => {
     ["OTP_TTL_SECONDS", "59"],
     ["OTP_TTL_SECONDS", "601"],
     ["OTP_MAX_FAILURES_PER_DAY", "101"],
+    ["OTP_MAX_FAILURES_PER_NUMBER_PER_DAY", "101"],
+    ["OTP_REQUIRE_VERIFICATION_ID", "yes"],
     ["JWT_TTL_SECONDS", "1.5"],
     ["SMS_PROVIDER", "twilio"],
     ["FAST2SMS_BASE_URL", "ftp://example.com"],

@@ -3,6 +3,9 @@ import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from "../../errors/service-error";
 import type { AppEnv } from "../app-env";
 
+/** The largest body any JSON route accepts (the error catalog says 4 KB). */
+export const MAX_JSON_BODY_BYTES = 4 * 1024;
+
 /**
  * For POST routes: JSON only (415 otherwise) and at most `maxBytes` of body
  * (413 payload_too_large otherwise, checked while streaming, so a huge body is

@@ -2,17 +2,15 @@ import { Hono } from "hono";
 import { sendOtp } from "../../otp/otp-service";
 import { normalizePhone } from "../../phone/normalize-phone";
 import type { AppEnv } from "../app-env";
-import { jsonBody } from "../middleware/json-body";
+import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
 import { sendOtpBody, type SendOtpResponse } from "../schemas";
 import { validateJson } from "../validate-json";
 
-export const MAX_BODY_BYTES = 4 * 1024;
-
-/** POST /send-otp {"phone"}: text a new code to the number. */
+/** POST /send-otp {"phone"}: text a new code to the number; the answer names it by `verification_id`. */
 export const sendOtpRoute = new Hono<AppEnv>().post(
   "/send-otp",
-  jsonBody(MAX_BODY_BYTES),
+  jsonBody(MAX_JSON_BODY_BYTES),
   validateJson(sendOtpBody),
   async (c) => {
     const settings = c.get("settings");
@@ -28,6 +26,7 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
       {
         message: "OTP sent successfully",
         phone: phone.e164,
+        verification_id: sent.verificationId,
         expires_in: sent.expiresIn,
         resend_after: sent.resendAfter,
       } satisfies SendOtpResponse,

@@ -4,26 +4,29 @@ import { normalizePhone } from "../../phone/normalize-phone";
 import { signAccessToken } from "../../token/sign-access-token";
 import { signFirebaseToken } from "../../token/sign-firebase-token";
 import type { AppEnv } from "../app-env";
-import { jsonBody } from "../middleware/json-body";
+import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
 import { verifyOtpBody, type VerifyOtpResponse } from "../schemas";
 import { validateJson } from "../validate-json";
-import { MAX_BODY_BYTES } from "./send-otp";
+import { InvalidRequestError } from "../../errors/service-error";
 
 /**
- * POST /verify-otp {"phone","otp"}: check the code; on success, answer with a
+ * POST /verify-otp {"phone","otp","verification_id"}: check the code; on success, answer with a
  * signed access token, plus a Firebase custom token when FIREBASE_SERVICE_ACCOUNT is set.
  */
 export const verifyOtpRoute = new Hono<AppEnv>().post(
   "/verify-otp",
-  jsonBody(MAX_BODY_BYTES),
+  jsonBody(MAX_JSON_BODY_BYTES),
   validateJson(verifyOtpBody),
   async (c) => {
     const settings = c.get("settings");
     const body = c.req.valid("json");
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
-    await verifyOtp(otpDeps(c), phone, body.otp);
+    if (body.verification_id === undefined && settings.otp.requireVerificationId) {
+      throw new InvalidRequestError('Field "verification_id" is required: send the verification_id that /send-otp answered.');
+    }
+    await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id);
     const keys = c.get("tokenKeys");
     const [access, firebaseToken] = await Promise.all([
       signAccessToken(settings.jwt, keys.access, phone.e164),
