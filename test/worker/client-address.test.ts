@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { clientKey } from "../../src/guards/client-address";
+
+describe("clientKey: the key of per-client limits", () => {
+  it.each([
+    ["198.51.100.7", "198.51.100.7", "IPv4 as it is"],
+    ["::ffff:198.51.100.7", "198.51.100.7", "an IPv4-mapped IPv6 address is its IPv4 client"],
+    ["::FFFF:198.51.100.7", "198.51.100.7", "in capitals"],
+    ["::ffff:c633:6407", "198.51.100.7", "the mapped address in hex"],
+    ["0:0:0:0:0:ffff:c633:6407", "198.51.100.7", "written out in full"],
+    ["2001:db8:aa:bb:1:2:3:4", "2001:db8:aa:bb::/64", "IPv6 by its /64"],
+    ["2001:0db8:00aa:00bb::ffff:1", "2001:db8:aa:bb::/64", "leading zeros and :: do not make a new client"],
+    ["2001:DB8:AA:BB::1", "2001:db8:aa:bb::/64", "capitals do not make a new client"],
+    ["", "unknown", "no address: every such request shares one client's limits"],
+    [undefined, "unknown", "no header at all"],
+  ])("%j → %j (%s)", (address, key) => {
+    expect(clientKey(address)).toBe(key);
+  });
+});
