@@ -31,6 +31,7 @@ import { describeMachine } from "./lib/machine.ts";
 import { baselinePhase, flowPhase, sendPhase, verifyPhase, type PendingCode, type PhaseContext } from "./lib/phases.ts";
 import { indianMobiles } from "./lib/phones.ts";
 import { reportTable } from "./lib/report-table.ts";
+import { measureStorageRoundTrips } from "./lib/round-trips.ts";
 import { buildResults, totalFailures, type Round } from "./lib/results.ts";
 import { serviceSettings } from "./lib/service-settings.ts";
 import { benchStateRoot } from "./lib/state-root.ts";
@@ -91,7 +92,8 @@ async function main(): Promise<number> {
     await stopAll();
 
     log("measuring the bundle (wrangler deploy --dry-run)");
-    const results = buildResults(config, describeMachine(), rounds, await measureBundle());
+    log("counting sequential storage round trips (instrumented bindings in workerd)");
+    const results = buildResults(config, describeMachine(), rounds, await measureBundle(), measureStorageRoundTrips());
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(chartPath, chartSvg(results));

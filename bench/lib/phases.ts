@@ -26,6 +26,8 @@ export interface PhaseResult {
 export interface PendingCode {
   phone: BenchPhone;
   code: string;
+  /** What /send-otp answered: /verify-otp checks the code only under it. */
+  verificationId: string;
 }
 
 /** Time after the last answer for work the Worker does after responding (waitUntil) to be counted in its phase. */
@@ -73,8 +75,9 @@ export function baselinePhase(ctx: PhaseContext, bounds: LoadBounds): Promise<Ph
 export function sendPhase(ctx: PhaseContext, bounds: LoadBounds, pending: PendingCode[]): Promise<PhaseResult> {
   return measurePhase(ctx.app, bounds, "send-otp", async (rec) => {
     const phone = nextPhone(ctx);
-    if (rec.check("send-otp", await ctx.client.post(`${ctx.app.url}/send-otp`, { phone: phone.e164 }))) {
-      pending.push({ phone, code: codeFor(ctx, phone) });
+    const sent = await ctx.client.post(`${ctx.app.url}/send-otp`, { phone: phone.e164 });
+    if (rec.check("send-otp", sent)) {
+      pending.push({ phone, code: codeFor(ctx, phone), verificationId: String(sent.body.verification_id) });
     }
     return true;
   });
@@ -85,7 +88,11 @@ export function verifyPhase(ctx: PhaseContext, bounds: LoadBounds, pending: Pend
   return measurePhase(ctx.app, bounds, "verify-otp", async (rec) => {
     const next = pending.shift();
     if (!next) return false;
-    const reply = await ctx.client.post(`${ctx.app.url}/verify-otp`, { phone: next.phone.e164, otp: next.code });
+    const reply = await ctx.client.post(`${ctx.app.url}/verify-otp`, {
+      phone: next.phone.e164,
+      otp: next.code,
+      verification_id: next.verificationId,
+    });
     if (rec.check("verify-otp", reply) && typeof reply.body.access_token !== "string") {
       rec.fail("verify-otp", "verify-otp: 200 without an access_token");
     }
@@ -98,9 +105,11 @@ export function flowPhase(ctx: PhaseContext, bounds: LoadBounds): Promise<PhaseR
   return measurePhase(ctx.app, bounds, "flow", async (rec) => {
     const started = performance.now();
     const phone = nextPhone(ctx);
-    if (!rec.check("send-otp", await ctx.client.post(`${ctx.app.url}/send-otp`, { phone: phone.e164 }))) return true;
+    const sent = await ctx.client.post(`${ctx.app.url}/send-otp`, { phone: phone.e164 });
+    if (!rec.check("send-otp", sent)) return true;
     const otp = codeFor(ctx, phone);
-    if (!rec.check("verify-otp", await ctx.client.post(`${ctx.app.url}/verify-otp`, { phone: phone.e164, otp }))) {
+    const verification_id = String(sent.body.verification_id);
+    if (!rec.check("verify-otp", await ctx.client.post(`${ctx.app.url}/verify-otp`, { phone: phone.e164, otp, verification_id }))) {
       return true;
     }
     rec.add("flow", performance.now() - started);

@@ -21,6 +21,7 @@ export function reportTable(r: BenchResults): string {
     `phone-otp benchmark (${r.config.mode}: ${r.config.users} users, ${r.config.rounds} rounds × ${r.config.phaseSeconds} s per phase; CPU = workerd utime+stime, median of rounds)`,
     ...rows.map(line),
     `in-flow requests: ${r.flow.requestsPerSecond.toFixed(0)} req/s = ${(r.flow.shareOfBaselineRequestsPerSecond * 100).toFixed(1)}% of baseline; ${r.flow.flows} flows, failures: ${r.flow.failures}`,
+    `sequential storage round trips (counted): /send-otp ${r.storageRoundTrips.sendOtpBeforeSms} before the SMS, /verify-otp ${r.storageRoundTrips.verifyOtp}`,
     `bundle: ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (${(b.rawBytes / 1024).toFixed(0)} KiB raw, ${b.minified ? "minified" : "not minified"}) = ${(b.shareOfLimit * 100).toFixed(2)}% of ${b.limitName}`,
     `  largest contributors: ${b.largestParts.slice(0, 5).map((c) => `${c.name} ${(c.gzipBytes / 1024).toFixed(1)}`).join(", ")} (KiB gzip, unminified)`,
     ...r.targets.map((t) => `target ${t.met ? "met   " : "MISSED"} ${t.name}: ${t.value} ${t.unit} (goal ${t.goal})`),

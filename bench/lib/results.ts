@@ -1,4 +1,5 @@
 import type { BenchConfig } from "./bench-config.ts";
+import type { StorageRoundTrips } from "./round-trips.ts";
 import type { BundleReport } from "./bundle-size.ts";
 import type { PhaseResult } from "./phases.ts";
 import { median, round, summarizeLatencies, type LatencySummary } from "./stats.ts";
@@ -65,6 +66,7 @@ export interface BenchResults {
   endpoints: { baseline: EndpointFigures; sendOtp: ServiceEndpointFigures; verifyOtp: ServiceEndpointFigures };
   flow: FlowFigures;
   bundle: BundleReport;
+  storageRoundTrips: StorageRoundTrips;
   targets: Target[];
 }
 
@@ -135,6 +137,21 @@ function targets(r: Omit<BenchResults, "targets">): Target[] {
     { name: "verify-otp CPU above baseline (median)", goal: "≤ 2 ms", value: verify, unit: "ms", met: verify <= 2 },
     { name: "bundle size (gzip)", goal: "≤ 150 KiB", value: kib, unit: "KiB", met: kib <= 150 },
     { name: "in-flow requests/s vs baseline", goal: "≥ 40%", value: share, unit: "%", met: share >= 40 },
+    // Issue 10: round trips a request waits for one after another (counted by instrumenting the bindings).
+    {
+      name: "send-otp sequential storage round trips before the SMS",
+      goal: "≤ 3",
+      value: r.storageRoundTrips.sendOtpBeforeSms,
+      unit: "",
+      met: r.storageRoundTrips.sendOtpBeforeSms <= 3,
+    },
+    {
+      name: "verify-otp sequential storage round trips",
+      goal: "≤ 2",
+      value: r.storageRoundTrips.verifyOtp,
+      unit: "",
+      met: r.storageRoundTrips.verifyOtp <= 2,
+    },
   ];
 }
 
@@ -143,6 +160,7 @@ export function buildResults(
   machine: Record<string, string | number>,
   rounds: Round[],
   bundle: BundleReport,
+  storageRoundTrips: StorageRoundTrips,
 ): BenchResults {
   const baseline = endpoint(rounds.map((r) => r.baseline), "echo");
   const partial = {
@@ -156,6 +174,7 @@ export function buildResults(
     },
     flow: flow(rounds, baseline.requestsPerSecond),
     bundle,
+    storageRoundTrips,
   };
   return { ...partial, targets: targets(partial) };
 }

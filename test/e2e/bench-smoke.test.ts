@@ -69,17 +69,24 @@ describe("npm run bench -- --smoke", () => {
     expect(bundle.byPackage.map((c) => c.name)).toContain("src");
   });
 
-  it("gives a verdict on each of the issue's four targets", () => {
+  it("gives a verdict on each target: issue 6's four and issue 10's round trips", () => {
     expect(results.targets.map((t) => t.name)).toEqual([
       "send-otp CPU above baseline (median)",
       "verify-otp CPU above baseline (median)",
       "bundle size (gzip)",
       "in-flow requests/s vs baseline",
+      "send-otp sequential storage round trips before the SMS",
+      "verify-otp sequential storage round trips",
     ]);
     for (const t of results.targets) {
       expect(Number.isFinite(t.value)).toBe(true);
       expect(typeof t.met).toBe("boolean");
     }
+  });
+
+  it("reports the sequential storage round trips it counted by instrumenting the bindings", () => {
+    expect(results.storageRoundTrips).toMatchObject({ sendOtpBeforeSms: 2, verifyOtp: 2 });
+    expect(stdout).toMatch(/sequential storage round trips \(counted\): \/send-otp 2 before the SMS, \/verify-otp 2/);
   });
 
   it("draws the chart", () => {

@@ -36,6 +36,8 @@ describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
   it("sends a code through Fast2SMS, refuses a wrong one and exchanges the right one for a token", async () => {
     const sent = await post("/send-otp", { phone: "098765 43210" });
     expect(sent).toMatchObject({ status: 200, body: { phone: "+919876543210", expires_in: 300, resend_after: 30 } });
+    const verification_id = sent.body.verification_id as string;
+    expect(verification_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
 
     expect(fast2sms.received).toHaveLength(1);
     const sms = fast2sms.received[0]!;
@@ -44,10 +46,10 @@ describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
     const code = sms.body.variables_values!;
 
     const wrongCode = code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
-    const wrong = await post("/verify-otp", { phone: "+919876543210", otp: wrongCode });
+    const wrong = await post("/verify-otp", { phone: "+919876543210", otp: wrongCode, verification_id });
     expect(wrong).toMatchObject({ status: 400, type: "application/problem+json", body: { code: "otp_invalid", attempts_left: 4 } });
 
-    const ok = await post("/verify-otp", { phone: "+91 98765 43210", otp: code });
+    const ok = await post("/verify-otp", { phone: "+91 98765 43210", otp: code, verification_id });
     expect(ok).toMatchObject({ status: 200, body: { status: "success", token_type: "Bearer" } });
     const { payload } = await jwtVerify(ok.body.access_token as string, new TextEncoder().encode(JWT_SECRET), {
       algorithms: ["HS256"],
@@ -56,7 +58,7 @@ describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
     });
     expect(payload.sub).toBe("+919876543210");
 
-    const replay = await post("/verify-otp", { phone: "+919876543210", otp: code });
+    const replay = await post("/verify-otp", { phone: "+919876543210", otp: code, verification_id });
     expect(replay).toMatchObject({ status: 404, body: { code: "otp_not_found" } });
 
     expect(dev.output()).not.toContain(code);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { clientKey } from "../../src/guards/client-address";
 
 describe("clientKey: the key of per-client limits", () => {
-  it.each([
+  it.each<[string | undefined, string, string]>([
     ["198.51.100.7", "198.51.100.7", "IPv4 as it is"],
     ["::ffff:198.51.100.7", "198.51.100.7", "an IPv4-mapped IPv6 address is its IPv4 client"],
     ["::FFFF:198.51.100.7", "198.51.100.7", "in capitals"],
@@ -13,7 +13,7 @@ describe("clientKey: the key of per-client limits", () => {
     ["2001:DB8:AA:BB::1", "2001:db8:aa:bb::/64", "capitals do not make a new client"],
     ["", "unknown", "no address: every such request shares one client's limits"],
     [undefined, "unknown", "no header at all"],
-  ])("%j → %j (%s)", (address, key) => {
+  ])("%j → %j (%s)", (address, key, _why) => {
     expect(clientKey(address)).toBe(key);
   });
 });
