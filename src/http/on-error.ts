@@ -44,12 +44,8 @@ export function problemResponse(problem: ServiceError, requestId?: string): Resp
 function toServiceError(err: Error): ServiceError {
   if (err instanceof ServiceError) return err;
   if (err instanceof HTTPException && err.status < 500) {
-    // Hono's own 4xx, e.g. "Malformed JSON in request body" from the validator.
-    return new InvalidRequestError(
-      err.message === "Malformed JSON in request body"
-        ? "The request body is not valid JSON."
-        : "The request could not be read.",
-    );
+    // Hono's own 4xx. Bodies that are not JSON never get here: jsonBody() refuses them first.
+    return new InvalidRequestError("The request could not be read.");
   }
   return new InternalError("Something went wrong on our side. Try again; if it keeps happening, report the request_id.", {
     cause: err,

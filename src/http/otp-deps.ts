@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { OtpDeps } from "../otp/otp-service";
-import { smsProviderFor } from "../sms/create-provider";
+import { smsGatewayFor } from "../sms/create-provider";
 import type { AppEnv } from "./app-env";
 
 /** The OTP rules' dependencies for this request, from the bindings and settings. */
@@ -11,7 +11,7 @@ export function otpDeps(c: Context<AppEnv>): OtpDeps {
     kv: c.env.OTP_KV,
     limiters: c.env.PHONE_LIMITER,
     quotas: c.env.QUOTA_COUNTER,
-    sms: smsProviderFor(settings),
+    sms: smsGatewayFor(settings),
     background: (work) => c.executionCtx.waitUntil(work),
   };
 }

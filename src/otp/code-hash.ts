@@ -6,21 +6,12 @@
  */
 
 import { base64url } from "jose";
+import { memoizeByString } from "../kernel/memo";
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
-    keys.set(secret, key);
-  }
-  return key;
-}
+const hmacKey = memoizeByString((secret: string) =>
+  crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+);
 
 function message(phone: string, codeId: string, code: string): Uint8Array {
   return encoder.encode(`otp:v1\n${phone}\n${codeId}\n${code}`);

@@ -2,6 +2,7 @@ import { importJWK, importPKCS8, type JWK, type SignJWT } from "jose";
 import { PRIVATE_JWK_MEMBERS, type SigningAlg, type SigningJwk } from "../config/key-schemas";
 import type { Settings } from "../config/settings";
 import { MisconfiguredError } from "../errors/service-error";
+import { memoizeByObject } from "../kernel/memo";
 
 /** What jose signs with: a CryptoKey, or the bytes of an HMAC secret. */
 export type SigningKey = Parameters<SignJWT["sign"]>[0];
@@ -32,21 +33,13 @@ export function publicJwk(jwk: SigningJwk): JWK {
   return out as JWK;
 }
 
-const cache = new WeakMap<Settings, Promise<TokenKeys>>();
 
 /**
  * Imports every configured key once per settings object. Any key that does
  * not import is a MisconfiguredError naming its setting, raised before a
  * request does anything (the settings middleware awaits this).
  */
-export function tokenKeysFor(settings: Settings): Promise<TokenKeys> {
-  let keys = cache.get(settings);
-  if (!keys) {
-    keys = importKeys(settings);
-    cache.set(settings, keys);
-  }
-  return keys;
-}
+export const tokenKeysFor: (settings: Settings) => Promise<TokenKeys> = memoizeByObject(importKeys);
 
 async function importKeys(settings: Settings): Promise<TokenKeys> {
   const { jwt } = settings;

@@ -1,27 +1,25 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { Settings } from "../../config/settings";
+import { memoizeByObject } from "../../kernel/memo";
 import type { AppEnv } from "../app-env";
 
-const built = new WeakMap<Settings, MiddlewareHandler>();
+const corsFor = memoizeByObject((settings: Settings) => {
+  const origins = settings.corsOrigins;
+  return cors({
+    origin: origins.includes("*") ? "*" : [...origins],
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type"],
+    exposeHeaders: ["Retry-After", "X-Request-Id"],
+    maxAge: 600,
+  });
+});
 
 /** Hono's cors middleware for the origins in CORS_ORIGINS; no CORS headers at all when it is empty. */
 export function corsFromSettings(): MiddlewareHandler<AppEnv> {
   return async function corsFromSettingsMiddleware(c, next) {
     const settings = c.get("settings");
     if (settings.corsOrigins.length === 0) return next();
-    let handler = built.get(settings);
-    if (!handler) {
-      const origins = settings.corsOrigins;
-      handler = cors({
-        origin: origins.includes("*") ? "*" : [...origins],
-        allowMethods: ["GET", "POST", "OPTIONS"],
-        allowHeaders: ["Content-Type"],
-        exposeHeaders: ["Retry-After", "X-Request-Id"],
-        maxAge: 600,
-      });
-      built.set(settings, handler);
-    }
-    return handler(c, next);
+    return corsFor(settings)(c, next);
   };
 }

@@ -1,0 +1,94 @@
+/**
+ * `npm run lint:deps`: dependencies in src/ flow one way, from the edge of
+ * the service to its core, and no folder imports a folder that imports it:
+ *
+ *   entry (src/index.ts, src/app-type.ts)
+ *   → http     routes, middleware, pages, OpenAPI (src/http/)
+ *   → domain   OTP rules, guards, tokens, sessions (src/domain/)
+ *   → platform Durable Objects, KV, SMS gateways (src/platform/)
+ *   → kernel   errors, phone numbers, settings, time (src/kernel/)
+ *
+ * Within a layer, its folders are ordered too (LAYERS below, lowest first):
+ * a folder may import only itself and the folders before it. A total order
+ * has no cycles, so this also forbids every folder-level cycle.
+ * src/verify/ is the helper other backends import (package export
+ * `phone-otp/verify`): it stands alone and imports nothing else of src/.
+ */
+const LAYERS = [
+  ["kernel", "^src/kernel/[^/]+$"],
+  ["kernel/errors", "^src/kernel/errors/"],
+  ["kernel/phone", "^src/kernel/phone/"],
+  ["kernel/config", "^src/kernel/config/"],
+  ["platform/kv", "^src/platform/kv/"],
+  ["platform/sms", "^src/platform/sms/"],
+  ["platform/limiter", "^src/platform/limiter/"],
+  ["platform/sessions", "^src/platform/sessions/"],
+  ["domain/guards", "^src/domain/guards/"],
+  ["domain/tokens", "^src/domain/tokens/"],
+  ["domain/otp", "^src/domain/otp/"],
+  ["domain/sessions", "^src/domain/sessions/"],
+  ["http/core", "^src/http/core/"],
+  ["http/middleware", "^src/http/middleware/"],
+  ["http/openapi", "^src/http/openapi/"],
+  ["http/pages", "^src/http/pages/"],
+  ["http/routes", "^src/http/routes/"],
+  ["http", "^src/http/[^/]+$"],
+  ["entry", "^src/[^/]+$"],
+];
+
+const upward = [];
+LAYERS.forEach(([name, path], i) => {
+  const higher = LAYERS.slice(i + 1);
+  if (higher.length === 0) return;
+  upward.push({
+    name: `layer-${name.replace(/\//g, "-")}`,
+    comment: `${name} may import only itself and lower layers (${LAYERS.slice(0, i).map(([n]) => n).join(", ") || "none"})`,
+    severity: "error",
+    from: { path },
+    to: { path: higher.map(([, p]) => `(${p})`).join("|") },
+  });
+});
+
+module.exports = {
+  forbidden: [
+    ...upward,
+    {
+      name: "no-circular",
+      comment: "no module imports itself through others",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "every-file-in-a-layer",
+      comment: "each file of src/ belongs to a layer (or to src/verify/), so the rules above see it",
+      severity: "error",
+      from: {
+        path: "^src/",
+        pathNot: [...LAYERS.map(([, p]) => p), "^src/verify/"],
+      },
+      to: {},
+    },
+    {
+      name: "verify-stands-alone",
+      comment: "src/verify/ is published for other backends: it imports nothing else of src/",
+      severity: "error",
+      from: { path: "^src/verify/" },
+      to: { path: "^src/", pathNot: "^src/verify/" },
+    },
+    {
+      name: "nothing-imports-verify",
+      comment: "the service does not depend on the helper it publishes",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/verify/" },
+      to: { path: "^src/verify/" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    includeOnly: "^src/",
+    tsConfig: { fileName: "tsconfig.json" },
+    tsPreCompilationDeps: true,
+    parser: "swc",
+  },
+};
