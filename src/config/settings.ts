@@ -160,7 +160,7 @@ const envSchema = z.object({
   FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file"),
   JWT_ISSUER: text("phone-otp"),
   JWT_AUDIENCE: text("phone-otp-app"),
-  JWT_TTL_SECONDS: int(60, 86_400, 3600),
+  JWT_TTL_SECONDS: int(60, 86_400, 900),
   REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000, 2_592_000),
   SESSION_MAX_AGE_SECONDS: int(300, 31_536_000, 7_776_000),
   SESSIONS_MAX_PER_NUMBER: int(1, 100, 10),

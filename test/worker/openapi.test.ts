@@ -21,7 +21,7 @@ describe("GET /openapi.json", () => {
   });
 
   it("describes exactly the app's routes", () => {
-    const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path}`));
+    const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`));
     expect(new Set(operations.map((o) => `${o.method} ${o.path}`))).toEqual(routes);
   });
 

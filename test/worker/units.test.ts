@@ -78,7 +78,7 @@ describe("loadSettings", () => {
       maxSendsPerHour: 3,
     });
     expect(s.allowedCountries).toEqual(["IN"]);
-    expect(s.jwt.ttlSeconds).toBe(3600);
+    expect(s.jwt.ttlSeconds).toBe(900);
     expect(s.sessions).toEqual({
       refreshTtlSeconds: 2_592_000,
       maxAgeSeconds: 7_776_000,

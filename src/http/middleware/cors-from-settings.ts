@@ -15,9 +15,9 @@ export function corsFromSettings(): MiddlewareHandler<AppEnv> {
       const origins = settings.corsOrigins;
       handler = cors({
         origin: origins.includes("*") ? "*" : [...origins],
-        allowMethods: ["GET", "POST", "OPTIONS"],
-        allowHeaders: ["Content-Type"],
-        exposeHeaders: ["Retry-After", "X-Request-Id"],
+        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+        allowHeaders: ["Content-Type", "Authorization"],
+        exposeHeaders: ["Retry-After", "X-Request-Id", "WWW-Authenticate"],
         maxAge: 600,
       });
       built.set(settings, handler);

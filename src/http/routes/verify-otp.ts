@@ -1,18 +1,21 @@
 import { Hono } from "hono";
 import { verifyOtp } from "../../otp/otp-service";
 import { normalizePhone } from "../../phone/normalize-phone";
+import { describeClient } from "../../sessions/describe-client";
+import { createSession } from "../../sessions/session-service";
 import { signAccessToken } from "../../token/sign-access-token";
 import { signFirebaseToken } from "../../token/sign-firebase-token";
 import type { AppEnv } from "../app-env";
 import { jsonBody } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
+import { sessionDeps } from "../session-deps";
 import { verifyOtpBody, type VerifyOtpResponse } from "../schemas";
 import { validateJson } from "../validate-json";
 import { MAX_BODY_BYTES } from "./send-otp";
 
 /**
  * POST /verify-otp {"phone","otp"}: check the code; on success, answer with a
- * signed access token, plus a Firebase custom token when FIREBASE_SERVICE_ACCOUNT is set.
+ * signed access token and a refresh token (a new session), plus a Firebase custom token when FIREBASE_SERVICE_ACCOUNT is set.
  */
 export const verifyOtpRoute = new Hono<AppEnv>().post(
   "/verify-otp",
@@ -24,9 +27,11 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
     await verifyOtp(otpDeps(c), phone, body.otp);
+    // A refresh-token session (src/sessions/); the access token names it in its `sid` claim.
+    const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent")));
     const keys = c.get("tokenKeys");
     const [access, firebaseToken] = await Promise.all([
-      signAccessToken(settings.jwt, keys.access, phone.e164),
+      signAccessToken(settings.jwt, keys.access, phone.e164, session.sessionId),
       keys.firebase && signFirebaseToken(keys.firebase, phone.e164, { phone_number: phone.e164 }),
     ]);
     c.header("cache-control", "no-store");
@@ -37,6 +42,8 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expiresIn,
+        refresh_token: session.refreshToken,
+        refresh_expires_in: session.refreshExpiresIn,
         ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
       } satisfies VerifyOtpResponse,
       200,
