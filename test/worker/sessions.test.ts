@@ -296,6 +296,46 @@ describe("storage is pruned", () => {
   });
 });
 
+describe("what the store keeps", () => {
+  const rowsOf = async (phone: string) => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
+    return runInDurableObject(stub, (_, state) => {
+      try {
+        return state.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM sessions").toArray();
+      } catch {
+        return [];
+      }
+    });
+  };
+
+  it("no token, only keyed hashes; the successor only during the grace window", async () => {
+    const { refreshToken, phone, sessionId } = await signIn(fast2sms);
+    const successor = (await expectRefreshed(refreshToken)).body.refresh_token as string;
+    const secretOf = (token: string) => token.split(".").at(-1)!;
+    const row = async () => (await rowsOf(phone)).find((r) => r.id === sessionId)!;
+    expect(JSON.stringify(await row())).not.toContain(secretOf(refreshToken));
+    expect((await row()).successor).toBe(successor); // needed to answer a retry with the same successor...
+    advance(10_001);
+    await signIn(fast2sms, { phone, settings: { OTP_RESEND_COOLDOWN_SECONDS: "0" } }); // any access prunes
+    expect((await row()).successor).toBeNull(); // ...and deleted once the window has passed
+    expect(JSON.stringify(await rowsOf(phone))).not.toContain(secretOf(successor));
+  });
+
+  it("expired sessions are deleted, by the alarm or on the next access", async () => {
+    const { runDurableObjectAlarm } = await import("cloudflare:test");
+    const phone = uniquePhone();
+    const settings = { OTP_RESEND_COOLDOWN_SECONDS: "0" };
+    await signIn(fast2sms, { phone, settings });
+    advance(20 * DAY);
+    const fresh = await signIn(fast2sms, { phone, settings });
+    expect(await rowsOf(phone)).toHaveLength(2);
+    advance(10 * DAY + 1000); // the first session has been idle for 30 days
+    await runDurableObjectAlarm(env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone)));
+    expect((await rowsOf(phone)).map((r) => r.id)).toEqual([fresh.sessionId]);
+  });
+});
+
 /** SESSION_STORE whose `refresh` fails (before anything happened) or commits but answers too late. */
 function storeWith(fault: "throw" | "late"): DurableObjectNamespace {
   const ns = env.SESSION_STORE;
