@@ -146,6 +146,30 @@ describe("POST /token/refresh", () => {
   });
 });
 
+describe("with Firebase and asymmetric keys", () => {
+  it("a refresh also answers firebase_token, and bearer routes accept EdDSA access tokens", async () => {
+    const { exportJWK, exportPKCS8, generateKeyPair } = await import("jose");
+    const rsa = await generateKeyPair("RS256", { extractable: true });
+    const account = JSON.stringify({
+      type: "service_account",
+      project_id: "demo",
+      private_key: await exportPKCS8(rsa.privateKey),
+      client_email: "svc@demo.iam.gserviceaccount.com",
+    });
+    const ed = await generateKeyPair("EdDSA", { extractable: true });
+    const jwk = { ...(await exportJWK(ed.privateKey)), kid: "k1", alg: "EdDSA" };
+    const settings = { FIREBASE_SERVICE_ACCOUNT: account, JWT_PRIVATE_KEY: JSON.stringify(jwk) };
+    const { refreshToken, phone } = await signIn(fast2sms, { settings });
+    const res = await refresh(refreshToken, settings);
+    expect(res.status).toBe(200);
+    expect(res.body.firebase_token).toEqual(expect.any(String));
+    const list = await withSettings(settings, "/sessions", { headers: bearer(res.body.access_token as string) });
+    expect(list.status).toBe(200);
+    expect((list.body.sessions as unknown[]).length).toBe(1);
+    expect(JSON.stringify(list.body)).not.toContain(phone);
+  });
+});
+
 describe("lifetimes", () => {
   it("idle: a session not refreshed for REFRESH_TOKEN_TTL_SECONDS ends", async () => {
     const { refreshToken } = await signIn(fast2sms);
