@@ -28,6 +28,7 @@ export default defineConfig({
                 // Most tests share one client address; abuse.test.ts checks these limits with their defaults.
                 OTP_MAX_SENDS_PER_IP_PER_HOUR: "100000",
                 SMS_DAILY_BUDGET: "100000",
+                REFRESH_MAX_PER_IP_PER_HOUR: "100000",
                 // property.test.ts: a fixed, printed seed; override to replay or explore.
                 PROPERTY_SEED: process.env.PROPERTY_SEED ?? "20261125",
               },

@@ -3,3 +3,4 @@ export { default } from "./http/app";
 export type { AppType } from "./http/app";
 export { PhoneLimiter } from "./limiter/phone-limiter";
 export { QuotaCounter } from "./limiter/quota-counter";
+export { SessionStore } from "./sessions/session-store";

@@ -171,7 +171,12 @@ const envSchema = z.object({
   FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file"),
   JWT_ISSUER: text("phone-otp"),
   JWT_AUDIENCE: text("phone-otp-app"),
-  JWT_TTL_SECONDS: int(60, 86_400, 3600),
+  JWT_TTL_SECONDS: int(60, 86_400, 900),
+  REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000, 2_592_000),
+  SESSION_MAX_AGE_SECONDS: int(300, 31_536_000, 7_776_000),
+  SESSIONS_MAX_PER_NUMBER: int(1, 100, 10),
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 60, 10),
+  REFRESH_MAX_PER_IP_PER_HOUR: int(1, 100_000, 600),
   FAST2SMS_API_KEY: optionalText,
   FAST2SMS_BASE_URL: httpUrl("https://www.fast2sms.com"),
   FAST2SMS_ROUTE: oneOf(["otp", "q", "dlt"], "otp"),
@@ -251,6 +256,17 @@ export interface Settings {
     issuer: string;
     audience: string;
     ttlSeconds: number;
+  };
+  /** Refresh-token sessions (src/sessions/). */
+  sessions: {
+    /** Idle lifetime: a session ends when not refreshed for this long. */
+    refreshTtlSeconds: number;
+    /** Absolute lifetime from the verify. */
+    maxAgeSeconds: number;
+    maxPerNumber: number;
+    /** How long the immediately previous refresh token still answers with the same successor. */
+    reuseGraceSeconds: number;
+    maxRefreshesPerIpPerHour: number;
   };
   /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */
   firebase: { clientEmail: string; privateKeyPem: string; projectId: string | undefined } | undefined;
@@ -333,6 +349,13 @@ export function loadSettings(env: object): Settings {
       issuer: s.JWT_ISSUER,
       audience: s.JWT_AUDIENCE,
       ttlSeconds: s.JWT_TTL_SECONDS,
+    },
+    sessions: {
+      refreshTtlSeconds: s.REFRESH_TOKEN_TTL_SECONDS,
+      maxAgeSeconds: s.SESSION_MAX_AGE_SECONDS,
+      maxPerNumber: s.SESSIONS_MAX_PER_NUMBER,
+      reuseGraceSeconds: s.REFRESH_REUSE_GRACE_SECONDS,
+      maxRefreshesPerIpPerHour: s.REFRESH_MAX_PER_IP_PER_HOUR,
     },
     fast2sms: {
       apiKey: s.FAST2SMS_API_KEY,

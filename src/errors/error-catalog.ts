@@ -86,6 +86,21 @@ export const ERROR_CATALOG = {
     title: "Service misconfigured",
     when: "a required setting is missing or invalid; `detail` names the settings, never their values",
   },
+  invalid_refresh_token: {
+    status: 401,
+    title: "Invalid refresh token",
+    when: "the refresh token is unknown, malformed, expired, revoked, or was already used (then its whole session ends)",
+  },
+  invalid_token: {
+    status: 401,
+    title: "Invalid access token",
+    when: "`Authorization: Bearer` missing, or its access token is not valid (bad signature, expired, wrong issuer or audience); `WWW-Authenticate: Bearer` set",
+  },
+  session_not_found: {
+    status: 404,
+    title: "No such session",
+    when: "no session with this id for the token's number (never existed, ended, or another number's)",
+  },
   not_found: { status: 404, title: "Not found", when: "no such route, or `/dev/outbox` with a real SMS provider" },
   internal_error: {
     status: 500,

@@ -173,3 +173,16 @@ export class CaptchaUnavailableError extends RetryLaterError {
 export class SmsBudgetExhaustedError extends RetryLaterError {
   readonly code = "sms_budget_exhausted";
 }
+
+export class InvalidRefreshTokenError extends ServiceError {
+  readonly code = "invalid_refresh_token";
+}
+
+/** A missing or bad access token; on-error.ts adds `WWW-Authenticate: Bearer` (RFC 6750 §3). */
+export class InvalidTokenError extends ServiceError {
+  readonly code = "invalid_token";
+}
+
+export class SessionNotFoundError extends ServiceError {
+  readonly code = "session_not_found";
+}

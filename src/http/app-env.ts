@@ -10,5 +10,7 @@ export interface AppEnv {
     requestId: string;
     /** The E.164 number the request concerns, once known; logged masked. */
     phone?: string;
+    /** Set by bearer-auth.ts: the access token's number and session id. */
+    auth?: { e164: string; sessionId: string | undefined };
   };
 }

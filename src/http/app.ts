@@ -10,14 +10,18 @@ import { onError, problemResponse } from "./on-error";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
 import { jwksRoute } from "./routes/jwks";
+import { logoutRoute } from "./routes/logout";
 import { openApiRoute } from "./routes/openapi";
 import { sendOtpRoute } from "./routes/send-otp";
+import { sessionsRoute } from "./routes/sessions";
+import { tokenRefreshRoute } from "./routes/token-refresh";
 import { verifyOtpRoute } from "./routes/verify-otp";
 
 const app = new Hono<AppEnv>();
+const SESSION_PATHS = ["/token/refresh", "/logout", "/logout-all", "/sessions", "/sessions/*"];
 
 app.use(requestLog(), securityHeaders());
-for (const path of ["/send-otp", "/verify-otp", "/dev/*", "/.well-known/*"]) {
+for (const path of ["/send-otp", "/verify-otp", "/dev/*", "/.well-known/*", ...SESSION_PATHS]) {
   app.use(path, withSettings(), corsFromSettings());
 }
 app.notFound((c) =>
@@ -31,6 +35,9 @@ const routes = app
   .route("/", healthRoute)
   .route("/", sendOtpRoute)
   .route("/", verifyOtpRoute)
+  .route("/", tokenRefreshRoute)
+  .route("/", logoutRoute)
+  .route("/", sessionsRoute)
   .route("/", devOutboxRoute)
   .route("/", jwksRoute);
 

@@ -38,6 +38,7 @@ export function problemResponse(problem: ServiceError, requestId?: string): Resp
   };
   const headers = new Headers({ "content-type": "application/problem+json", "cache-control": "no-store" });
   if (problem.retryAfter !== undefined) headers.set("retry-after", String(problem.retryAfter));
+  if (problem.code === "invalid_token") headers.set("www-authenticate", 'Bearer error="invalid_token"');
   return new Response(JSON.stringify(body), { status: problem.status, headers });
 }
 

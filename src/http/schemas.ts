@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { ERROR_CODES } from "../errors/error-catalog";
+import { refreshFields } from "./session-schemas";
 
 /**
  * The shapes of the HTTP API. Request bodies are what the routes validate
@@ -73,6 +74,7 @@ export const verifyOtpResponse = z.object({
   access_token: z.string().check(z.describe("A signed JWT: sub and phone_number are the E.164 number.")),
   token_type: z.literal("Bearer"),
   expires_in: seconds("Seconds until the access token expires (JWT_TTL_SECONDS)."),
+  ...refreshFields,
   firebase_token: z.optional(
     z.string().check(
       z.describe("A Firebase custom token for signInWithCustomToken(); only when FIREBASE_SERVICE_ACCOUNT is set."),

@@ -41,26 +41,35 @@ function errorResponses(op: Operation): Record<string, JsonObject> {
 }
 
 function operationObject(op: Operation): JsonObject {
-  const success: JsonObject = {
-    description: op.success.description,
-    content: { [op.success.contentType]: { schema: op.success.schema ? jsonSchema(op.success.schema, "output") : {} } },
-  };
+  const success: JsonObject = op.success.contentType
+    ? {
+        description: op.success.description,
+        content: { [op.success.contentType]: { schema: op.success.schema ? jsonSchema(op.success.schema, "output") : {} } },
+      }
+    : { description: op.success.description };
+  const parameters = [
+    ...Object.entries(op.params ?? {}).map(([name, description]) => ({
+      name,
+      in: "path",
+      required: true,
+      description,
+      schema: { type: "string" },
+    })),
+    ...Object.entries(op.query ?? {}).map(([name, description]) => ({
+      name,
+      in: "query",
+      required: false,
+      description,
+      schema: { type: "string" },
+    })),
+  ];
   return {
     operationId: op.operationId,
     summary: op.summary,
     description: op.description,
     tags: [op.tag],
-    ...(op.query
-      ? {
-          parameters: Object.entries(op.query).map(([name, description]) => ({
-            name,
-            in: "query",
-            required: false,
-            description,
-            schema: { type: "string" },
-          })),
-        }
-      : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.bearer ? { security: [{ bearerAuth: [] }] } : {}),
     ...(op.body
       ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } }
       : {}),
@@ -83,6 +92,7 @@ export function buildOpenApiDocument(): JsonObject {
     },
     tags: [
       { name: "OTP", description: "Send and verify one-time codes." },
+      { name: "Sessions", description: "Refresh tokens that rotate, sign-out, and the list of sessions." },
       { name: "Tokens", description: "Keys to verify the access tokens." },
       { name: "Service", description: "Health and development helpers." },
       { name: "Pages", description: "Pages for people, and this description." },
@@ -94,6 +104,9 @@ export function buildOpenApiDocument(): JsonObject {
           ...jsonSchema(problemDocument, "output"),
           description: `RFC 9457 problem details. \`type\` is ${PROBLEM_TYPE_BASE}<code>.`,
         },
+      },
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An access token from /verify-otp or /token/refresh." },
       },
       headers: {
         RetryAfter: { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },

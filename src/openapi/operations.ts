@@ -9,6 +9,7 @@ import {
   verifyOtpBody,
   verifyOtpResponse,
 } from "../http/schemas";
+import { refreshTokenBody, sessionsResponse, tokenRefreshResponse } from "../http/session-schemas";
 
 /**
  * Every route of the app, described for the OpenAPI document: the request
@@ -19,17 +20,23 @@ import {
  * receive against it.
  */
 export interface Operation {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   path: string;
   operationId: string;
   summary: string;
   description: string;
-  tag: "OTP" | "Tokens" | "Service" | "Pages";
+  tag: "OTP" | "Sessions" | "Tokens" | "Service" | "Pages";
   /** JSON request body. */
   body?: z.ZodMiniType;
   /** Optional query parameters, with their descriptions. */
   query?: Record<string, string>;
-  success: { status: 200; contentType: string; description: string; schema?: z.ZodMiniType };
+  /** Path parameters (`{name}` in `path`), with their descriptions. */
+  params?: Record<string, string>;
+  /** Whether `Authorization: Bearer <access token>` is required. */
+  bearer?: boolean;
+  success:
+    | { status: 200; contentType: string; description: string; schema?: z.ZodMiniType }
+    | { status: 204; contentType?: undefined; description: string; schema?: undefined };
   /** Problem codes this operation can answer with (internal_error is implied everywhere). */
   errors: readonly ErrorCode[];
   /** For pages: a 500 that is an HTML page (not problem+json), and when it happens. */
@@ -90,6 +97,66 @@ export const OPERATIONS: readonly Operation[] = [
       "unavailable",
       "misconfigured",
     ],
+  },
+  {
+    method: "post",
+    path: "/token/refresh",
+    operationId: "refreshToken",
+    summary: "Rotate a refresh token and get a fresh access token",
+    description:
+      "The presented refresh token is replaced by a new one. Presenting the immediately previous token again within " +
+      "REFRESH_REUSE_GRACE_SECONDS of its rotation (a retry, or two refreshes racing) answers the same successor; " +
+      "presenting an older token, or the previous one after that window, is reuse: 401 and the whole session ends. " +
+      "Limited per client address (REFRESH_MAX_PER_IP_PER_HOUR).",
+    tag: "Sessions",
+    body: refreshTokenBody,
+    success: { status: 200, contentType: "application/json", description: "Rotated.", schema: tokenRefreshResponse },
+    errors: [...BODY_ERRORS, "invalid_refresh_token", "rate_limited", "unavailable", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/logout",
+    operationId: "logout",
+    summary: "End the session of a refresh token",
+    description: "The session ends at once; access tokens already issued stay valid until they expire (JWT_TTL_SECONDS). Answers 204 also when the session had already ended.",
+    tag: "Sessions",
+    body: refreshTokenBody,
+    success: { status: 204, description: "The session has ended." },
+    errors: [...BODY_ERRORS, "invalid_refresh_token", "unavailable", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/logout-all",
+    operationId: "logoutAll",
+    summary: "End every session of the access token's number",
+    description: "Every refresh token of the number stops working at once (sign out everywhere).",
+    tag: "Sessions",
+    bearer: true,
+    success: { status: 204, description: "Every session has ended." },
+    errors: ["invalid_token", "unavailable", "misconfigured"],
+  },
+  {
+    method: "get",
+    path: "/sessions",
+    operationId: "listSessions",
+    summary: "The live sessions of the access token's number",
+    description: "Most recently used first; `current` marks the session of the access token making the request.",
+    tag: "Sessions",
+    bearer: true,
+    success: { status: 200, contentType: "application/json", description: "The sessions.", schema: sessionsResponse },
+    errors: ["invalid_token", "unavailable", "misconfigured"],
+  },
+  {
+    method: "delete",
+    path: "/sessions/{id}",
+    operationId: "deleteSession",
+    summary: "End one session of the access token's number",
+    description: "An id that is not a live session of this number (another number's, or none) is session_not_found.",
+    tag: "Sessions",
+    bearer: true,
+    params: { id: "The session id (from GET /sessions, or an access token's sid)." },
+    success: { status: 204, description: "The session has ended." },
+    errors: ["invalid_token", "session_not_found", "unavailable", "misconfigured"],
   },
   {
     method: "get",

@@ -41,6 +41,11 @@ export interface SendContext {
   turnstileToken: string | undefined;
 }
 
+export interface VerifiedCode {
+  /** Undo the right guess, so the same code verifies again: for when the sign-in cannot be completed. */
+  giveBack(): Promise<void>;
+}
+
 export interface SentCode {
   verificationId: string;
   expiresIn: number;
@@ -199,6 +204,9 @@ async function giveBack(deps: OtpDeps, undos: Undo[]): Promise<void> {
  * records the guess, and only that call decides. A call that passes its
  * deadline answers 503 and is undone if it commits late.
  *
+ * A right guess uses the code up. If what the caller does next fails (it
+ * answers 503 and signs nobody in), `giveBack()` makes the code live again.
+ *
  * Without an id (OTP_REQUIRE_VERIFICATION_ID=false only), the guess is
  * checked against the number's newest live code, which costs one more
  * round trip and lets anyone who knows the number spend that code's tries.
@@ -208,7 +216,7 @@ export async function verifyOtp(
   phone: NormalizedPhone,
   guess: string,
   verificationId: string | undefined,
-): Promise<void> {
+): Promise<VerifiedCode> {
   const { otp } = deps.settings;
   const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
   const limiter: PhoneLimiterRpc = limiterFor(deps.limiters, phone.e164);
@@ -233,8 +241,8 @@ export async function verifyOtp(
   );
   switch (result.outcome) {
     case "verified":
-      deps.background(deleteCodeHash(deps.kv, phone.e164, id).catch(() => undefined));
-      return;
+      // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
+      return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId)]) };
     case "wrong":
       throw new OtpInvalidError(result.attemptsLeft);
     case "not_live":

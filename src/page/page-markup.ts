@@ -22,7 +22,8 @@ export interface RenderedPage {
 
 /**
  * The sign-in page: phone form, code form (hidden until a code is sent),
- * signed-in view (hidden until verified), and, with the console provider
+ * signed-in view (hidden until verified; with Refresh, Sign out and the list
+ * of the number's sessions), and, with the console provider
  * only, the dev outbox panel with its script and styles. Interpolated values are
  * HTML-escaped by hono/html; the inline scripts and styles are constants.
  */
@@ -74,6 +75,15 @@ ${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p
 <summary>Show the access token</summary>
 <textarea id="token" rows="6" readonly aria-label="Access token (JWT)"></textarea>
 </details>
+<h3>Session</h3>
+<p id="session-note">You stay signed in: the refresh token gets a new access token without another SMS.</p>
+<div class="row">
+<button type="button" id="refresh">Refresh</button>
+<button type="button" class="secondary" id="sign-out">Sign out</button>
+</div>
+<p class="error" id="session-error" aria-live="polite"></p>
+<h3>Your sessions</h3>
+<ul id="sessions" aria-live="polite"></ul>
 <button type="button" class="secondary" id="restart">Start over</button>
 </section>
 </main>

@@ -13,6 +13,11 @@
  * console provider only) listens for both. An answer that arrives after the
  * person started over is dropped (`generation`).
  *
+ * Signed in, it keeps the refresh and access tokens in memory only (never in
+ * storage): "Refresh" posts /token/refresh and shows the new token, "Sign out"
+ * posts /logout, and the list comes from GET /sessions, where another session
+ * can be ended (DELETE /sessions/{id}).
+ *
  * Plain ES2017 in a string: no build step, no modules, and nothing that would
  * need a looser policy (no eval, no innerHTML, no inline handlers or styles).
  */
@@ -25,6 +30,9 @@ export const PAGE_SCRIPT = `
   var sentNote = byId("sent-note"), resendButton = byId("resend"), changeButton = byId("change-number");
   var success = byId("success"), successTitle = byId("success-title"), expiry = byId("expiry");
   var firebase = byId("firebase"), claimsList = byId("claims"), tokenBox = byId("token"), restartButton = byId("restart");
+  var sessionNote = byId("session-note"), refreshButton = byId("refresh"), signOutButton = byId("sign-out");
+  var sessionError = byId("session-error"), sessionList = byId("sessions");
+  var refreshToken = "", accessToken = "";
 
   var phone = "", verificationId = "";
   var busy = false;
@@ -46,18 +54,21 @@ export const PAGE_SCRIPT = `
   }
 
   async function post(path, body) {
+    return call(path, { method: "POST", body: JSON.stringify(body) });
+  }
+
+  async function call(path, init) {
     var res;
+    var headers = { accept: "application/json, application/problem+json" };
+    if (init.body) headers["content-type"] = "application/json";
+    if (init.bearer) headers.authorization = "Bearer " + init.bearer;
     try {
-      res = await fetch(path, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json, application/problem+json" },
-        body: JSON.stringify(body)
-      });
+      res = await fetch(path, { method: init.method, headers: headers, body: init.body });
     } catch (e) {
       return { ok: false, data: { detail: "The service could not be reached. Check your connection and try again." }, retryAfter: 0 };
     }
     var data = {};
-    try { data = await res.json(); } catch (e) { data = {}; }
+    if (res.status !== 204) { try { data = await res.json(); } catch (e) { data = {}; } }
     if (!data || typeof data !== "object") data = {};
     if (!res.ok && typeof data.detail !== "string") {
       data = { detail: "Something went wrong (HTTP " + res.status + "). Try again." };
@@ -185,8 +196,86 @@ export const PAGE_SCRIPT = `
     firebase.hidden = !hasFirebase;
     firebase.textContent = hasFirebase ? "A Firebase custom token is included (" + data.firebase_token.length + " characters)." : "";
     tokenBox.value = String(data.access_token || "");
+    accessToken = String(data.access_token || "");
+    refreshToken = String(data.refresh_token || "");
+    sessionError.textContent = "";
+    var days = Math.round((Number(data.refresh_expires_in) || 0) / 86400);
+    sessionNote.textContent = "You stay signed in: the refresh token gets a new access token without another SMS. " +
+      "Unless refreshed, the session ends in " + (days >= 1 ? days + " days." : "less than a day.");
     show(success);
     successTitle.focus();
+    loadSessions();
+  }
+
+  async function refreshSession() {
+    if (busy || !refreshToken) return;
+    var mine = generation;
+    setBusy(refreshButton, "Refreshing…");
+    var result = await post("/token/refresh", { refresh_token: refreshToken });
+    setBusy(refreshButton, "");
+    if (mine !== generation) return;
+    if (!result.ok) {
+      sessionError.textContent = result.data.detail;
+      return;
+    }
+    showSignedIn(result.data);
+    sessionNote.textContent = "Refreshed: a new access token and a new refresh token. " + sessionNote.textContent.replace(/^You stay signed in: [^.]*\. /, "");
+  }
+
+  async function signOut() {
+    if (busy) return;
+    var mine = generation;
+    setBusy(signOutButton, "Signing out…");
+    var result = await post("/logout", { refresh_token: refreshToken });
+    setBusy(signOutButton, "");
+    if (mine !== generation) return;
+    if (!result.ok) {
+      sessionError.textContent = result.data.detail;
+      return;
+    }
+    startOver();
+    phoneError.textContent = "You are signed out.";
+  }
+
+  function when(iso) {
+    return new Date(iso).toLocaleString();
+  }
+
+  async function loadSessions() {
+    var mine = generation;
+    var result = await call("/sessions", { method: "GET", bearer: accessToken });
+    if (mine !== generation) return;
+    sessionList.replaceChildren();
+    if (!result.ok || !Array.isArray(result.data.sessions)) {
+      sessionError.textContent = result.data.detail || "The sessions could not be loaded.";
+      return;
+    }
+    result.data.sessions.forEach(function (s) {
+      var li = document.createElement("li");
+      li.className = "session";
+      li.dataset.sessionId = String(s.id);
+      var text = document.createElement("span");
+      text.textContent = (s.current ? "This session" : "Another session") + (s.client ? " · " + s.client : "") +
+        " · started " + when(s.created_at) + " · last used " + when(s.last_used_at);
+      li.append(text);
+      if (!s.current) {
+        var end = document.createElement("button");
+        end.type = "button";
+        end.className = "secondary";
+        end.textContent = "End";
+        end.addEventListener("click", function () { endSession(String(s.id)); });
+        li.append(" ", end);
+      }
+      sessionList.append(li);
+    });
+  }
+
+  async function endSession(id) {
+    var mine = generation;
+    var result = await call("/sessions/" + encodeURIComponent(id), { method: "DELETE", bearer: accessToken });
+    if (mine !== generation) return;
+    if (!result.ok) sessionError.textContent = result.data.detail;
+    loadSessions();
   }
 
   function startOver() {
@@ -197,6 +286,10 @@ export const PAGE_SCRIPT = `
     codeInput.value = "";
     tokenBox.value = "";
     claimsList.replaceChildren();
+    sessionList.replaceChildren();
+    sessionError.textContent = "";
+    refreshToken = "";
+    accessToken = "";
     setError(phoneInput, phoneError, "");
     setError(codeInput, codeError, "");
     show(phoneForm);
@@ -210,5 +303,7 @@ export const PAGE_SCRIPT = `
   resendButton.addEventListener("click", function () { send(true); });
   changeButton.addEventListener("click", startOver);
   restartButton.addEventListener("click", startOver);
+  refreshButton.addEventListener("click", refreshSession);
+  signOutButton.addEventListener("click", signOut);
 })();
 `;

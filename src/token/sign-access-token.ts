@@ -10,11 +10,17 @@ export interface AccessToken {
 /**
  * The access token for a number that just proved possession: signed with the
  * current key (its `kid` in the header) or HS256, `typ: JWT`, OpenID Connect
- * phone claims, and a unique `jti`.
+ * phone claims, a unique `jti`, and `sid`, the refresh-token session it belongs to.
  */
-export async function signAccessToken(jwt: Settings["jwt"], signer: AccessSigner, e164: string): Promise<AccessToken> {
+export async function signAccessToken(
+  jwt: Settings["jwt"],
+  signer: AccessSigner,
+  e164: string,
+  sessionId?: string,
+): Promise<AccessToken> {
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ phone_number: e164, phone_number_verified: true })
+  const claims = { phone_number: e164, phone_number_verified: true, ...(sessionId ? { sid: sessionId } : {}) };
+  const token = await new SignJWT(claims)
     .setProtectedHeader(signer.kid ? { alg: signer.alg, typ: "JWT", kid: signer.kid } : { alg: signer.alg, typ: "JWT" })
     .setIssuer(jwt.issuer)
     .setAudience(jwt.audience)

@@ -14,6 +14,13 @@ export interface PhoneClaims extends JWTPayload {
   sub: string;
   phone_number: string;
   phone_number_verified: true;
+  /**
+   * The refresh-token session the token was issued for (GET /sessions lists it
+   * by this id). Access tokens stay stateless: this helper does not ask the
+   * service whether the session still exists, so a token outlives a logout by
+   * at most its own lifetime (JWT_TTL_SECONDS, 15 minutes by default).
+   */
+  sid?: string;
 }
 
 export type AccessTokenAlg = "EdDSA" | "ES256" | "RS256" | "HS256";

@@ -64,4 +64,40 @@ describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
     expect(dev.output()).not.toContain(code);
     expect(dev.output()).not.toContain("e2e-fast2sms-key");
   });
+
+  it("keeps the session through refreshes (one racing, one retried), lists it, and ends it on logout", async () => {
+    const phone = "+919812345670";
+    const sent = await post("/send-otp", { phone });
+    expect(sent.status).toBe(200);
+    const code = fast2sms.received.at(-1)!.body.variables_values!;
+    const verified = await post("/verify-otp", { phone, otp: code, verification_id: sent.body.verification_id });
+    expect(verified.status).toBe(200);
+    const first = verified.body.refresh_token as string;
+
+    const race = await Promise.all([1, 2, 3].map(() => post("/token/refresh", { refresh_token: first })));
+    expect(race.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(new Set(race.map((r) => r.body.refresh_token)).size).toBe(1);
+    const second = race[0]!.body.refresh_token as string;
+    const access = race[0]!.body.access_token as string;
+
+    const list = await fetch(`${dev.url}/sessions`, { headers: { authorization: `Bearer ${access}` } });
+    const sessions = ((await list.json()) as { sessions: { current: boolean }[] }).sessions;
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.current).toBe(true);
+
+    const out = await fetch(`${dev.url}/logout`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: second }),
+    });
+    expect(out.status).toBe(204);
+    expect(await post("/token/refresh", { refresh_token: second })).toMatchObject({
+      status: 401,
+      body: { code: "invalid_refresh_token" },
+    });
+
+    for (const secret of [first, second, access, first.split(".").at(-1)!, second.split(".").at(-1)!]) {
+      expect(dev.output()).not.toContain(secret);
+    }
+  });
 });

@@ -160,7 +160,7 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     expect(await claim("sub")).toBe("+919876543210");
     expect(await claim("phone_number_verified")).toBe("true");
     expect(await claim("exp")).toMatch(/^\d{10} \(.+\)$/);
-    expect(await text(page, "#expiry")).toMatch(/^The token expires at .+ \(in 60 min\)\.$/);
+    expect(await text(page, "#expiry")).toMatch(/^The token expires at .+ \(in 15 min\)\.$/);
     expect(await page.locator("#firebase").isHidden()).toBe(true);
 
     // The page shows the token it was given, and it is a real one.
@@ -171,11 +171,36 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
       audience: "phone-otp-app",
     });
     expect(payload.phone_number).toBe("+919876543210");
+    expect(payload.sid).toEqual(expect.any(String));
+
+    // The session is kept: the list shows this session, with a coarse client.
+    expect(await text(page, "#session-note")).toMatch(/^You stay signed in: .* the session ends in 30 days\.$/);
+    await page.locator("#sessions li").first().waitFor();
+    expect(await page.locator(`#sessions li[data-session-id="${String(payload.sid)}"]`).innerText()).toMatch(/^This session · Chrome/);
 
     expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
+
+    // Refresh: a new access token for the same session.
+    await page.locator("#refresh").click();
+    await textMatches(page, "#session-note", /^Refreshed/);
+    const refreshed = await page.locator("#token").inputValue();
+    expect(refreshed).not.toBe(token);
+    const { payload: next } = await jwtVerify(refreshed, new TextEncoder().encode(JWT_SECRET), {
+      algorithms: ["HS256"],
+      issuer: "phone-otp",
+      audience: "phone-otp-app",
+    });
+    expect(next.sid).toBe(payload.sid);
+
+    // Sign out: the session ends, and the page is back at the number.
+    await page.locator("#sign-out").click();
+    await page.locator("#phone-form").waitFor({ state: "visible" });
+    expect(await text(page, "#phone-error")).toBe("You are signed out.");
+    const list = await fetch(`${dev.url}/sessions`, { headers: { authorization: `Bearer ${refreshed}` } });
+    expect(((await list.json()) as { sessions: unknown[] }).sessions).toEqual([]);
 
     expect(problems).toEqual([]);
     await page.context().close();

@@ -16,10 +16,14 @@ export function expectDocumented(request: Request, res: { status: number; header
   if (method === "options" || method === "head") return; // CORS preflights and HEAD are not operations
   const path = new URL(request.url).pathname;
   const where = `${request.method} ${path} → ${res.status}`;
-  const op = OPERATIONS.find((o) => o.method === method && o.path === path);
+  const op = OPERATIONS.find((o) => o.method === method && pathMatches(o.path, path));
   const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
 
   if (op && res.status === op.success.status) {
+    if (op.success.status === 204) {
+      expect(res.headers.get("content-type"), `${where}: no content`).toBeNull();
+      return;
+    }
     expect(type, `${where}: content type`).toBe(op.success.contentType);
     if (op.success.schema) {
       const parsed = op.success.schema.safeParse(res.body);
@@ -38,7 +42,17 @@ export function expectDocumented(request: Request, res: { status: number; header
   expect(ERROR_CATALOG[code].status, `${where}: status of ${code}`).toBe(res.status);
   const info: ErrorInfo = ERROR_CATALOG[code];
   const locked = code === "too_many_attempts" && /Too many wrong codes for this number/.test(String((res.body as { detail?: unknown }).detail));
+  if (code === "invalid_token") {
+    expect(res.headers.get("www-authenticate"), `${where}: a Bearer challenge with invalid_token`).toMatch(/^Bearer\b/);
+  }
   if (info.retryAfter === "always" || locked) {
     expect(res.headers.get("retry-after"), `${where}: Retry-After with ${code}`).toMatch(/^[1-9][0-9]*$/);
   }
+}
+
+/** `/sessions/{id}` matches `/sessions/abc`; other paths match exactly. */
+function pathMatches(template: string, path: string): boolean {
+  if (!template.includes("{")) return template === path;
+  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+");
+  return new RegExp(`^${pattern}$`).test(path);
 }

@@ -36,7 +36,9 @@ describe("send → verify with Fast2SMS", () => {
       message: "OTP verified successfully",
       status: "success",
       token_type: "Bearer",
-      expires_in: 3600,
+      expires_in: 900,
+      refresh_token: expect.stringMatching(/^rt1\./),
+      refresh_expires_in: 2_592_000,
     });
 
     const token = verified.body.access_token as string;
@@ -46,8 +48,8 @@ describe("send → verify with Fast2SMS", () => {
       issuer: "phone-otp",
       audience: "phone-otp-app",
     });
-    expect(payload).toMatchObject({ sub: phone, phone_number: phone, phone_number_verified: true });
-    expect(payload.exp! - payload.iat!).toBe(3600);
+    expect(payload).toMatchObject({ sub: phone, phone_number: phone, phone_number_verified: true, sid: expect.any(String) });
+    expect(payload.exp! - payload.iat!).toBe(900);
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

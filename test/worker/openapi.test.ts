@@ -21,7 +21,7 @@ describe("GET /openapi.json", () => {
   });
 
   it("describes exactly the app's routes", () => {
-    const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path}`));
+    const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`));
     expect(new Set(operations.map((o) => `${o.method} ${o.path}`))).toEqual(routes);
   });
 
@@ -47,6 +47,11 @@ describe("GET /openapi.json", () => {
       additionalProperties: false,
       properties: { phone: { type: "string", minLength: 1, maxLength: 64 }, turnstile_token: { type: "string" } },
     });
+    expect(body("/token/refresh")).toMatchObject({
+      required: ["refresh_token"],
+      additionalProperties: false,
+      properties: { refresh_token: { type: "string", minLength: 1 } },
+    });
     expect(body("/verify-otp")).toMatchObject({
       required: ["phone", "otp"],
       additionalProperties: false,
@@ -70,6 +75,20 @@ describe("GET /openapi.json", () => {
     expect(verify.required).not.toContain("firebase_token");
     expect(Object.keys(verify.properties)).toContain("firebase_token");
   });
+});
+
+it("documents the session routes: Bearer security, the {id} path parameter, 204 without a body", () => {
+  const paths = doc.paths as Json;
+  expect(paths["/sessions"].get.security).toEqual([{ bearerAuth: [] }]);
+  expect(paths["/logout-all"].post.security).toEqual([{ bearerAuth: [] }]);
+  expect(paths["/token/refresh"].post.security).toBeUndefined();
+  expect(paths["/sessions/{id}"].delete.parameters).toEqual([expect.objectContaining({ name: "id", in: "path", required: true })]);
+  expect(paths["/sessions/{id}"].delete.responses["204"].content).toBeUndefined();
+  const codes401 = (path: string, method: string) =>
+    paths[path][method].responses["401"].content["application/problem+json"].schema.allOf[1].properties.code.enum;
+  expect(codes401("/token/refresh", "post")).toEqual(["invalid_refresh_token"]);
+  expect(codes401("/sessions", "get")).toEqual(["invalid_token"]);
+  expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
 });
 
 describe("GET /docs", () => {

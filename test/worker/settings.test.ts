@@ -22,7 +22,14 @@ describe("loadSettings", () => {
       maxSendsPerHour: 3,
     });
     expect(s.allowedCountries).toEqual(["IN"]);
-    expect(s.jwt.ttlSeconds).toBe(3600);
+    expect(s.jwt.ttlSeconds).toBe(900);
+    expect(s.sessions).toEqual({
+      refreshTtlSeconds: 2_592_000,
+      maxAgeSeconds: 7_776_000,
+      maxPerNumber: 10,
+      reuseGraceSeconds: 10,
+      maxRefreshesPerIpPerHour: 600,
+    });
     expect(s.fast2sms).toMatchObject({ baseUrl: "https://www.fast2sms.com", route: "otp", timeoutMs: 10_000 });
   });
 

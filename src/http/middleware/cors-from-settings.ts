@@ -8,9 +8,9 @@ const corsFor = memoizeByObject((settings: Settings) => {
   const origins = settings.corsOrigins;
   return cors({
     origin: origins.includes("*") ? "*" : [...origins],
-    allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Content-Type"],
-    exposeHeaders: ["Retry-After", "X-Request-Id"],
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Authorization"],
+    exposeHeaders: ["Retry-After", "X-Request-Id", "WWW-Authenticate"],
     maxAge: 600,
   });
 });

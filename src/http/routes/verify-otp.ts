@@ -1,18 +1,22 @@
 import { Hono } from "hono";
 import { verifyOtp } from "../../otp/otp-service";
 import { normalizePhone } from "../../phone/normalize-phone";
+import { describeClient } from "../../sessions/describe-client";
+import { createSession } from "../../sessions/session-service";
 import { signAccessToken } from "../../token/sign-access-token";
 import { signFirebaseToken } from "../../token/sign-firebase-token";
 import type { AppEnv } from "../app-env";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { otpDeps } from "../otp-deps";
+import { sessionDeps } from "../session-deps";
 import { verifyOtpBody, type VerifyOtpResponse } from "../schemas";
 import { validateJson } from "../validate-json";
 import { InvalidRequestError } from "../../errors/service-error";
 
 /**
  * POST /verify-otp {"phone","otp","verification_id"}: check the code; on success, answer with a
- * signed access token, plus a Firebase custom token when FIREBASE_SERVICE_ACCOUNT is set.
+ * signed access token and a refresh token (a new session), plus a Firebase custom token when
+ * FIREBASE_SERVICE_ACCOUNT is set.
  */
 export const verifyOtpRoute = new Hono<AppEnv>().post(
   "/verify-otp",
@@ -26,10 +30,18 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
     if (body.verification_id === undefined && settings.otp.requireVerificationId) {
       throw new InvalidRequestError('Field "verification_id" is required: send the verification_id that /send-otp answered.');
     }
-    await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id);
+    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id);
+    // A refresh-token session (src/sessions/); the access token names it in its `sid` claim.
+    // If it cannot be started, the code is given back: a 503 uses nothing up.
+    const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(
+      async (err: unknown) => {
+        await verified.giveBack();
+        throw err;
+      },
+    );
     const keys = c.get("tokenKeys");
     const [access, firebaseToken] = await Promise.all([
-      signAccessToken(settings.jwt, keys.access, phone.e164),
+      signAccessToken(settings.jwt, keys.access, phone.e164, session.sessionId),
       keys.firebase && signFirebaseToken(keys.firebase, phone.e164, { phone_number: phone.e164 }),
     ]);
     c.header("cache-control", "no-store");
@@ -40,6 +52,8 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expiresIn,
+        refresh_token: session.refreshToken,
+        refresh_expires_in: session.refreshExpiresIn,
         ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
       } satisfies VerifyOtpResponse,
       200,

@@ -1,0 +1,36 @@
+import { Hono } from "hono";
+import { endSession, listSessions } from "../../sessions/session-service";
+import type { AppEnv } from "../app-env";
+import { bearerAuth } from "../middleware/bearer-auth";
+import { sessionDeps } from "../session-deps";
+import type { SessionsResponse } from "../session-schemas";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * GET /sessions: the live sessions of the access token's number, the token's
+ * own marked `current`. DELETE /sessions/{id}: end one of them; an id that is
+ * not one of this number's sessions is 404 session_not_found.
+ */
+export const sessionsRoute = new Hono<AppEnv>()
+  .get("/sessions", bearerAuth(), async (c) => {
+    const auth = c.get("auth")!;
+    const sessions = await listSessions(sessionDeps(c), auth.e164);
+    return c.json(
+      {
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          created_at: iso(s.created_at),
+          last_used_at: iso(s.last_used_at),
+          expires_at: iso(s.expires_at),
+          current: s.id === auth.sessionId,
+          client: s.client,
+        })),
+      } satisfies SessionsResponse,
+      200,
+    );
+  })
+  .delete("/sessions/:id", bearerAuth(), async (c) => {
+    await endSession(sessionDeps(c), c.get("auth")!.e164, c.req.param("id"));
+    return c.body(null, 204);
+  });

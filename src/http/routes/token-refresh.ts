@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import { clientKey } from "../../guards/client-address";
+import { refreshSession } from "../../sessions/session-service";
+import { signAccessToken } from "../../token/sign-access-token";
+import { signFirebaseToken } from "../../token/sign-firebase-token";
+import type { AppEnv } from "../app-env";
+import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
+import { sessionDeps } from "../session-deps";
+import { refreshTokenBody, type TokenRefreshResponse } from "../session-schemas";
+import { validateJson } from "../validate-json";
+
+/**
+ * POST /token/refresh {"refresh_token"}: rotate the refresh token and answer a
+ * fresh access token. A retry or a race inside REFRESH_REUSE_GRACE_SECONDS
+ * gets the same successor; reuse of an older token ends the session (401).
+ */
+export const tokenRefreshRoute = new Hono<AppEnv>().post(
+  "/token/refresh",
+  jsonBody(MAX_JSON_BODY_BYTES),
+  validateJson(refreshTokenBody),
+  async (c) => {
+    const settings = c.get("settings");
+    const body = c.req.valid("json");
+    const session = await refreshSession(sessionDeps(c), body.refresh_token, clientKey(c.req.header("cf-connecting-ip")));
+    c.set("phone", session.e164);
+    const keys = c.get("tokenKeys");
+    const [access, firebaseToken] = await Promise.all([
+      signAccessToken(settings.jwt, keys.access, session.e164, session.sessionId),
+      keys.firebase && signFirebaseToken(keys.firebase, session.e164, { phone_number: session.e164 }),
+    ]);
+    c.header("cache-control", "no-store");
+    return c.json(
+      {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expiresIn,
+        refresh_token: session.refreshToken,
+        refresh_expires_in: session.refreshExpiresIn,
+        ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
+      } satisfies TokenRefreshResponse,
+      200,
+    );
+  },
+);

@@ -1,0 +1,115 @@
+/**
+ * Refresh tokens: `rt1.<store id>.<session id>.<counter>.<secret>`.
+ *
+ * - store id: the hex id of the number's SessionStore, `idFromName(e164)`, a
+ *   keyed hash of the number that only this Worker's namespace can produce or
+ *   resolve; it reveals nothing about the number and lets the Worker find the
+ *   object without any lookup table.
+ * - session id: 16 random bytes, base64url.
+ * - counter: how many times the session has been refreshed.
+ * - secret: base64url of 48 random bytes: a 16-byte family secret (the same
+ *   for every token of the session, so an old token can be told from a forgery
+ *   by someone who only knows the session id) and a 32-byte rotation secret
+ *   (new on every refresh).
+ *
+ * The store keeps only HMAC-SHA-256 of the two secrets, keyed with a key
+ * derived from OTP_HASH_SECRET and bound to the session id (and the counter).
+ */
+
+const encoder = new TextEncoder();
+const FORMAT = /^rt1\.([0-9a-f]{64})\.([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.([A-Za-z0-9_-]{64})$/;
+const FAMILY_BYTES = 16;
+const ROTATION_BYTES = 32;
+
+export interface ParsedRefreshToken {
+  storeId: string;
+  sessionId: string;
+  counter: number;
+  family: Uint8Array;
+  rotation: Uint8Array;
+}
+
+/** The parts of a well-formed token, or undefined (a garbage token is a clean 401, never a 500). */
+export function parseRefreshToken(token: string): ParsedRefreshToken | undefined {
+  const m = FORMAT.exec(token);
+  if (!m) return undefined;
+  const secret = fromBase64Url(m[4]!);
+  if (!secret || secret.byteLength !== FAMILY_BYTES + ROTATION_BYTES) return undefined;
+  return {
+    storeId: m[1]!,
+    sessionId: m[2]!,
+    counter: Number(m[3]),
+    family: secret.slice(0, FAMILY_BYTES),
+    rotation: secret.slice(FAMILY_BYTES),
+  };
+}
+
+export function newSessionId(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+export function newFamilySecret(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
+}
+
+export function newRotationSecret(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(ROTATION_BYTES));
+}
+
+export function formatRefreshToken(
+  storeId: string,
+  sessionId: string,
+  counter: number,
+  family: Uint8Array,
+  rotation: Uint8Array,
+): string {
+  const secret = new Uint8Array(FAMILY_BYTES + ROTATION_BYTES);
+  secret.set(family, 0);
+  secret.set(rotation, FAMILY_BYTES);
+  return `rt1.${storeId}.${sessionId}.${counter}.${toBase64Url(secret)}`;
+}
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+/** The HMAC key for refresh tokens: HMAC(OTP_HASH_SECRET, label), so it never equals the code-hash key. */
+function refreshKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = (async () => {
+      const base = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const derived = await crypto.subtle.sign("HMAC", base, encoder.encode("phone-otp refresh-token key v1"));
+      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    })();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+async function mac(secret: string, label: string, parts: string[], bytes: Uint8Array): Promise<string> {
+  const head = encoder.encode(`${label}\n${parts.join("\n")}\n`);
+  const message = new Uint8Array(head.byteLength + bytes.byteLength);
+  message.set(head, 0);
+  message.set(bytes, head.byteLength);
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", await refreshKey(secret), message)));
+}
+
+export const familyHash = (secret: string, sessionId: string, family: Uint8Array) =>
+  mac(secret, "refresh-family:v1", [sessionId], family);
+
+export const rotationHash = (secret: string, sessionId: string, counter: number, rotation: Uint8Array) =>
+  mac(secret, "refresh-rotation:v1", [sessionId, String(counter)], rotation);
+
+function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | undefined {
+  try {
+    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+/** What the Worker passes to a number's SessionStore, and what it answers. Plain data, so it crosses RPC as is. */
+
+export interface SessionLimits {
+  /** Idle lifetime (REFRESH_TOKEN_TTL_SECONDS) in ms. */
+  idleMs: number;
+  /** Absolute lifetime (SESSION_MAX_AGE_SECONDS) in ms. */
+  maxAgeMs: number;
+  /** SESSIONS_MAX_PER_NUMBER. */
+  maxPerNumber: number;
+  /** REFRESH_REUSE_GRACE_SECONDS in ms. */
+  graceMs: number;
+}
+
+/**
+ * A refresh token as the store sees it: never the token itself, only its
+ * session, its counter and keyed hashes (HMAC-SHA-256, made in the Worker) of
+ * its two secret parts: the family secret, the same for every token of the
+ * session, and the rotation secret, new on every refresh.
+ */
+export interface PresentedToken {
+  sessionId: string;
+  counter: number;
+  familyHash: string;
+  secretHash: string;
+}
+
+/** A freshly issued token for the store to keep: the string (only while it may be handed back) and its hashes. */
+export interface IssuedToken {
+  token: string;
+  counter: number;
+  secretHash: string;
+}
+
+export interface NewSession {
+  sessionId: string;
+  familyHash: string;
+  first: IssuedToken;
+  /** A coarse description of the client ("Chrome on Android"), never the raw header. */
+  client: string | null;
+}
+
+export type CreateResult = { e164: string; expiresAt: number; ended: number };
+
+export type RefreshResult =
+  /** Rotated: `issued` is the successor the Worker built, now current. */
+  | { outcome: "rotated"; e164: string; refreshToken: string; expiresAt: number }
+  /** The immediately previous token again within the grace window: the same successor. */
+  | { outcome: "retried"; e164: string; refreshToken: string; expiresAt: number }
+  /** Unknown, expired, or a forgery: nothing changed. */
+  | { outcome: "invalid" }
+  /** An authentic token used again outside the window: the session has ended. */
+  | { outcome: "reused" };
+
+export interface SessionInfo {
+  id: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  client: string | null;
+}
+
+/** The SessionStore's RPC surface: the class implements it and the Worker's stub is typed by it. */
+export interface SessionStoreRpc {
+  create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult>;
+  refresh(presented: PresentedToken, successor: IssuedToken, limits: SessionLimits): Promise<RefreshResult>;
+  logout(sessionId: string, familyHash: string): Promise<boolean>;
+  endAll(): Promise<number>;
+  end(sessionId: string): Promise<boolean>;
+  list(): Promise<SessionInfo[]>;
+}
