@@ -155,6 +155,7 @@ const envSchema = z.object({
   OTP_REQUIRE_VERIFICATION_ID: bool(true),
   OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
   OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
+  OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: int(1, 1000, 10),
   OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
   SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
   STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
@@ -232,7 +233,10 @@ export interface Settings {
     /** Whether /verify-otp needs the verification_id from /send-otp (false: checks the newest live code, for old apps). */
     requireVerificationId: boolean;
     resendCooldownSeconds: number;
+    /** Sends to one number that one client may ask for in any rolling hour (the cooldown is per client too). */
     maxSendsPerHour: number;
+    /** Sends to one number from all clients in any rolling hour. */
+    maxSendsPerNumberPerHour: number;
     maxSendsPerIpPerHour: number;
     hashSecret: string;
   };
@@ -327,6 +331,7 @@ export function loadSettings(env: object): Settings {
       requireVerificationId: s.OTP_REQUIRE_VERIFICATION_ID,
       resendCooldownSeconds: s.OTP_RESEND_COOLDOWN_SECONDS,
       maxSendsPerHour: s.OTP_MAX_SENDS_PER_HOUR,
+      maxSendsPerNumberPerHour: s.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR,
       maxSendsPerIpPerHour: s.OTP_MAX_SENDS_PER_IP_PER_HOUR,
       hashSecret: s.OTP_HASH_SECRET,
     },

@@ -9,8 +9,12 @@
 /** Limits the Worker passes to its number's PhoneLimiter with each send. */
 export interface SendLimits {
   ttlMs: number;
+  /** Between two sends to the number that one client asked for. */
   cooldownMs: number;
+  /** Sends to the number per client in any rolling hour. */
   maxSendsPerHour: number;
+  /** Sends to the number from all clients in any rolling hour: the ceiling that bounds SMS to one phone. */
+  maxSendsPerNumberPerHour: number;
   /** Wrong guesses in 24 h at codes one client asked for, after which that client gets no new code for the number. */
   maxFailuresPerClient: number;
   /** Wrong guesses in 24 h at all the number's codes, after which nobody gets a new code for it. */
@@ -29,7 +33,10 @@ export interface SendRequest {
 export type SendRefusal =
   | { outcome: "locked"; retryAfterMs: number }
   | { outcome: "cooldown"; retryAfterMs: number }
-  | { outcome: "hourly_limit"; retryAfterMs: number };
+  | { outcome: "hourly_limit"; retryAfterMs: number }
+  | { outcome: "number_limit"; retryAfterMs: number }
+  /** The Worker gave this code id up (it answered 503) before this call arrived: nothing was done. */
+  | { outcome: "cancelled" };
 
 export type SendReservation = { outcome: "reserved"; expiresAt: number } | SendRefusal;
 
@@ -40,6 +47,12 @@ export interface AttemptRequest {
   /** Whether the guess matched the code's stored hash (compared by the Worker in constant time). */
   matched: boolean;
   maxAttempts: number;
+  /**
+   * Whose failure a wrong guess is: by default the client that asked for the
+   * code (only it holds the id). A guess that named no id (the
+   * OTP_REQUIRE_VERIFICATION_ID=false mode) is charged to the guesser.
+   */
+  chargeTo?: string;
 }
 
 /**
@@ -51,13 +64,21 @@ export type AttemptOutcome = { outcome: "verified" } | { outcome: "wrong"; attem
 
 export interface PhoneLimiterRpc {
   reserveSend(request: SendRequest): Promise<SendReservation>;
-  /** Undo a reservation whose request was refused or failed before any SMS went out: nothing stays counted. */
+  /**
+   * Undo a reservation whose request was refused or failed before any SMS
+   * went out: nothing stays counted. It also leaves a tombstone, so a
+   * reserveSend with this id that arrives later does nothing.
+   */
   releaseSend(codeId: string): Promise<void>;
   /** Kill a code whose SMS may or may not have gone out (gateway timeout): its send stays counted. */
   cancelCode(codeId: string): Promise<void>;
   /** The newest live code's id: only for OTP_REQUIRE_VERIFICATION_ID=false. */
   newestLiveCode(maxAttempts: number): Promise<string | null>;
   recordAttempt(request: AttemptRequest): Promise<AttemptOutcome>;
-  /** Undo an attempt whose answer the client never got (a 503): the code and counts are as before it. */
+  /**
+   * Undo an attempt whose answer the client never got (a 503): the code and
+   * counts are as before it. It leaves a tombstone, so a recordAttempt with
+   * this id that arrives later does nothing.
+   */
   undoAttempt(codeId: string, attemptId: string): Promise<void>;
 }

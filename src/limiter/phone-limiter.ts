@@ -26,12 +26,14 @@ export interface CodeRecord {
 
 /** Everything counted for one phone number. Kept small: every list is pruned on every access. */
 export interface LimiterState {
-  /** Sends within the last hour, oldest first. */
-  sends: { at: number; codeId: string }[];
+  /** Sends within the last hour, oldest first, each with the client that asked for it. */
+  sends: { at: number; codeId: string; client: string }[];
   /** Wrong guesses within the last 24 hours, oldest first, each with the client that asked for the code. */
   failures: { at: number; client: string; codeId: string; attemptId: string }[];
   /** Codes issued within the last TTL + 1 hour, oldest first. */
   codes: CodeRecord[];
+  /** Code ids and attempt ids the Worker undid within the last hour: a late call with one of them does nothing. */
+  cancelled: { id: string; at: number }[];
 }
 
 /**
@@ -53,31 +55,39 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
   async reserveSend({ codeId, client, limits }: SendRequest): Promise<SendReservation> {
     const now = Date.now();
     const state = this.load(now);
+    if (state.cancelled.some((c) => c.id === codeId)) return { outcome: "cancelled" };
     const existing = state.codes.find((c) => c.id === codeId);
     if (existing) return { outcome: "reserved", expiresAt: existing.expiresAt };
     const locked = lockedFor(state, client, now, limits);
     if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
-    const last = state.sends.at(-1);
+    // The cooldown and the hourly limit are per client, so nobody else's sends delay the owner's.
+    const mine = state.sends.filter((s) => s.client === client);
+    const last = mine.at(-1);
     if (last !== undefined && now - last.at < limits.cooldownMs) {
       return { outcome: "cooldown", retryAfterMs: last.at + limits.cooldownMs - now };
     }
-    if (state.sends.length >= limits.maxSendsPerHour) {
-      const freesAt = state.sends[state.sends.length - limits.maxSendsPerHour]!.at + HOUR_MS;
+    if (mine.length >= limits.maxSendsPerHour) {
+      const freesAt = mine[mine.length - limits.maxSendsPerHour]!.at + HOUR_MS;
       return { outcome: "hourly_limit", retryAfterMs: freesAt - now };
     }
+    if (state.sends.length >= limits.maxSendsPerNumberPerHour) {
+      const freesAt = state.sends[state.sends.length - limits.maxSendsPerNumberPerHour]!.at + HOUR_MS;
+      return { outcome: "number_limit", retryAfterMs: freesAt - now };
+    }
     const code: CodeRecord = { id: codeId, client, issuedAt: now, expiresAt: now + limits.ttlMs, attempts: 0, usedBy: null };
-    state.sends.push({ at: now, codeId });
+    state.sends.push({ at: now, codeId, client });
     state.codes.push(code);
     await this.save(state);
     return { outcome: "reserved", expiresAt: code.expiresAt };
   }
 
   async releaseSend(codeId: string): Promise<void> {
-    const state = this.load(Date.now());
-    const before = state.sends.length + state.codes.length;
+    const now = Date.now();
+    const state = this.load(now);
     state.sends = state.sends.filter((s) => s.codeId !== codeId);
     state.codes = state.codes.filter((c) => c.id !== codeId);
-    if (state.sends.length + state.codes.length !== before) await this.save(state);
+    tombstone(state, codeId, now);
+    await this.save(state);
   }
 
   async cancelCode(codeId: string): Promise<void> {
@@ -100,36 +110,34 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * right guess uses the code up; a wrong one spends one of its tries and
    * counts against the client that asked for the code.
    */
-  async recordAttempt({ codeId, attemptId, matched, maxAttempts }: AttemptRequest): Promise<AttemptOutcome> {
+  async recordAttempt({ codeId, attemptId, matched, maxAttempts, chargeTo }: AttemptRequest): Promise<AttemptOutcome> {
     const now = Date.now();
     const state = this.load(now);
+    if (state.cancelled.some((c) => c.id === attemptId)) return { outcome: "not_live" };
     const code = state.codes.find((c) => c.id === codeId);
     if (!code || !isLive(code, now, maxAttempts)) return { outcome: "not_live" };
     if (matched) {
       code.usedBy = attemptId;
     } else {
       code.attempts += 1;
-      state.failures.push({ at: now, client: code.client, codeId, attemptId });
+      state.failures.push({ at: now, client: chargeTo ?? code.client, codeId, attemptId });
     }
     await this.save(state);
     return matched ? { outcome: "verified" } : { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
   }
 
   async undoAttempt(codeId: string, attemptId: string): Promise<void> {
-    const state = this.load(Date.now());
+    const now = Date.now();
+    const state = this.load(now);
     const code = state.codes.find((c) => c.id === codeId);
-    let changed = false;
-    if (code?.usedBy === attemptId) {
-      code.usedBy = null;
-      changed = true;
-    }
+    if (code?.usedBy === attemptId) code.usedBy = null;
     const index = state.failures.findIndex((f) => f.attemptId === attemptId && f.codeId === codeId);
     if (index >= 0) {
       state.failures.splice(index, 1);
       if (code) code.attempts = Math.max(0, code.attempts - 1);
-      changed = true;
     }
-    if (changed) await this.save(state);
+    tombstone(state, attemptId, now);
+    await this.save(state);
   }
 
   /** Deletes what has aged out, and everything once nothing in it can matter any more. */
@@ -143,12 +151,13 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       sends: (stored?.sends ?? []).filter((s) => s.at > now - HOUR_MS),
       failures: (stored?.failures ?? []).filter((f) => f.at > now - DAY_MS),
       codes: (stored?.codes ?? []).filter((c) => c.expiresAt > now - HOUR_MS),
+      cancelled: (stored?.cancelled ?? []).filter((c) => c.at > now - HOUR_MS),
     };
   }
 
   /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. */
   private async save(state: LimiterState): Promise<void> {
-    if (state.sends.length === 0 && state.failures.length === 0 && state.codes.length === 0) {
+    if (state.sends.length + state.failures.length + state.codes.length + state.cancelled.length === 0) {
       this.ctx.storage.kv.delete(STATE_KEY);
       await this.ctx.storage.deleteAlarm();
       return;
@@ -158,9 +167,15 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       (state.sends.at(-1)?.at ?? 0) + HOUR_MS,
       (state.failures.at(-1)?.at ?? 0) + DAY_MS,
       ...state.codes.map((c) => c.expiresAt + HOUR_MS),
+      ...state.cancelled.map((c) => c.at + HOUR_MS),
     );
     await this.ctx.storage.setAlarm(horizon);
   }
+}
+
+/** Remembers an id the Worker gave up, so a call with it that arrives late does nothing. */
+function tombstone(state: LimiterState, id: string, now: number): void {
+  if (!state.cancelled.some((c) => c.id === id)) state.cancelled.push({ id, at: now });
 }
 
 function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {

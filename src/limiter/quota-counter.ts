@@ -1,12 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 
+/** How long a given-back ticket is remembered, so a take with it that arrives late takes nothing. */
+const RELEASED_TICKET_TTL_MS = 3_600_000;
+
 export type QuotaResult = { outcome: "taken" } | { outcome: "refused"; retryAfterMs: number };
 
 /** The QuotaCounter's RPC surface; the class implements it and the Worker's stub is typed by it. */
 export interface QuotaCounterRpc {
   /** Take one hit under `ticket` (made by the Worker) if fewer than `limit` were taken in the last `windowMs`. Idempotent per ticket. */
   take(ticket: string, limit: number, windowMs: number): Promise<QuotaResult>;
-  /** Give back the hit taken under `ticket`, if there is one. */
+  /** Give back the hit taken under `ticket`, if there is one; a take with it that arrives later takes nothing. */
   release(ticket: string): Promise<void>;
 }
 
@@ -26,7 +29,10 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     const now = Date.now();
     const sql = this.table();
     sql.exec("DELETE FROM quota_hits WHERE at <= ?", now - windowMs);
+    sql.exec("DELETE FROM released_tickets WHERE at <= ?", now - windowMs);
     if (sql.exec("SELECT 1 FROM quota_hits WHERE ticket = ?", ticket).toArray().length > 0) return { outcome: "taken" };
+    // Given back before this take arrived (the Worker answered 503 meanwhile): take nothing.
+    if (sql.exec("SELECT 1 FROM released_tickets WHERE ticket = ?", ticket).toArray().length > 0) return { outcome: "taken" };
     const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n;
     if (count >= limit) {
       // The window frees a slot when the hit `count - limit` places from the oldest ages out.
@@ -41,7 +47,10 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
   }
 
   async release(ticket: string): Promise<void> {
-    this.table().exec("DELETE FROM quota_hits WHERE ticket = ?", ticket);
+    const sql = this.table();
+    sql.exec("DELETE FROM quota_hits WHERE ticket = ?", ticket);
+    sql.exec("INSERT OR IGNORE INTO released_tickets (ticket, at) VALUES (?, ?)", ticket, Date.now());
+    await this.ctx.storage.setAlarm(Date.now() + RELEASED_TICKET_TTL_MS);
   }
 
   /**
@@ -52,7 +61,13 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     const now = Date.now();
     const sql = this.table();
     sql.exec("DELETE FROM quota_hits WHERE at + window_ms <= ?", now);
-    const next = sql.exec<{ t: number | null }>("SELECT min(at + window_ms) AS t FROM quota_hits").one().t;
+    sql.exec("DELETE FROM released_tickets WHERE at + ? <= ?", RELEASED_TICKET_TTL_MS, now);
+    const next = sql
+      .exec<{ t: number | null }>(
+        "SELECT min(t) AS t FROM (SELECT min(at + window_ms) AS t FROM quota_hits UNION ALL SELECT min(at) + ? FROM released_tickets)",
+        RELEASED_TICKET_TTL_MS,
+      )
+      .one().t;
     if (next === null) await this.ctx.storage.deleteAll();
     else await this.ctx.storage.setAlarm(next);
   }
@@ -61,6 +76,7 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
   private table(): SqlStorage {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS released_tickets (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     return sql;
   }
 }

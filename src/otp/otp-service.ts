@@ -58,10 +58,15 @@ export interface SentCode {
  * until it is used, expires or runs out of tries. So a send that is refused
  * or fails at any step costs the owner of an earlier code nothing.
  *
- * Storage round trips before the SMS: (1) the number's limits, the client's
- * quota and the day's budget, taken concurrently; (2) the code's hash to KV.
+ * Storage round trips before the SMS, at most 3: (1) the client's quota and
+ * the day's budget, taken concurrently; (2) the number's limits, which make
+ * the code live; (3) the code's hash to KV. The number is touched only once
+ * the client's own limits let the request through, so a stranger whose
+ * requests are refused never holds the number's cooldown, not even for the
+ * moment before a refused reservation is given back, and a refusal never
+ * says anything about the number unless the request could have sent an SMS.
  * Whatever was taken is given back when any step refuses or fails, and a
- * storage call that passes its deadline is undone when it commits late.
+ * storage call that passes its deadline is undone if it commits late.
  *
  * The SMS: when the gateway refused or failed cleanly (nothing went out),
  * everything is given back and the code is dropped. When the outcome is
@@ -81,10 +86,12 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   const client = clientKey(context.clientAddress);
   const limiter = limiterFor(deps.limiters, phone.e164);
   const codeId = newVerificationId();
+  // Made here and passed in, so a call that answers too late can be undone by it.
   const limits: SendLimits = {
     ttlMs: otp.ttlSeconds * 1000,
     cooldownMs: otp.resendCooldownSeconds * 1000,
     maxSendsPerHour: otp.maxSendsPerHour,
+    maxSendsPerNumberPerHour: otp.maxSendsPerNumberPerHour,
     maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
     maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
   };
@@ -94,20 +101,27 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   if (testCode === undefined) quotas.push(smsBudget(deps.quotas, settings.smsDailyBudget));
   const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
 
-  // Round trip 1: every counter at once. Each undo is safe whatever its take did.
-  const taken = await Promise.allSettled([
+  // Round trip 1: the client's quota and the day's budget at once. Each undo is safe whatever its take did.
+  const taken = await Promise.allSettled(quotas.map((q) => storageCall(options, () => q.take(), () => q.release())));
+  const quotaRefusal = firstRefusal(taken);
+  if (quotaRefusal) {
+    await giveBack(deps, quotas.map((q) => () => q.release()));
+    throw quotaRefusal;
+  }
+
+  // Round trip 2: the number's limits; the new code is live from here.
+  const reserved = await Promise.allSettled([
     storageCall(options, () => limiter.reserveSend({ codeId, client, limits }), releaseSend).then((r) =>
       r.outcome === "reserved" ? undefined : sendRefusal(r, otp.maxSendsPerHour),
     ),
-    ...quotas.map((q) => storageCall(options, () => q.take(), () => q.release())),
   ]);
-  const refusal = firstRefusal(taken);
-  if (refusal) {
+  const numberRefusal = firstRefusal(reserved);
+  if (numberRefusal) {
     await giveBackAll();
-    throw refusal;
+    throw numberRefusal;
   }
 
-  // Round trip 2: the code's keyed hash, under a key of its own.
+  // Round trip 3: the code's keyed hash, under a key of its own.
   const code = testCode ?? generateCode(otp.length);
   const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
   const dropHash: Undo = () => deleteCodeHash(deps.kv, phone.e164, codeId);
@@ -154,6 +168,8 @@ function firstRefusal(results: PromiseSettledResult<ServiceError | undefined>[])
 }
 
 function sendRefusal(refusal: SendRefusal, maxSendsPerHour: number): ServiceError {
+  // Only after a 503, when nobody is waiting for this answer any more.
+  if (refusal.outcome === "cancelled") return asUnavailable(new Error("reservation given up before it arrived"));
   const seconds = refusal.retryAfterMs / 1000;
   switch (refusal.outcome) {
     case "locked":
@@ -167,7 +183,12 @@ function sendRefusal(refusal: SendRefusal, maxSendsPerHour: number): ServiceErro
       });
     case "hourly_limit":
       return new RateLimitedError(
-        `This number has had ${maxSendsPerHour} codes in the last hour. Try again in ${describeWait(seconds)}.`,
+        `You have asked for ${maxSendsPerHour} codes for this number in the last hour. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
+    case "number_limit":
+      return new RateLimitedError(
+        `This number has been sent too many codes in the last hour. Try again in ${describeWait(seconds)}.`,
         { retryAfter: seconds },
       );
   }
@@ -216,6 +237,7 @@ export async function verifyOtp(
   phone: NormalizedPhone,
   guess: string,
   verificationId: string | undefined,
+  clientAddress: string | undefined,
 ): Promise<VerifiedCode> {
   const { otp } = deps.settings;
   const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
@@ -236,7 +258,15 @@ export async function verifyOtp(
   const attemptId = crypto.randomUUID();
   const result = await storageCall(
     options,
-    () => limiter.recordAttempt({ codeId: id, attemptId, matched, maxAttempts: otp.maxAttempts }),
+    () =>
+      limiter.recordAttempt({
+        codeId: id,
+        attemptId,
+        matched,
+        maxAttempts: otp.maxAttempts,
+        // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
+        ...(verificationId === undefined ? { chargeTo: clientKey(clientAddress) } : {}),
+      }),
     () => limiter.undoAttempt(id, attemptId),
   );
   switch (result.outcome) {

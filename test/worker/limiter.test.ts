@@ -9,6 +9,7 @@ const limits: SendLimits = {
   ttlMs: 300_000,
   cooldownMs: 30_000,
   maxSendsPerHour: 3,
+  maxSendsPerNumberPerHour: 10,
   maxFailuresPerClient: 10,
   maxFailuresPerNumber: 100,
 };
@@ -85,6 +86,32 @@ describe("PhoneLimiter storage", () => {
     const limiter = limiterFor(env.PHONE_LIMITER, "+919800000005");
     const first = await limiter.reserveSend(send("same"));
     expect(await limiter.reserveSend(send("same"))).toEqual(first);
+  });
+
+  it("an undo that arrives before its call leaves a tombstone: the late call does nothing", async () => {
+    const limiter = limiterFor(env.PHONE_LIMITER, "+919800000008");
+    await limiter.releaseSend("late-code");
+    expect(await limiter.reserveSend(send("late-code"))).toEqual({ outcome: "cancelled" });
+    expect(await limiter.newestLiveCode(5)).toBeNull();
+    await limiter.reserveSend(send("c"));
+    await limiter.undoAttempt("c", "late-right");
+    expect(await limiter.recordAttempt(attempt("c", true, "late-right"))).toEqual({ outcome: "not_live" });
+    await limiter.undoAttempt("c", "late-wrong");
+    expect(await limiter.recordAttempt(attempt("c", false, "late-wrong"))).toEqual({ outcome: "not_live" });
+    expect(await limiter.recordAttempt(attempt("c", true))).toEqual({ outcome: "verified" });
+  });
+
+  it("the cooldown and hourly limit are per client; the number has its own ceiling", async () => {
+    const limiter = limiterFor(env.PHONE_LIMITER, "+919800000009");
+    const few = { ...limits, maxSendsPerHour: 2, maxSendsPerNumberPerHour: 3 };
+    expect(await limiter.reserveSend({ codeId: "s1", client: "stranger", limits: few })).toMatchObject({ outcome: "reserved" });
+    expect(await limiter.reserveSend({ codeId: "s2", client: "stranger", limits: few })).toMatchObject({ outcome: "cooldown" });
+    expect(await limiter.reserveSend({ codeId: "o1", client: "owner", limits: few })).toMatchObject({ outcome: "reserved" });
+    advance(31_000);
+    expect(await limiter.reserveSend({ codeId: "s3", client: "stranger", limits: few })).toMatchObject({ outcome: "reserved" });
+    advance(31_000);
+    expect(await limiter.reserveSend({ codeId: "s4", client: "stranger", limits: few })).toMatchObject({ outcome: "hourly_limit" });
+    expect(await limiter.reserveSend({ codeId: "o2", client: "owner", limits: few })).toMatchObject({ outcome: "number_limit" });
   });
 
   it("undoAttempt takes back a right guess and a wrong one, once", async () => {

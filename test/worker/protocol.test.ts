@@ -91,6 +91,50 @@ describe("a refused or failed resend harms nothing", () => {
   });
 });
 
+describe("a stranger's sends do not hold the owner back", () => {
+  it("a flood of sends refused by the stranger's own quota never puts the number in a cooldown", async () => {
+    const settings = { OTP_MAX_SENDS_PER_IP_PER_HOUR: "1" };
+    await send(settings, uniquePhone(), ATTACKER_IP);
+    const phone = uniquePhone();
+    const flood = Array.from({ length: 30 }, () => send(settings, phone, ATTACKER_IP));
+    const owner = send(settings, phone, "198.51.100.201");
+    const [answers, mine] = await Promise.all([Promise.all(flood), owner]);
+    for (const res of answers) expectProblem(res, 429, "rate_limited");
+    expect(mine.status).toBe(200);
+  });
+
+  it("a stranger whose quota is spent learns nothing about the number: idle and busy numbers answer the same", async () => {
+    const settings = { OTP_MAX_SENDS_PER_IP_PER_HOUR: "1" };
+    await send(settings, uniquePhone(), ATTACKER_IP);
+    const busy = { phone: uniquePhone() };
+    expect((await send(settings, busy.phone, "198.51.100.202")).status).toBe(200);
+    const strip = (res: ApiResponse) => ({ status: res.status, detail: res.body.detail, code: res.body.code });
+    const probeBusy = await send(settings, busy.phone, ATTACKER_IP);
+    const probeIdle = await send(settings, uniquePhone(), ATTACKER_IP);
+    expect(strip(probeBusy)).toEqual(strip(probeIdle));
+  });
+
+  it("a stranger's sends to the number do not use up the owner's cooldown or hourly limit", async () => {
+    const phone = uniquePhone();
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) advance(31_000);
+      expect((await send({}, phone, ATTACKER_IP)).status).toBe(200);
+    }
+    expectProblem(await send({}, phone, ATTACKER_IP), 429, "rate_limited");
+    expect((await send({}, phone)).status).toBe(200);
+  });
+
+  it("the number-wide ceiling (OTP_MAX_SENDS_PER_NUMBER_PER_HOUR) bounds the SMS one phone gets from many networks", async () => {
+    const settings = { OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: "4" };
+    const phone = uniquePhone();
+    for (let i = 0; i < 4; i++) expect((await send(settings, phone, `192.0.2.${40 + i}`)).status).toBe(200);
+    const res = await send(settings, phone, "192.0.2.50");
+    expectProblem(res, 429, "rate_limited");
+    expect(res.body.detail).toMatch(/^This number has been sent too many codes in the last hour/);
+    expect(fast2sms.requests).toHaveLength(4);
+  });
+});
+
 describe("foreign guesses change nothing", () => {
   it("50 concurrent guesses with no id, random ids and another number's id: the owner still signs in, the number is not locked", async () => {
     const owner = await ownerGetsCode();
@@ -140,6 +184,18 @@ describe("foreign guesses change nothing", () => {
     const settings = { OTP_REQUIRE_VERIFICATION_ID: "false" };
     const owner = await ownerGetsCode(settings);
     expect((await verify(settings, { phone: owner.phone, otp: owner.otp })).status).toBe(200);
+  });
+
+  it("OTP_REQUIRE_VERIFICATION_ID=false: a stranger's wrong guesses without an id are the stranger's failures, not the owner's", async () => {
+    const settings = { OTP_REQUIRE_VERIFICATION_ID: "false", OTP_RESEND_COOLDOWN_SECONDS: "0", OTP_MAX_SENDS_PER_HOUR: "10" };
+    const phone = uniquePhone();
+    for (let round = 0; round < 2; round++) {
+      expect((await send(settings, phone)).status).toBe(200);
+      for (let i = 0; i < 5; i++) await verify(settings, { phone, otp: "000000" }, ATTACKER_IP);
+    }
+    const state = await limiterState(phone);
+    expect(state?.failures.map((f) => f.client)).toEqual(Array(10).fill(ATTACKER_IP));
+    expect((await send(settings, phone)).status).toBe(200);
   });
 });
 
@@ -241,12 +297,13 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     return { status: res.status, body: await res.json<Record<string, unknown>>(), depth: counter.sequentialDepth(answered) };
   }
 
-  it("/send-otp waits for at most 3 before the SMS (2 today); /verify-otp for at most 2", async () => {
+  it("/send-otp waits for at most 3 before the SMS; /verify-otp for at most 2", async () => {
     const counter = roundTripCounter();
     const phone = uniquePhone();
     const sent = await measure("/send-otp", { phone }, counter);
     expect(sent.status).toBe(200);
-    expect(sent.depth).toBe(2);
+    // The client's quota and the budget at once, then the number, then the code's hash.
+    expect(sent.depth).toBe(3);
     expect(counter.calls().sort()).toEqual(["kv.put", "limiter.reserveSend", "quota.take", "quota.take"]);
     counter.reset();
     const verified = await measure(

@@ -55,6 +55,24 @@ describe("verify-otp starts a session", () => {
   });
 });
 
+describe("verify-otp when the session store fails", () => {
+  it("a session store that fails during verify-otp gives the code back: 503, then the same code verifies", async () => {
+    const phone = uniquePhone();
+    const sent = await post("/send-otp", { phone });
+    const body = { phone, otp: fast2sms.lastCode(), verification_id: sent.body.verification_id };
+    const real = env.SESSION_STORE;
+    const failing = {
+      idFromName: (name: string) => real.idFromName(name),
+      idFromString: (id: string) => real.idFromString(id),
+      get: () => ({ create: () => Promise.reject(overloaded()) }),
+    } as unknown as typeof real;
+    expectProblem(await withSettings({ SESSION_STORE: failing }, "/verify-otp", { json: body }), 503, "unavailable");
+    const again = await post("/verify-otp", body);
+    expect(again.status).toBe(200);
+    expect(again.body.refresh_token).toEqual(expect.any(String));
+  });
+});
+
 describe("POST /token/refresh", () => {
   it("rotates: a new refresh token and a new access token for the same session and number", async () => {
     const { refreshToken, sessionId, phone } = await signIn(fast2sms);

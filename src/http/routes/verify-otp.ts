@@ -30,7 +30,7 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
     if (body.verification_id === undefined && settings.otp.requireVerificationId) {
       throw new InvalidRequestError('Field "verification_id" is required: send the verification_id that /send-otp answered.');
     }
-    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id);
+    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, c.req.header("cf-connecting-ip"));
     // A refresh-token session (src/sessions/); the access token names it in its `sid` claim.
     // If it cannot be started, the code is given back: a 503 uses nothing up.
     const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(
