@@ -24,7 +24,7 @@ export const PRIMITIVES = {
 export type Primitive = keyof typeof PRIMITIVES;
 
 /**
- * The primitives each service request makes, read from src/otp/otp-service.ts.
+ * The primitives each service request makes, read from src/domain/otp/otp-service.ts.
  * /send-otp: reserve a send in the number's new PhoneLimiter, take the client
  * quota and the day's SMS budget (two QuotaCounter objects shared by every
  * request), put the code's hash in KV, text the code, log one line.

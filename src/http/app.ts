@@ -1,12 +1,12 @@
 import { Hono } from "hono";
-import { NotFoundError } from "../errors/service-error";
-import { signInPageRoute } from "../page/sign-in-page-route";
-import type { AppEnv } from "./app-env";
+import { NotFoundError } from "../kernel/errors/service-error";
+import { signInPageRoute } from "./routes/sign-in-page";
+import type { AppEnv } from "./core/app-env";
 import { corsFromSettings } from "./middleware/cors-from-settings";
 import { withSettings } from "./middleware/load-settings";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
-import { onError, problemResponse } from "./on-error";
+import { onError, problemResponse } from "./core/on-error";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
 import { jwksRoute } from "./routes/jwks";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ERROR_CATALOG } from "../../src/errors/error-catalog";
+import { ERROR_CATALOG } from "../../src/kernel/errors/error-catalog";
 
 const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url).href), "utf8");
 

@@ -1,11 +1,11 @@
 import { expect } from "vitest";
-import { ERROR_CATALOG, type ErrorCode, type ErrorInfo } from "../../src/errors/error-catalog";
-import { problemDocument } from "../../src/http/schemas";
-import { OPERATIONS } from "../../src/openapi/operations";
+import { ERROR_CATALOG, type ErrorCode, type ErrorInfo } from "../../src/kernel/errors/error-catalog";
+import { problemDocument } from "../../src/http/core/schemas";
+import { OPERATIONS } from "../../src/http/openapi/operations";
 
 /**
  * Checks one answer of the app against its own OpenAPI description
- * (src/openapi/operations.ts, from which /openapi.json is built): the status
+ * (src/http/openapi/operations.ts, from which /openapi.json is built): the status
  * is documented for the operation, a success body parses with the documented
  * schema, and an error is a problem document whose code is documented for
  * this operation at this status. The test helpers (api.ts) run this on every

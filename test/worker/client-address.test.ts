@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientKey } from "../../src/guards/client-address";
+import { clientKey } from "../../src/domain/guards/client-address";
 
 describe("clientKey: the key of per-client limits", () => {
   it.each<[string | undefined, string, string]>([

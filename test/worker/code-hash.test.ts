@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { codeMatches, hashCode } from "../../src/otp/code-hash";
+import { codeMatches, hashCode } from "../../src/domain/otp/code-hash";
 
 describe("code hash", () => {
   const secret = "s".repeat(32);

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { LimiterState, PhoneLimiter } from "../../src/limiter/phone-limiter";
+import type { LimiterState, PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
 

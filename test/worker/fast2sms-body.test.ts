@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fast2smsBody } from "../../src/sms/fast2sms-provider";
+import { fast2smsBody } from "../../src/platform/sms/fast2sms-provider";
 
 const message = { to: { e164: "+919876543210", country: "IN" as const, national: "9876543210" }, code: "482913", appName: "Kirana" };
 const base = { apiKey: "k", baseUrl: "https://fast2sms.test", senderId: undefined, templateId: undefined, timeoutMs: 1000 };

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { limiterFor } from "../../src/limiter/limiter-for";
+import { limiterFor } from "../../src/platform/limiter/limiter-for";
 import { FakeFast2Sms, ok, refused } from "../helpers/fake-fast2sms";
 import { sendOtp, uniquePhone, withSettings } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";

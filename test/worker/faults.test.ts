@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { LimiterState } from "../../src/limiter/phone-limiter";
+import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { faultyKv, faultyNamespace, overloaded } from "../helpers/faulty-bindings";
 import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";

@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, exportPKCS8, generateKeyPair, jwtVerify } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FIREBASE_AUDIENCE } from "../../src/token/sign-firebase-token";
+import { FIREBASE_AUDIENCE } from "../../src/domain/tokens/sign-firebase-token";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { uniquePhone, withSettings } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";

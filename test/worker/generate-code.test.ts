@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateCode } from "../../src/otp/generate-code";
+import { generateCode } from "../../src/domain/otp/generate-code";
 
 describe("generateCode", () => {
   it.each([4, 6, 8, 10])("makes %i digits", (length) => {

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { limiterFor } from "../../src/limiter/limiter-for";
-import type { SendLimits } from "../../src/limiter/limiter-types";
-import type { PhoneLimiter } from "../../src/limiter/phone-limiter";
+import { limiterFor } from "../../src/platform/limiter/limiter-for";
+import type { SendLimits } from "../../src/platform/limiter/limiter-types";
+import type { PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
 
 const limits: SendLimits = {
   ttlMs: 300_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeWait } from "../../src/kernel/describe-wait";
-import { maskPhone } from "../../src/phone/mask-phone";
+import { maskPhone } from "../../src/kernel/phone/mask-phone";
 
 describe("maskPhone", () => {
   it("keeps the country code and the last four digits", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../../src/errors/error-catalog";
+import { ERROR_CODES } from "../../src/kernel/errors/error-catalog";
 import app from "../../src/index";
-import { buildOpenApiDocument } from "../../src/openapi/openapi-document";
+import { buildOpenApiDocument } from "../../src/http/openapi/openapi-document";
 import { get } from "../helpers/api";
 
 type Json = Record<string, any>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CountryNotAllowedError, InvalidPhoneError } from "../../src/errors/service-error";
-import { normalizePhone } from "../../src/phone/normalize-phone";
+import { CountryNotAllowedError, InvalidPhoneError } from "../../src/kernel/errors/service-error";
+import { normalizePhone } from "../../src/kernel/phone/normalize-phone";
 
 /**
  * The forms people type in India, each accepted as +919876543210 or refused,

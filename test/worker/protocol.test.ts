@@ -2,7 +2,7 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
-import type { LimiterState } from "../../src/limiter/phone-limiter";
+import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
 import { BASE, lastVerificationId, uniquePhone, withSettings, type ApiResponse } from "../helpers/api";
 import { FakeFast2Sms, refused } from "../helpers/fake-fast2sms";
 import { faultyKv, faultyNamespace } from "../helpers/faulty-bindings";

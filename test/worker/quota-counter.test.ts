@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { quotaCounterFor, type QuotaCounter } from "../../src/limiter/quota-counter";
+import { quotaCounterFor, type QuotaCounter } from "../../src/platform/limiter/quota-counter";
 
 afterEach(() => vi.useRealTimers());
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadSettings } from "../../src/config/settings";
-import { MisconfiguredError } from "../../src/errors/service-error";
+import { loadSettings } from "../../src/kernel/config/settings";
+import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 
 describe("loadSettings", () => {
   const base = {

@@ -1,10 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import type { JSONWebKeySet } from "jose";
-import type { Settings } from "../../config/settings";
-import { InvalidTokenError } from "../../errors/service-error";
-import type { TokenKeys } from "../../token/token-keys";
+import type { Settings } from "../../kernel/config/settings";
+import { InvalidTokenError } from "../../kernel/errors/service-error";
+import type { TokenKeys } from "../../domain/tokens/token-keys";
 import { createAccessTokenVerifier, type PhoneClaims } from "../../verify/verify-access-token";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 
 type Verify = (token: string) => Promise<PhoneClaims>;
 const verifiers = new WeakMap<Settings, Verify>();

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { Settings } from "../../config/settings";
+import type { Settings } from "../../kernel/config/settings";
 import { memoizeByObject } from "../../kernel/memo";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 
 const corsFor = memoizeByObject((settings: Settings) => {
   const origins = settings.corsOrigins;

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../errors/service-error";
-import type { AppEnv } from "../app-env";
+import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../kernel/errors/service-error";
+import type { AppEnv } from "../core/app-env";
 
 /** The largest body any JSON route accepts (the error catalog says 4 KB). */
 export const MAX_JSON_BODY_BYTES = 4 * 1024;

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import { loadSettings } from "../../config/settings";
-import { tokenKeysFor } from "../../token/token-keys";
-import type { AppEnv } from "../app-env";
+import { loadSettings } from "../../kernel/config/settings";
+import { tokenKeysFor } from "../../domain/tokens/token-keys";
+import type { AppEnv } from "../core/app-env";
 
 /**
  * Validates the environment and imports the signing keys (once per isolate),

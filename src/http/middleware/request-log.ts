@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { maskPhone } from "../../phone/mask-phone";
-import type { AppEnv } from "../app-env";
+import { maskPhone } from "../../kernel/phone/mask-phone";
+import type { AppEnv } from "../core/app-env";
 
 /**
  * One JSON line per request: method, path, status, duration, request id and

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { NotFoundError } from "../../errors/service-error";
-import { normalizePhone } from "../../phone/normalize-phone";
-import { readOutbox } from "../../sms/dev-outbox";
-import type { AppEnv } from "../app-env";
-import type { OutboxResponse } from "../schemas";
+import { NotFoundError } from "../../kernel/errors/service-error";
+import { normalizePhone } from "../../kernel/phone/normalize-phone";
+import { readOutbox } from "../../platform/sms/dev-outbox";
+import type { AppEnv } from "../core/app-env";
+import type { OutboxResponse } from "../core/schemas";
 
 /**
  * GET /dev/outbox[?phone=…]: the console provider's recent messages, newest

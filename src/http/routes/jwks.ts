@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 
 /** How long verifiers may cache the key set. Key rotation (README.md) waits at least this long between steps. */
 export const JWKS_MAX_AGE_SECONDS = 300;

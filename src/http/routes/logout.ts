@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { logout, logoutAll } from "../../sessions/session-service";
-import type { AppEnv } from "../app-env";
+import { logout, logoutAll } from "../../domain/sessions/session-service";
+import type { AppEnv } from "../core/app-env";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
-import { sessionDeps } from "../session-deps";
-import { refreshTokenBody } from "../session-schemas";
-import { validateJson } from "../validate-json";
+import { sessionDeps } from "../core/session-deps";
+import { refreshTokenBody } from "../core/session-schemas";
+import { validateJson } from "../core/validate-json";
 
 /**
  * POST /logout {"refresh_token"}: that token's session ends (204, also when it

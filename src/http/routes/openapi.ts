@@ -1,14 +1,14 @@
 import { Hono } from "hono";
-import { openApiJson } from "../../openapi/openapi-document";
-import { DOCS_STYLE, renderDocs } from "../../openapi/render-docs";
-import { pageContentSecurityPolicy } from "../../page/page-csp";
-import type { AppEnv } from "../app-env";
+import { openApiJson } from "../openapi/openapi-document";
+import { DOCS_STYLE, renderDocs } from "../openapi/render-docs";
+import { pageContentSecurityPolicy } from "../pages/page-csp";
+import type { AppEnv } from "../core/app-env";
 
 let docsHtml: Promise<string> | undefined;
 
 /**
  * GET /openapi.json: the OpenAPI 3.1 document, built from the routes' own
- * schemas (src/openapi/). GET /docs: the same document as a page, with no
+ * schemas (src/http/openapi/). GET /docs: the same document as a page, with no
  * script and nothing loaded from elsewhere. Neither depends on the settings.
  */
 export const openApiRoute = new Hono<AppEnv>()

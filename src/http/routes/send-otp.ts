@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { sendOtp } from "../../otp/otp-service";
-import { normalizePhone } from "../../phone/normalize-phone";
-import type { AppEnv } from "../app-env";
+import { sendOtp } from "../../domain/otp/otp-service";
+import { normalizePhone } from "../../kernel/phone/normalize-phone";
+import type { AppEnv } from "../core/app-env";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
-import { otpDeps } from "../otp-deps";
-import { sendOtpBody, type SendOtpResponse } from "../schemas";
-import { validateJson } from "../validate-json";
+import { otpDeps } from "../core/otp-deps";
+import { sendOtpBody, type SendOtpResponse } from "../core/schemas";
+import { validateJson } from "../core/validate-json";
 
 /** POST /send-otp {"phone"}: text a new code to the number; the answer names it by `verification_id`. */
 export const sendOtpRoute = new Hono<AppEnv>().post(

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { endSession, listSessions } from "../../sessions/session-service";
-import type { AppEnv } from "../app-env";
+import { endSession, listSessions } from "../../domain/sessions/session-service";
+import type { AppEnv } from "../core/app-env";
 import { bearerAuth } from "../middleware/bearer-auth";
-import { sessionDeps } from "../session-deps";
-import type { SessionsResponse } from "../session-schemas";
+import { sessionDeps } from "../core/session-deps";
+import type { SessionsResponse } from "../core/session-schemas";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
-import { clientKey } from "../../guards/client-address";
-import { refreshSession } from "../../sessions/session-service";
-import { signAccessToken } from "../../token/sign-access-token";
-import { signFirebaseToken } from "../../token/sign-firebase-token";
-import type { AppEnv } from "../app-env";
+import { clientKey } from "../../domain/guards/client-address";
+import { refreshSession } from "../../domain/sessions/session-service";
+import { signAccessToken } from "../../domain/tokens/sign-access-token";
+import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
+import type { AppEnv } from "../core/app-env";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
-import { sessionDeps } from "../session-deps";
-import { refreshTokenBody, type TokenRefreshResponse } from "../session-schemas";
-import { validateJson } from "../validate-json";
+import { sessionDeps } from "../core/session-deps";
+import { refreshTokenBody, type TokenRefreshResponse } from "../core/session-schemas";
+import { validateJson } from "../core/validate-json";
 
 /**
  * POST /token/refresh {"refresh_token"}: rotate the refresh token and answer a

@@ -1,17 +1,17 @@
 import { Hono } from "hono";
-import { verifyOtp } from "../../otp/otp-service";
-import { normalizePhone } from "../../phone/normalize-phone";
-import { describeClient } from "../../sessions/describe-client";
-import { createSession } from "../../sessions/session-service";
-import { signAccessToken } from "../../token/sign-access-token";
-import { signFirebaseToken } from "../../token/sign-firebase-token";
-import type { AppEnv } from "../app-env";
+import { verifyOtp } from "../../domain/otp/otp-service";
+import { normalizePhone } from "../../kernel/phone/normalize-phone";
+import { describeClient } from "../../domain/sessions/describe-client";
+import { createSession } from "../../domain/sessions/session-service";
+import { signAccessToken } from "../../domain/tokens/sign-access-token";
+import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
+import type { AppEnv } from "../core/app-env";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
-import { otpDeps } from "../otp-deps";
-import { sessionDeps } from "../session-deps";
-import { verifyOtpBody, type VerifyOtpResponse } from "../schemas";
-import { validateJson } from "../validate-json";
-import { InvalidRequestError } from "../../errors/service-error";
+import { otpDeps } from "../core/otp-deps";
+import { sessionDeps } from "../core/session-deps";
+import { verifyOtpBody, type VerifyOtpResponse } from "../core/schemas";
+import { validateJson } from "../core/validate-json";
+import { InvalidRequestError } from "../../kernel/errors/service-error";
 
 /**
  * POST /verify-otp {"phone","otp","verification_id"}: check the code; on success, answer with a
@@ -31,7 +31,7 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
       throw new InvalidRequestError('Field "verification_id" is required: send the verification_id that /send-otp answered.');
     }
     const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, c.req.header("cf-connecting-ip"));
-    // A refresh-token session (src/sessions/); the access token names it in its `sid` claim.
+    // A refresh-token session (src/domain/sessions/ and src/platform/sessions/); the access token names it in its `sid` claim.
     // If it cannot be started, the code is given back: a 503 uses nothing up.
     const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(
       async (err: unknown) => {

@@ -1,0 +1,285 @@
+import type { Settings } from "../../kernel/config/settings";
+import {
+  OtpInvalidError,
+  OtpNotFoundError,
+  RateLimitedError,
+  ServiceError,
+  SmsFailedError,
+  TooManyAttemptsError,
+} from "../../kernel/errors/service-error";
+import { clientKey } from "../guards/client-address";
+import { clientQuota, smsBudget, type QuotaHold } from "../guards/send-quotas";
+import { verifyTurnstile } from "../guards/verify-turnstile";
+import { describeWait } from "../../kernel/describe-wait";
+import { limiterFor } from "../../platform/limiter/limiter-for";
+import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
+import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import type { QuotaCounter } from "../../platform/limiter/quota-counter";
+import { maskPhone } from "../../kernel/phone/mask-phone";
+import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
+import type { SmsProvider } from "../../platform/sms/sms-provider";
+import { codeMatches, hashCode } from "./code-hash";
+import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
+import { generateCode } from "./generate-code";
+import { asUnavailable, storageCall, type StorageCallOptions, type Undo } from "../../platform/storage-call";
+import { isVerificationId, newVerificationId } from "./verification-id";
+
+/** What the OTP rules need from the outside world. */
+export interface OtpDeps {
+  settings: Settings;
+  kv: KVNamespace;
+  limiters: DurableObjectNamespace<PhoneLimiter>;
+  quotas: DurableObjectNamespace<QuotaCounter>;
+  sms: SmsProvider;
+  /** Runs work after the response (ExecutionContext.waitUntil). */
+  background: (work: Promise<unknown>) => void;
+}
+
+/** Who asked for a code: the client's address (CF-Connecting-IP) and its Turnstile token, if any. */
+export interface SendContext {
+  clientAddress: string | undefined;
+  turnstileToken: string | undefined;
+}
+
+export interface VerifiedCode {
+  /** Undo the right guess, so the same code verifies again: for when the sign-in cannot be completed. */
+  giveBack(): Promise<void>;
+}
+
+export interface SentCode {
+  verificationId: string;
+  expiresIn: number;
+  resendAfter: number;
+}
+
+/**
+ * Issue a new code and text it. A send never touches the codes the number
+ * already has: each code is live on its own, under its own verification_id,
+ * until it is used, expires or runs out of tries. So a send that is refused
+ * or fails at any step costs the owner of an earlier code nothing.
+ *
+ * Storage round trips before the SMS, at most 3: (1) the client's quota and
+ * the day's budget, taken concurrently; (2) the number's limits, which make
+ * the code live; (3) the code's hash to KV. The number is touched only once
+ * the client's own limits let the request through, so a stranger whose
+ * requests are refused never holds the number's cooldown, not even for the
+ * moment before a refused reservation is given back, and a refusal never
+ * says anything about the number unless the request could have sent an SMS.
+ * Whatever was taken is given back when any step refuses or fails, and a
+ * storage call that passes its deadline is undone if it commits late.
+ *
+ * The SMS: when the gateway refused or failed cleanly (nothing went out),
+ * everything is given back and the code is dropped. When the outcome is
+ * unknown (timeout, lost connection) the message may arrive and may have been
+ * billed: the code is killed (a late SMS carries a dead code) but the send
+ * stays counted against every limit and the budget.
+ *
+ * Test numbers (TEST_PHONE_NUMBERS) get their fixed code, no SMS and no budget.
+ */
+export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: SendContext): Promise<SentCode> {
+  const { settings } = deps;
+  const { otp } = settings;
+  const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
+  if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
+
+  const testCode = settings.testNumbers.get(phone.e164);
+  const client = clientKey(context.clientAddress);
+  const limiter = limiterFor(deps.limiters, phone.e164);
+  const codeId = newVerificationId();
+  // Made here and passed in, so a call that answers too late can be undone by it.
+  const limits: SendLimits = {
+    ttlMs: otp.ttlSeconds * 1000,
+    cooldownMs: otp.resendCooldownSeconds * 1000,
+    maxSendsPerHour: otp.maxSendsPerHour,
+    maxSendsPerNumberPerHour: otp.maxSendsPerNumberPerHour,
+    maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
+    maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
+  };
+
+  const releaseSend: Undo = () => limiter.releaseSend(codeId);
+  const quotas: QuotaHold[] = [clientQuota(deps.quotas, client, otp.maxSendsPerIpPerHour)];
+  if (testCode === undefined) quotas.push(smsBudget(deps.quotas, settings.smsDailyBudget));
+  const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
+
+  // Round trip 1: the client's quota and the day's budget at once. Each undo is safe whatever its take did.
+  const taken = await Promise.allSettled(quotas.map((q) => storageCall(options, () => q.take(), () => q.release())));
+  const quotaRefusal = firstRefusal(taken);
+  if (quotaRefusal) {
+    await giveBack(deps, quotas.map((q) => () => q.release()));
+    throw quotaRefusal;
+  }
+
+  // Round trip 2: the number's limits; the new code is live from here.
+  const reserved = await Promise.allSettled([
+    storageCall(options, () => limiter.reserveSend({ codeId, client, limits }), releaseSend).then((r) =>
+      r.outcome === "reserved" ? undefined : sendRefusal(r, otp.maxSendsPerHour),
+    ),
+  ]);
+  const numberRefusal = firstRefusal(reserved);
+  if (numberRefusal) {
+    await giveBackAll();
+    throw numberRefusal;
+  }
+
+  // Round trip 3: the code's keyed hash, under a key of its own.
+  const code = testCode ?? generateCode(otp.length);
+  const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
+  const dropHash: Undo = () => deleteCodeHash(deps.kv, phone.e164, codeId);
+  try {
+    await storageCall(options, () => putCodeHash(deps.kv, phone.e164, codeId, hash, otp.ttlSeconds), dropHash);
+  } catch (err) {
+    await giveBackAll();
+    throw asUnavailable(err);
+  }
+
+  if (testCode === undefined) {
+    try {
+      await deps.sms.send({ to: phone, code, appName: settings.appName });
+    } catch (err) {
+      const failure =
+        err instanceof SmsFailedError
+          ? err
+          : new SmsFailedError({ provider: deps.sms.name, delivery: "unknown", retryable: true, reason: describe(err) });
+      console.error(
+        JSON.stringify({
+          event: "sms.failed",
+          to: maskPhone(phone.e164),
+          provider: failure.failure.provider,
+          delivery: failure.failure.delivery,
+          http_status: failure.failure.httpStatus,
+          provider_code: failure.failure.providerCode,
+          reason: failure.failure.reason,
+        }),
+      );
+      if (failure.failure.delivery === "not_sent") await giveBackAll();
+      else await giveBack(deps, [() => limiter.cancelCode(codeId)]);
+      deps.background(dropHash().catch(() => undefined));
+      throw failure;
+    }
+  }
+  return { verificationId: codeId, expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
+}
+
+/** The refusal to answer with: a limit's own refusal first (it says when to come back), else a storage failure. */
+function firstRefusal(results: PromiseSettledResult<ServiceError | undefined>[]): ServiceError | undefined {
+  for (const r of results) if (r.status === "fulfilled" && r.value) return r.value;
+  for (const r of results) if (r.status === "rejected") return asUnavailable(r.reason);
+  return undefined;
+}
+
+function sendRefusal(refusal: SendRefusal, maxSendsPerHour: number): ServiceError {
+  // Only after a 503, when nobody is waiting for this answer any more.
+  if (refusal.outcome === "cancelled") return asUnavailable(new Error("reservation given up before it arrived"));
+  const seconds = refusal.retryAfterMs / 1000;
+  switch (refusal.outcome) {
+    case "locked":
+      return new TooManyAttemptsError(
+        `Too many wrong codes were entered for this number. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
+    case "cooldown":
+      return new RateLimitedError(`Wait ${describeWait(seconds)} before requesting another code.`, {
+        retryAfter: seconds,
+      });
+    case "hourly_limit":
+      return new RateLimitedError(
+        `You have asked for ${maxSendsPerHour} codes for this number in the last hour. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
+    case "number_limit":
+      return new RateLimitedError(
+        `This number has been sent too many codes in the last hour. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
+  }
+}
+
+/**
+ * Gives back what a refused or failed request took: each undo at once, with
+ * the storage deadline; one that fails or is slow is retried after the
+ * response. Every undo is idempotent.
+ */
+async function giveBack(deps: OtpDeps, undos: Undo[]): Promise<void> {
+  const timeoutMs = deps.settings.storageTimeoutMs;
+  await Promise.all(
+    undos.map(async (undo) => {
+      try {
+        await storageCall({ timeoutMs, background: deps.background }, undo);
+      } catch {
+        deps.background(
+          undo().catch((err: unknown) =>
+            console.error(JSON.stringify({ event: "otp.give_back_failed", error: describe(err) })),
+          ),
+        );
+      }
+    }),
+  );
+}
+
+/**
+ * Check a guess. Only a guess that names a live code of this number by its
+ * verification_id is evaluated and counted; every other guess changes
+ * nothing and gets one and the same answer (404 otp_not_found), whatever the
+ * number's state. Storage round trips: (1) the code's hash from KV, compared
+ * in constant time; (2) one atomic call to the number's Durable Object that
+ * records the guess, and only that call decides. A call that passes its
+ * deadline answers 503 and is undone if it commits late.
+ *
+ * A right guess uses the code up. If what the caller does next fails (it
+ * answers 503 and signs nobody in), `giveBack()` makes the code live again.
+ *
+ * Without an id (OTP_REQUIRE_VERIFICATION_ID=false only), the guess is
+ * checked against the number's newest live code, which costs one more
+ * round trip and lets anyone who knows the number spend that code's tries.
+ */
+export async function verifyOtp(
+  deps: OtpDeps,
+  phone: NormalizedPhone,
+  guess: string,
+  verificationId: string | undefined,
+  clientAddress: string | undefined,
+): Promise<VerifiedCode> {
+  const { otp } = deps.settings;
+  const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
+  const limiter: PhoneLimiterRpc = limiterFor(deps.limiters, phone.e164);
+
+  let codeId = verificationId;
+  if (codeId === undefined) {
+    codeId = (await storageCall(options, () => limiter.newestLiveCode(otp.maxAttempts))) ?? undefined;
+    if (codeId === undefined) throw new OtpNotFoundError();
+  }
+  if (!isVerificationId(codeId)) throw new OtpNotFoundError();
+  const id = codeId;
+
+  const hash = await storageCall(options, () => getCodeHash(deps.kv, phone.e164, id));
+  if (hash === undefined) throw new OtpNotFoundError();
+  const matched = await codeMatches(otp.hashSecret, phone.e164, id, guess, hash);
+
+  const attemptId = crypto.randomUUID();
+  const result = await storageCall(
+    options,
+    () =>
+      limiter.recordAttempt({
+        codeId: id,
+        attemptId,
+        matched,
+        maxAttempts: otp.maxAttempts,
+        // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
+        ...(verificationId === undefined ? { chargeTo: clientKey(clientAddress) } : {}),
+      }),
+    () => limiter.undoAttempt(id, attemptId),
+  );
+  switch (result.outcome) {
+    case "verified":
+      // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
+      return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId)]) };
+    case "wrong":
+      throw new OtpInvalidError(result.attemptsLeft);
+    case "not_live":
+      throw new OtpNotFoundError();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,17 @@
+import type { Context } from "hono";
+import type { OtpDeps } from "../../domain/otp/otp-service";
+import { smsGatewayFor } from "../../platform/sms/create-provider";
+import type { AppEnv } from "./app-env";
+
+/** The OTP rules' dependencies for this request, from the bindings and settings. */
+export function otpDeps(c: Context<AppEnv>): OtpDeps {
+  const settings = c.get("settings");
+  return {
+    settings,
+    kv: c.env.OTP_KV,
+    limiters: c.env.PHONE_LIMITER,
+    quotas: c.env.QUOTA_COUNTER,
+    sms: smsGatewayFor(settings),
+    background: (work) => c.executionCtx.waitUntil(work),
+  };
+}

@@ -1,0 +1,13 @@
+import type { Context } from "hono";
+import type { SessionDeps } from "../../domain/sessions/session-service";
+import type { AppEnv } from "./app-env";
+
+/** The session rules' dependencies for this request. */
+export function sessionDeps(c: Context<AppEnv>): SessionDeps {
+  return {
+    settings: c.get("settings"),
+    stores: c.env.SESSION_STORE,
+    quotas: c.env.QUOTA_COUNTER,
+    background: (work) => c.executionCtx.waitUntil(work),
+  };
+}

@@ -1,0 +1,227 @@
+import type * as z from "zod/mini";
+import type { ErrorCode } from "../../kernel/errors/error-catalog";
+import {
+  healthResponse,
+  jwksResponse,
+  outboxResponse,
+  sendOtpBody,
+  sendOtpResponse,
+  verifyOtpBody,
+  verifyOtpResponse,
+} from "../core/schemas";
+import { refreshTokenBody, sessionsResponse, tokenRefreshResponse } from "../core/session-schemas";
+
+/**
+ * Every route of the app, described for the OpenAPI document: the request
+ * and response schemas are the ones the routes themselves validate with and
+ * answer in (src/http/core/schemas.ts), and the error codes come from
+ * src/kernel/errors/error-catalog.ts. A test checks that this list and the app's
+ * routes are the same set, and the test helpers check every answer the tests
+ * receive against it.
+ */
+export interface Operation {
+  method: "get" | "post" | "delete";
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  tag: "OTP" | "Sessions" | "Tokens" | "Service" | "Pages";
+  /** JSON request body. */
+  body?: z.ZodMiniType;
+  /** Optional query parameters, with their descriptions. */
+  query?: Record<string, string>;
+  /** Path parameters (`{name}` in `path`), with their descriptions. */
+  params?: Record<string, string>;
+  /** Whether `Authorization: Bearer <access token>` is required. */
+  bearer?: boolean;
+  success:
+    | { status: 200; contentType: string; description: string; schema?: z.ZodMiniType }
+    | { status: 204; contentType?: undefined; description: string; schema?: undefined };
+  /** Problem codes this operation can answer with (internal_error is implied everywhere). */
+  errors: readonly ErrorCode[];
+  /** For pages: a 500 that is an HTML page (not problem+json), and when it happens. */
+  htmlError?: string;
+}
+
+/** Every POST: JSON only, at most 4 KB, validated against its schema. */
+const BODY_ERRORS = ["invalid_request", "payload_too_large", "unsupported_media_type"] as const;
+const PHONE_ERRORS = ["invalid_phone", "country_not_allowed"] as const;
+
+export const OPERATIONS: readonly Operation[] = [
+  {
+    method: "post",
+    path: "/send-otp",
+    operationId: "sendOtp",
+    summary: "Text a one-time code to a mobile number",
+    description:
+      "Makes a new code, stores only its keyed hash, sends it by SMS, and answers its verification_id. " +
+      "Codes the number already has stay live: a refused or failed send changes nothing for them, and spends nothing.",
+    tag: "OTP",
+    body: sendOtpBody,
+    success: { status: 200, contentType: "application/json", description: "The code was sent.", schema: sendOtpResponse },
+    errors: [
+      ...BODY_ERRORS,
+      ...PHONE_ERRORS,
+      "captcha_failed",
+      "too_many_attempts",
+      "rate_limited",
+      "sms_budget_exhausted",
+      "sms_failed",
+      "captcha_unavailable",
+      "unavailable",
+      "misconfigured",
+    ],
+  },
+  {
+    method: "post",
+    path: "/verify-otp",
+    operationId: "verifyOtp",
+    summary: "Check a code and get a signed token",
+    description:
+      "Checks the code against the one code that verification_id names, at most OTP_MAX_ATTEMPTS times per code. " +
+      "A guess that names no live code of this number changes nothing and always gets the same 404. " +
+      "On success the code is spent and the answer carries a signed access token (and a Firebase custom token when configured).",
+    tag: "OTP",
+    body: verifyOtpBody,
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The code was right.",
+      schema: verifyOtpResponse,
+    },
+    errors: [
+      ...BODY_ERRORS,
+      ...PHONE_ERRORS,
+      "otp_not_found",
+      "otp_invalid",
+      "unavailable",
+      "misconfigured",
+    ],
+  },
+  {
+    method: "post",
+    path: "/token/refresh",
+    operationId: "refreshToken",
+    summary: "Rotate a refresh token and get a fresh access token",
+    description:
+      "The presented refresh token is replaced by a new one. Presenting the immediately previous token again within " +
+      "REFRESH_REUSE_GRACE_SECONDS of its rotation (a retry, or two refreshes racing) answers the same successor; " +
+      "presenting an older token, or the previous one after that window, is reuse: 401 and the whole session ends. " +
+      "Limited per client address (REFRESH_MAX_PER_IP_PER_HOUR).",
+    tag: "Sessions",
+    body: refreshTokenBody,
+    success: { status: 200, contentType: "application/json", description: "Rotated.", schema: tokenRefreshResponse },
+    errors: [...BODY_ERRORS, "invalid_refresh_token", "rate_limited", "unavailable", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/logout",
+    operationId: "logout",
+    summary: "End the session of a refresh token",
+    description: "The session ends at once; access tokens already issued stay valid until they expire (JWT_TTL_SECONDS). Answers 204 also when the session had already ended.",
+    tag: "Sessions",
+    body: refreshTokenBody,
+    success: { status: 204, description: "The session has ended." },
+    errors: [...BODY_ERRORS, "invalid_refresh_token", "unavailable", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/logout-all",
+    operationId: "logoutAll",
+    summary: "End every session of the access token's number",
+    description: "Every refresh token of the number stops working at once (sign out everywhere).",
+    tag: "Sessions",
+    bearer: true,
+    success: { status: 204, description: "Every session has ended." },
+    errors: ["invalid_token", "unavailable", "misconfigured"],
+  },
+  {
+    method: "get",
+    path: "/sessions",
+    operationId: "listSessions",
+    summary: "The live sessions of the access token's number",
+    description: "Most recently used first; `current` marks the session of the access token making the request.",
+    tag: "Sessions",
+    bearer: true,
+    success: { status: 200, contentType: "application/json", description: "The sessions.", schema: sessionsResponse },
+    errors: ["invalid_token", "unavailable", "misconfigured"],
+  },
+  {
+    method: "delete",
+    path: "/sessions/{id}",
+    operationId: "deleteSession",
+    summary: "End one session of the access token's number",
+    description: "An id that is not a live session of this number (another number's, or none) is session_not_found.",
+    tag: "Sessions",
+    bearer: true,
+    params: { id: "The session id (from GET /sessions, or an access token's sid)." },
+    success: { status: 204, description: "The session has ended." },
+    errors: ["invalid_token", "session_not_found", "unavailable", "misconfigured"],
+  },
+  {
+    method: "get",
+    path: "/.well-known/jwks.json",
+    operationId: "getJwks",
+    summary: "Public keys that verify access tokens",
+    description:
+      "The current signing key and any retired keys still published (JWT_PREVIOUS_PUBLIC_KEYS). Empty with HS256 tokens. Cacheable for 5 minutes.",
+    tag: "Tokens",
+    success: { status: 200, contentType: "application/jwk-set+json", description: "A JWK set.", schema: jwksResponse },
+    errors: ["misconfigured"],
+  },
+  {
+    method: "get",
+    path: "/health",
+    operationId: "getHealth",
+    summary: "Liveness, and whether the settings are valid",
+    description: "Reads no storage. Test numbers appear only as a count.",
+    tag: "Service",
+    success: { status: 200, contentType: "application/json", description: "The service is up.", schema: healthResponse },
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/dev/outbox",
+    operationId: "getDevOutbox",
+    summary: "Messages the console SMS provider kept (development only)",
+    description:
+      "Exists only while SMS_PROVIDER is console, which sends no SMS: the recent messages, newest first. Answers 404 with a real provider.",
+    tag: "Service",
+    query: { phone: "Only messages to this number (any accepted form)." },
+    success: { status: 200, contentType: "application/json", description: "Recent messages.", schema: outboxResponse },
+    errors: ["not_found", ...PHONE_ERRORS, "misconfigured"],
+  },
+  {
+    method: "get",
+    path: "/",
+    operationId: "getSignInPage",
+    summary: "A sign-in page to try the flow in a browser",
+    description:
+      "Phone number, code, and the decoded token. With the console SMS provider it shows the dev outbox. " +
+      "When the settings are invalid it still renders, with status 500, naming the settings to fix.",
+    tag: "Pages",
+    success: { status: 200, contentType: "text/html", description: "The page." },
+    errors: [],
+    htmlError: "The settings are invalid: the page names the settings to fix (never their values) and sign-in is off.",
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    operationId: "getOpenApi",
+    summary: "This API description (OpenAPI 3.1)",
+    description: "Generated from the schemas the routes validate with.",
+    tag: "Pages",
+    success: { status: 200, contentType: "application/json", description: "The OpenAPI document." },
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/docs",
+    operationId: "getDocs",
+    summary: "This API description as a readable page",
+    description: "Rendered on the server from /openapi.json; loads nothing from elsewhere.",
+    tag: "Pages",
+    success: { status: 200, contentType: "text/html", description: "The page." },
+    errors: [],
+  },
+];

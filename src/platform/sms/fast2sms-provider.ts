@@ -1,0 +1,137 @@
+import type { Settings } from "../../kernel/config/settings";
+import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
+import { otpText, type OtpMessage, type SmsProvider } from "./sms-provider";
+
+/** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
+const REASONS: Record<number, string> = {
+  401: "the sender id is missing",
+  402: "the message text is missing",
+  403: "the route is missing",
+  404: "the language is missing",
+  405: "the numbers are missing",
+  406: "the sender id is invalid",
+  407: "the message contains words the gateway does not allow",
+  408: "the route is invalid",
+  409: "the account may not use this route",
+  410: "the language is invalid",
+  411: "the phone number was refused by the gateway",
+  412: "the gateway rejected the service's API key",
+  413: "the service's API key is disabled at the gateway",
+  414: "the service's IP address is blocked by the gateway",
+  415: "the gateway account is disabled",
+  416: "the gateway account has insufficient balance",
+  417: "the message needs a different language setting",
+  424: "the DLT message id is invalid",
+  425: "the DLT template is invalid",
+  426: "the message contains a link the gateway does not allow",
+  500: "the DLT template or sender id is blacklisted",
+  990: "the service called an outdated gateway API",
+  995: "the gateway detected repeated messages to this number",
+  996: "the gateway account must complete KYC before using the OTP route",
+  997: "the OTP route accepts digits only",
+  998: "the gateway requires the DLT or quick route for this message",
+  999: "the gateway account needs its first top-up",
+};
+
+type Fast2SmsSettings = Settings["fast2sms"];
+
+/** The JSON body for `POST /dev/bulkV2` on the configured route. */
+export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record<string, string> {
+  const numbers = message.to.national;
+  switch (cfg.route) {
+    case "otp":
+      return { route: "otp", variables_values: message.code, numbers };
+    case "q":
+      return { route: "q", message: otpText(message), numbers };
+    case "dlt":
+      return {
+        route: "dlt",
+        sender_id: cfg.senderId ?? "",
+        message: cfg.templateId ?? "",
+        variables_values: message.code,
+        numbers,
+      };
+  }
+}
+
+/** Codes a retry in a few minutes cannot fix: the number itself, spam protection, or the operator's account and setup. */
+const NUMBER_REFUSED = 411;
+
+/**
+ * Fast2SMS bulkV2 over fetch. A send succeeds only when the HTTP status is 2xx
+ * and the JSON body says `"return": true`; everything else throws
+ * SmsFailedError with a SmsFailure for the log (the client sees only whether
+ * a retry may help). A timeout, a lost connection or an unreadable 2xx answer
+ * is `unknown`: the message may have gone out. The API key travels only in
+ * the `authorization` header and appears in no message.
+ */
+export function createFast2SmsProvider(
+  cfg: Fast2SmsSettings,
+  fetcher: typeof fetch = (input, init) => fetch(input, init),
+): SmsProvider {
+  const url = `${cfg.baseUrl}/dev/bulkV2`;
+  const apiKey = cfg.apiKey ?? "";
+  const fail = (failure: Omit<SmsFailure, "provider">) => new SmsFailedError({ provider: "fast2sms", ...failure });
+  return {
+    name: "fast2sms",
+    async send(message) {
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetcher(url, {
+          method: "POST",
+          headers: { authorization: apiKey, "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify(fast2smsBody(cfg, message)),
+          signal: AbortSignal.timeout(cfg.timeoutMs),
+        });
+        text = await response.text();
+      } catch (err) {
+        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+        throw fail({
+          delivery: "unknown",
+          retryable: true,
+          reason: timedOut ? `no answer within ${cfg.timeoutMs} ms` : `network error: ${errorName(err)}`,
+        });
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw fail({
+          delivery: response.ok ? "unknown" : "not_sent",
+          retryable: true,
+          reason: "answer is not JSON",
+          httpStatus: response.status,
+        });
+      }
+      const result = isObject(body) ? body : {};
+      if (response.ok && result.return === true) return;
+      const providerCode = Number(result.status_code);
+      const reason = REASONS[providerCode];
+      if (reason !== undefined) {
+        throw fail({
+          delivery: "not_sent",
+          retryable: false,
+          numberRefused: providerCode === NUMBER_REFUSED,
+          reason,
+          httpStatus: response.status,
+          providerCode,
+        });
+      }
+      throw fail({
+        delivery: "not_sent",
+        retryable: response.status >= 500 || response.status === 429 || response.ok,
+        reason: response.status >= 500 ? "gateway server error" : "refused without a known error code",
+        httpStatus: response.status,
+      });
+    },
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}
