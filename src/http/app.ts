@@ -2,8 +2,7 @@ import { Hono } from "hono";
 import { NotFoundError } from "../kernel/errors/service-error";
 import { signInPageRoute } from "./routes/sign-in-page";
 import type { AppEnv } from "./core/app-env";
-import { corsFromSettings } from "./middleware/cors-from-settings";
-import { withSettings } from "./middleware/load-settings";
+import { corsPreflight } from "./middleware/settings-and-keys";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { onError, problemResponse } from "./core/on-error";
@@ -17,13 +16,15 @@ import { sessionsRoute } from "./routes/sessions";
 import { tokenRefreshRoute } from "./routes/token-refresh";
 import { verifyOtpRoute } from "./routes/verify-otp";
 
+/**
+ * The Worker's HTTP app: app-wide middleware, the error mapping, and the
+ * routes (src/http/routes/, one file each). Each route that needs the
+ * settings puts settingsAndKeys() in its own chain, which also applies the
+ * CORS policy; a CORS preflight (OPTIONS) gets the same policy here.
+ */
 const app = new Hono<AppEnv>();
-const SESSION_PATHS = ["/token/refresh", "/logout", "/logout-all", "/sessions", "/sessions/*"];
 
-app.use(requestLog(), securityHeaders());
-for (const path of ["/send-otp", "/verify-otp", "/dev/*", "/.well-known/*", ...SESSION_PATHS]) {
-  app.use(path, withSettings(), corsFromSettings());
-}
+app.use(requestLog(), securityHeaders(), corsPreflight());
 app.notFound((c) =>
   problemResponse(new NotFoundError("There is nothing at this address. See /docs for the API."), c.get("requestId")),
 );

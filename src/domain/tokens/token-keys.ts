@@ -47,18 +47,18 @@ async function importKeys(settings: Settings): Promise<TokenKeys> {
     ? {
         alg: jwt.privateKey.alg,
         kid: jwt.privateKey.kid,
-        key: await named("JWT_PRIVATE_KEY", () => importJWK(jwt.privateKey as JWK, jwt.privateKey!.alg)),
+        key: await importingSetting("JWT_PRIVATE_KEY", () => importJWK(jwt.privateKey as JWK, jwt.privateKey!.alg)),
       }
     : { alg: "HS256", kid: undefined, key: new TextEncoder().encode(jwt.secret) };
 
   for (const previous of jwt.previousPublicKeys) {
-    await named("JWT_PREVIOUS_PUBLIC_KEYS", () => importJWK(publicJwk(previous), previous.alg));
+    await importingSetting("JWT_PREVIOUS_PUBLIC_KEYS", () => importJWK(publicJwk(previous), previous.alg));
   }
   const jwks = { keys: publishedKeys(jwt.privateKey, jwt.previousPublicKeys) };
 
   const firebase = settings.firebase && {
     clientEmail: settings.firebase.clientEmail,
-    key: await named("FIREBASE_SERVICE_ACCOUNT", () => importPKCS8(settings.firebase!.privateKeyPem, "RS256")),
+    key: await importingSetting("FIREBASE_SERVICE_ACCOUNT", () => importPKCS8(settings.firebase!.privateKeyPem, "RS256")),
   };
   return { access, jwks, firebase };
 }
@@ -84,7 +84,7 @@ function publishedKeys(current: SigningJwk | undefined, previous: readonly Signi
   return keys;
 }
 
-async function named<T>(setting: string, op: () => Promise<T>): Promise<T> {
+async function importingSetting<T>(setting: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {

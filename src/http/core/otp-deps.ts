@@ -1,10 +1,10 @@
 import type { Context } from "hono";
 import type { OtpDeps } from "../../domain/otp/otp-service";
-import { smsGatewayFor } from "../../platform/sms/create-provider";
-import type { AppEnv } from "./app-env";
+import { smsGatewayFor } from "../../platform/sms/gateway-for";
+import type { ConfiguredEnv } from "./app-env";
 
 /** The OTP rules' dependencies for this request, from the bindings and settings. */
-export function otpDeps(c: Context<AppEnv>): OtpDeps {
+export function otpDeps(c: Context<ConfiguredEnv>): OtpDeps {
   const settings = c.get("settings");
   return {
     settings,

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import type { SessionDeps } from "../../domain/sessions/session-service";
-import type { AppEnv } from "./app-env";
+import type { ConfiguredEnv } from "./app-env";
 
 /** The session rules' dependencies for this request. */
-export function sessionDeps(c: Context<AppEnv>): SessionDeps {
+export function sessionDeps(c: Context<ConfiguredEnv>): SessionDeps {
   return {
     settings: c.get("settings"),
     stores: c.env.SESSION_STORE,

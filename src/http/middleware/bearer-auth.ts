@@ -4,7 +4,7 @@ import type { Settings } from "../../kernel/config/settings";
 import { InvalidTokenError } from "../../kernel/errors/service-error";
 import type { TokenKeys } from "../../domain/tokens/token-keys";
 import { createAccessTokenVerifier, type PhoneClaims } from "../../verify/verify-access-token";
-import type { AppEnv } from "../core/app-env";
+import type { ConfiguredEnv } from "../core/app-env";
 
 type Verify = (token: string) => Promise<PhoneClaims>;
 const verifiers = new WeakMap<Settings, Verify>();
@@ -32,7 +32,7 @@ function verifierFor(settings: Settings, keys: TokenKeys): Verify {
  * stateless: a token stays valid until it expires even if its session ended.
  * Otherwise 401 invalid_token with `WWW-Authenticate: Bearer` (on-error.ts).
  */
-export function bearerAuth(): MiddlewareHandler<AppEnv> {
+export function bearerAuth(): MiddlewareHandler<ConfiguredEnv> {
   return async function bearerAuthMiddleware(c, next) {
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(c.req.header("authorization") ?? "");
     if (!match) throw new InvalidTokenError("Send the access token in the header \"Authorization: Bearer <token>\".");

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { Settings } from "../../kernel/config/settings";
 import { memoizeByObject } from "../../kernel/memo";
-import type { AppEnv } from "../core/app-env";
+import type { ConfiguredEnv } from "../core/app-env";
 
 const corsFor = memoizeByObject((settings: Settings) => {
   const origins = settings.corsOrigins;
@@ -16,7 +16,7 @@ const corsFor = memoizeByObject((settings: Settings) => {
 });
 
 /** Hono's cors middleware for the origins in CORS_ORIGINS; no CORS headers at all when it is empty. */
-export function corsFromSettings(): MiddlewareHandler<AppEnv> {
+export function corsFromSettings(): MiddlewareHandler<ConfiguredEnv> {
   return async function corsFromSettingsMiddleware(c, next) {
     const settings = c.get("settings");
     if (settings.corsOrigins.length === 0) return next();

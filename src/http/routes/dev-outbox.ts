@@ -1,15 +1,16 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
-import { readOutbox } from "../../platform/sms/dev-outbox";
+import { readOutbox } from "../../platform/sms/outbox-store";
 import type { AppEnv } from "../core/app-env";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 import type { OutboxResponse } from "../core/schemas";
 
 /**
  * GET /dev/outbox[?phone=…]: the console provider's recent messages, newest
  * first. Exists only while SMS_PROVIDER is console; a 404 otherwise.
  */
-export const devOutboxRoute = new Hono<AppEnv>().get("/dev/outbox", (c) => {
+export const devOutboxRoute = new Hono<AppEnv>().get("/dev/outbox", settingsAndKeys(), (c) => {
   const settings = c.get("settings");
   if (settings.smsProvider !== "console") throw new NotFoundError("There is nothing at this address.");
   const filter = c.req.query("phone");

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { logout, logoutAll } from "../../domain/sessions/session-service";
 import type { AppEnv } from "../core/app-env";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { sessionDeps } from "../core/session-deps";
@@ -13,11 +14,11 @@ import { validateJson } from "../core/validate-json";
  * session of the token's number ends.
  */
 export const logoutRoute = new Hono<AppEnv>()
-  .post("/logout", jsonBody(MAX_JSON_BODY_BYTES), validateJson(refreshTokenBody), async (c) => {
+  .post("/logout", settingsAndKeys(), jsonBody(MAX_JSON_BODY_BYTES), validateJson(refreshTokenBody), async (c) => {
     await logout(sessionDeps(c), c.req.valid("json").refresh_token);
     return c.body(null, 204);
   })
-  .post("/logout-all", bearerAuth(), async (c) => {
+  .post("/logout-all", settingsAndKeys(), bearerAuth(), async (c) => {
     await logoutAll(sessionDeps(c), c.get("auth")!.e164);
     return c.body(null, 204);
   });

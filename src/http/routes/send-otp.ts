@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { sendOtp } from "../../domain/otp/otp-service";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { otpDeps } from "../core/otp-deps";
 import { sendOtpBody, type SendOtpResponse } from "../core/schemas";
@@ -10,6 +11,7 @@ import { validateJson } from "../core/validate-json";
 /** POST /send-otp {"phone"}: text a new code to the number; the answer names it by `verification_id`. */
 export const sendOtpRoute = new Hono<AppEnv>().post(
   "/send-otp",
+  settingsAndKeys(),
   jsonBody(MAX_JSON_BODY_BYTES),
   validateJson(sendOtpBody),
   async (c) => {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { endSession, listSessions } from "../../domain/sessions/session-service";
 import type { AppEnv } from "../core/app-env";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { sessionDeps } from "../core/session-deps";
 import type { SessionsResponse } from "../core/session-schemas";
@@ -13,7 +14,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * not one of this number's sessions is 404 session_not_found.
  */
 export const sessionsRoute = new Hono<AppEnv>()
-  .get("/sessions", bearerAuth(), async (c) => {
+  .get("/sessions", settingsAndKeys(), bearerAuth(), async (c) => {
     const auth = c.get("auth")!;
     const sessions = await listSessions(sessionDeps(c), auth.e164);
     return c.json(
@@ -30,7 +31,7 @@ export const sessionsRoute = new Hono<AppEnv>()
       200,
     );
   })
-  .delete("/sessions/:id", bearerAuth(), async (c) => {
+  .delete("/sessions/:id", settingsAndKeys(), bearerAuth(), async (c) => {
     await endSession(sessionDeps(c), c.get("auth")!.e164, c.req.param("id"));
     return c.body(null, 204);
   });

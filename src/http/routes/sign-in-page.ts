@@ -7,7 +7,7 @@ import { renderSignInPage, type SignInPageView } from "../pages/page-markup";
 
 /**
  * GET /: the sign-in page. It reads the settings itself instead of going
- * through withSettings(), so that a misconfigured service still renders the
+ * through settingsAndKeys(), so that a misconfigured service still renders the
  * page, with the problem in words (setting names only, never values) and
  * status 500, instead of a problem+json body. The dev outbox panel is in the
  * page only with the console SMS provider. With the bot check on

@@ -4,6 +4,7 @@ import { refreshSession } from "../../domain/sessions/session-service";
 import { signAccessToken } from "../../domain/tokens/sign-access-token";
 import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
 import type { AppEnv } from "../core/app-env";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { sessionDeps } from "../core/session-deps";
 import { refreshTokenBody, type TokenRefreshResponse } from "../core/session-schemas";
@@ -16,6 +17,7 @@ import { validateJson } from "../core/validate-json";
  */
 export const tokenRefreshRoute = new Hono<AppEnv>().post(
   "/token/refresh",
+  settingsAndKeys(),
   jsonBody(MAX_JSON_BODY_BYTES),
   validateJson(refreshTokenBody),
   async (c) => {

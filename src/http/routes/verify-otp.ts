@@ -6,6 +6,7 @@ import { createSession } from "../../domain/sessions/session-service";
 import { signAccessToken } from "../../domain/tokens/sign-access-token";
 import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
 import type { AppEnv } from "../core/app-env";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { otpDeps } from "../core/otp-deps";
 import { sessionDeps } from "../core/session-deps";
@@ -20,6 +21,7 @@ import { InvalidRequestError } from "../../kernel/errors/service-error";
  */
 export const verifyOtpRoute = new Hono<AppEnv>().post(
   "/verify-otp",
+  settingsAndKeys(),
   jsonBody(MAX_JSON_BODY_BYTES),
   validateJson(verifyOtpBody),
   async (c) => {

@@ -1,5 +1,5 @@
 import { maskPhone } from "../../kernel/phone/mask-phone";
-import { addToOutbox } from "./dev-outbox";
+import { addToOutbox } from "./outbox-store";
 import { otpText, type SmsProvider } from "./sms-provider";
 
 /** Local development: sends nothing, keeps the text in the dev outbox, logs only the masked number. */
