@@ -109,7 +109,8 @@ describe("POST /token/refresh", () => {
     advance(10_001);
     expectProblem(await refresh(refreshToken), 401, "invalid_refresh_token");
     expectProblem(await refresh(successor), 401, "invalid_refresh_token");
-    expect((await get("/sessions", { headers: bearer(accessToken) })).body.sessions).toEqual([]);
+    // The session is gone: even its own access token may no longer manage the number's sessions.
+    expectProblem(await get("/sessions", { headers: bearer(accessToken) }), 401, "invalid_token");
   });
 
   it("an older token, even inside the window, is reuse and ends the session", async () => {
@@ -415,6 +416,50 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
     const retry = await expectRefreshed(refreshToken);
     expect(retry.body.refresh_token).not.toBe(refreshToken);
     await expectRefreshed(retry.body.refresh_token as string);
+  });
+
+  it("slow: a retry long after the grace window still works (the late rotation was taken back)", async () => {
+    const { refreshToken } = await signIn(fast2sms);
+    expectProblem(await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }), 503, "unavailable");
+    advance(120_000);
+    const retry = await expectRefreshed(refreshToken);
+    await expectRefreshed(retry.body.refresh_token as string);
+  });
+
+  it("slow with REFRESH_REUSE_GRACE_SECONDS=0: an immediate retry still works", async () => {
+    const settings = { REFRESH_REUSE_GRACE_SECONDS: "0" };
+    const { refreshToken } = await signIn(fast2sms, { settings });
+    expectProblem(
+      await refresh(refreshToken, { ...settings, SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
+      503,
+      "unavailable",
+    );
+    await expectRefreshed(refreshToken);
+  });
+
+  it("a 503 costs none of the client's refresh quota", async () => {
+    const settings = { REFRESH_MAX_PER_IP_PER_HOUR: "1" };
+    const init = { headers: { "cf-connecting-ip": "192.0.2.171" } };
+    const { refreshToken } = await signIn(fast2sms);
+    expectProblem(await refresh(refreshToken, { ...settings, SESSION_STORE: storeWith("throw") }, init), 503, "unavailable");
+    const res = await refresh(refreshToken, settings, init);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  });
+});
+
+describe("an access token whose session has ended", () => {
+  it("cannot list, end or sign out the number's other sessions", async () => {
+    const thief = await signIn(fast2sms);
+    const next = await expectRefreshed(thief.refreshToken);
+    advance(31_000);
+    // Reuse of the older token ends the session.
+    expectProblem(await refresh(thief.refreshToken), 401, "invalid_refresh_token");
+    const owner = await signIn(fast2sms, { phone: thief.phone });
+    const old = bearer(next.body.access_token as string);
+    expectProblem(await get("/sessions", { headers: old }), 401, "invalid_token");
+    expectProblem(await withSettings({}, `/sessions/${owner.sessionId}`, { method: "DELETE", headers: old }), 401, "invalid_token");
+    expectProblem(await post("/logout-all", undefined, { headers: old }), 401, "invalid_token");
+    await expectRefreshed(owner.refreshToken);
   });
 });
 

@@ -1,8 +1,13 @@
 import type { Settings } from "../../kernel/config/settings";
-import { InvalidRefreshTokenError, RateLimitedError, SessionNotFoundError } from "../../kernel/errors/service-error";
+import {
+  InvalidRefreshTokenError,
+  InvalidTokenError,
+  RateLimitedError,
+  SessionNotFoundError,
+} from "../../kernel/errors/service-error";
 import { describeWait } from "../../kernel/describe-wait";
 import { HOUR_MS } from "../../kernel/time";
-import { quotaCounterFor, type QuotaCounter } from "../../platform/limiter/quota-counter";
+import { quotaCounterFor, type QuotaCounter, type QuotaCounterRpc } from "../../platform/limiter/quota-counter";
 import { storageCall, type StorageCallOptions } from "../../platform/storage-call";
 import {
   familyHash,
@@ -100,9 +105,10 @@ export async function refreshSession(
   client: string,
 ): Promise<{ e164: string; sessionId: string; refreshToken: string; refreshExpiresIn: number }> {
   const { settings } = deps;
-  // No undo for a late rotation: the presented token is then the previous one, and a retry within the grace window gets the successor.
-  const storage = <T>(op: () => Promise<T>) => storageCall(storageOptions(deps), op);
-  await storage(() => takeRefreshQuota(deps.quotas, client, settings.sessions.maxRefreshesPerIpPerHour));
+  const quota = quotaCounterFor(deps.quotas, `refresh-ip:${client}`);
+  const ticket = crypto.randomUUID();
+  const releaseQuota = () => quota.release(ticket);
+  await storageCall(storageOptions(deps), () => takeRefreshQuota(quota, ticket, settings.sessions.maxRefreshesPerIpPerHour), releaseQuota);
 
   const parsed = parseRefreshToken(refreshToken);
   const id = parsed && storeIdOf(deps.stores, parsed);
@@ -120,9 +126,18 @@ export async function refreshSession(
     counter: nextCounter,
     secretHash: nh,
   };
-  const result = await storage(() =>
-    stub(deps.stores, id).refresh({ sessionId: parsed.sessionId, counter: parsed.counter, familyHash: fh, secretHash: sh }, successor, limitsOf(settings)),
-  );
+  const store = stub(deps.stores, id);
+  // A rotation whose answer comes too late is taken back, so the presented token still works after a 503
+  // (however late the retry), and the 503 costs the client none of its refresh quota.
+  const result = await storageCall(
+    storageOptions(deps),
+    () =>
+      store.refresh({ sessionId: parsed.sessionId, counter: parsed.counter, familyHash: fh, secretHash: sh }, successor, limitsOf(settings)),
+    () => store.undoRefresh(parsed.sessionId, nh),
+  ).catch(async (err: unknown) => {
+    await releaseQuota().catch(() => undefined);
+    throw err;
+  });
   if (result.outcome === "reused") {
     console.log(JSON.stringify({ event: "session.reuse_detected" }));
     throw invalid();
@@ -145,24 +160,46 @@ export async function logout(deps: SessionDeps, refreshToken: string): Promise<v
   await storageCall(storageOptions(deps), () => stub(deps.stores, id).logout(parsed.sessionId, fh));
 }
 
-export async function logoutAll(deps: SessionDeps, e164: string): Promise<void> {
-  await storageCall(storageOptions(deps), () => stub(deps.stores, deps.stores.idFromName(e164)).endAll());
+/** Who manages the sessions: the access token's number and session (`sid`), which must still be live. */
+export interface Caller {
+  e164: string;
+  sessionId: string | undefined;
 }
 
-export async function listSessions(deps: SessionDeps, e164: string): Promise<SessionInfo[]> {
-  return storageCall(storageOptions(deps), () => stub(deps.stores, deps.stores.idFromName(e164)).list());
+/** An access token whose session has ended (or that names none) may not manage the number's sessions. */
+const endedCaller = () =>
+  new InvalidTokenError("This access token's session has ended. Sign in again.");
+
+function callerSession(caller: Caller): string {
+  if (caller.sessionId === undefined) throw endedCaller();
+  return caller.sessionId;
 }
 
-export async function endSession(deps: SessionDeps, e164: string, sessionId: string): Promise<void> {
-  const ended = await storageCall(storageOptions(deps), () =>
-    stub(deps.stores, deps.stores.idFromName(e164)).end(sessionId),
+export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void> {
+  const sid = callerSession(caller);
+  const ended = await storageCall(storageOptions(deps), () => stub(deps.stores, deps.stores.idFromName(caller.e164)).endAll(sid));
+  if (ended === null) throw endedCaller();
+}
+
+export async function listSessions(deps: SessionDeps, caller: Caller): Promise<SessionInfo[]> {
+  const sid = callerSession(caller);
+  const sessions = await storageCall(storageOptions(deps), () => stub(deps.stores, deps.stores.idFromName(caller.e164)).list(sid));
+  if (sessions === null) throw endedCaller();
+  return sessions;
+}
+
+export async function endSession(deps: SessionDeps, caller: Caller, sessionId: string): Promise<void> {
+  const sid = callerSession(caller);
+  const outcome = await storageCall(storageOptions(deps), () =>
+    stub(deps.stores, deps.stores.idFromName(caller.e164)).end(sessionId, sid),
   );
-  if (!ended) throw new SessionNotFoundError("There is no session with this id for your number.");
+  if (outcome === "caller_ended") throw endedCaller();
+  if (outcome === "not_found") throw new SessionNotFoundError("There is no session with this id for your number.");
 }
 
 /** REFRESH_MAX_PER_IP_PER_HOUR refreshes per client address, counted exactly (QuotaCounter `refresh-ip:<client>`). */
-async function takeRefreshQuota(ns: DurableObjectNamespace<QuotaCounter>, client: string, limit: number): Promise<void> {
-  const result = await quotaCounterFor(ns, `refresh-ip:${client}`).take(crypto.randomUUID(), limit, HOUR_MS);
+async function takeRefreshQuota(quota: QuotaCounterRpc, ticket: string, limit: number): Promise<void> {
+  const result = await quota.take(ticket, limit, HOUR_MS);
   if (result.outcome === "refused") {
     const seconds = result.retryAfterMs / 1000;
     throw new RateLimitedError(`Too many token refreshes from your network. Try again in ${describeWait(seconds)}.`, {

@@ -19,6 +19,6 @@ export const logoutRoute = new Hono<AppEnv>()
     return c.body(null, 204);
   })
   .post("/logout-all", settingsAndKeys(), bearerAuth(), async (c) => {
-    await logoutAll(sessionDeps(c), c.get("auth")!.e164);
+    await logoutAll(sessionDeps(c), c.get("auth")!);
     return c.body(null, 204);
   });

@@ -16,7 +16,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export const sessionsRoute = new Hono<AppEnv>()
   .get("/sessions", settingsAndKeys(), bearerAuth(), async (c) => {
     const auth = c.get("auth")!;
-    const sessions = await listSessions(sessionDeps(c), auth.e164);
+    const sessions = await listSessions(sessionDeps(c), auth);
     return c.json(
       {
         sessions: sessions.map((s) => ({
@@ -32,6 +32,6 @@ export const sessionsRoute = new Hono<AppEnv>()
     );
   })
   .delete("/sessions/:id", settingsAndKeys(), bearerAuth(), async (c) => {
-    await endSession(sessionDeps(c), c.get("auth")!.e164, c.req.param("id"));
+    await endSession(sessionDeps(c), c.get("auth")!, c.req.param("id"));
     return c.body(null, 204);
   });

@@ -19,6 +19,8 @@ interface Row extends Record<string, SqlStorageValue> {
   previous_hash: string | null;
   previous_until: number | null;
   successor: string | null;
+  /** 1 once the successor was handed to a retry: then a 503's undo must not take it back. */
+  successor_delivered: number;
   created_at: number;
   last_used_at: number;
   expires_at: number;
@@ -44,6 +46,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
   async create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult> {
     const now = Date.now();
     const sql = this.table(now);
+    // Ended (given up by the Worker) before this call arrived: create nothing, end nobody.
+    if (this.givenBack(sql, session.sessionId)) return { e164, expiresAt: now, ended: 0 };
     const expiresAt = Math.min(now + limits.idleMs, now + limits.maxAgeMs);
     sql.exec(
       `INSERT INTO sessions (id, e164, family_hash, counter, current_hash, previous_hash, previous_until, successor,
@@ -82,6 +86,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", presented.sessionId).toArray()[0];
     // Unknown, ended or expired (pruned above), or not a token of this session at all: nothing changes.
     if (!row || !same(row.family_hash, presented.familyHash)) return { outcome: "invalid" };
+    // A rotation the Worker gave up (it answered 503) before this call arrived: nothing changes.
+    if (this.givenBack(sql, successor.secretHash)) return { outcome: "invalid" };
 
     if (presented.counter === row.counter) {
       if (!same(row.current_hash, presented.secretHash) || successor.counter !== row.counter + 1) return { outcome: "invalid" };
@@ -89,7 +95,7 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       const keep = limits.graceMs > 0;
       sql.exec(
         `UPDATE sessions SET counter = ?, current_hash = ?, previous_hash = ?, previous_until = ?, successor = ?,
-           last_used_at = ?, expires_at = ? WHERE id = ?`,
+           successor_delivered = 0, last_used_at = ?, expires_at = ? WHERE id = ?`,
         successor.counter,
         successor.secretHash,
         row.current_hash,
@@ -106,7 +112,7 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     if (presented.counter === row.counter - 1 && row.previous_hash !== null && same(row.previous_hash, presented.secretHash)) {
       if (row.successor !== null && row.previous_until !== null && now < row.previous_until) {
         // A retry or a race: the same successor again; the session was used just now.
-        sql.exec("UPDATE sessions SET last_used_at = ? WHERE id = ?", now, row.id);
+        sql.exec("UPDATE sessions SET last_used_at = ?, successor_delivered = 1 WHERE id = ?", now, row.id);
         return { outcome: "retried", e164: row.e164, refreshToken: row.successor, expiresAt: row.expires_at };
       }
       return await this.endForReuse(sql, row.id);
@@ -114,6 +120,25 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     // An authentic older token of this session (its family secret matched): reuse.
     if (presented.counter < row.counter - 1) return await this.endForReuse(sql, row.id);
     return { outcome: "invalid" };
+  }
+
+  /**
+   * Takes back a rotation whose answer the client never got (the Worker
+   * answered 503): the presented token is current again, so the client's
+   * retry rotates it, however late. Not when a retry already received the
+   * successor. Leaves a tombstone, so a rotation arriving later does nothing.
+   */
+  async undoRefresh(sessionId: string, successorHash: string): Promise<void> {
+    const now = Date.now();
+    const sql = this.table(now);
+    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", successorHash, now);
+    const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", sessionId).toArray()[0];
+    if (!row || row.previous_hash === null || row.successor_delivered === 1 || !same(row.current_hash, successorHash)) return;
+    sql.exec(
+      `UPDATE sessions SET counter = counter - 1, current_hash = previous_hash, previous_hash = NULL, previous_until = NULL,
+         successor = NULL, successor_delivered = 0 WHERE id = ?`,
+      sessionId,
+    );
   }
 
   /** Ends one session if the token belongs to it (its family secret matches). True when it existed. */
@@ -126,26 +151,36 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     return true;
   }
 
-  /** Ends every session of the number. */
-  async endAll(): Promise<number> {
+  /** Ends every session of the number; null when the caller's own session has ended. */
+  async endAll(caller: string): Promise<number | null> {
     const sql = this.table(Date.now());
+    if (!this.exists(sql, caller)) return null;
     const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
     sql.exec("DELETE FROM sessions");
     await this.schedule();
     return n;
   }
 
-  /** Ends one session by id. False when there is none with this id. */
-  async end(sessionId: string): Promise<boolean> {
-    const sql = this.table(Date.now());
+  /**
+   * Ends one session by id, for `caller` (the session of the access token
+   * asking): "caller_ended" when that session has ended, "not_found" when
+   * there is no session with this id. Leaves a tombstone, so a create of
+   * this id arriving later (one the Worker gave up) does nothing.
+   */
+  async end(sessionId: string, caller: string | null = null): Promise<"ended" | "not_found" | "caller_ended"> {
+    const now = Date.now();
+    const sql = this.table(now);
+    if (caller !== null && !this.exists(sql, caller)) return "caller_ended";
     const cursor = sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
+    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", sessionId, now);
     await this.schedule();
-    return cursor.rowsWritten > 0;
+    return cursor.rowsWritten > 0 ? "ended" : "not_found";
   }
 
-  /** The live sessions, most recently used first. */
-  async list(): Promise<SessionInfo[]> {
+  /** The live sessions, most recently used first; null when the caller's own session has ended. */
+  async list(caller: string): Promise<SessionInfo[] | null> {
     const sql = this.table(Date.now());
+    if (!this.exists(sql, caller)) return null;
     return sql
       .exec<Row>("SELECT * FROM sessions ORDER BY last_used_at DESC, created_at DESC")
       .toArray()
@@ -168,6 +203,14 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     await this.schedule();
   }
 
+  private exists(sql: SqlStorage, sessionId: string): boolean {
+    return sql.exec("SELECT 1 FROM sessions WHERE id = ?", sessionId).toArray().length > 0;
+  }
+
+  private givenBack(sql: SqlStorage, key: string): boolean {
+    return sql.exec("SELECT 1 FROM given_back WHERE key = ?", key).toArray().length > 0;
+  }
+
   private async endForReuse(sql: SqlStorage, id: string): Promise<RefreshResult> {
     sql.exec("DELETE FROM sessions WHERE id = ?", id);
     await this.schedule();
@@ -180,7 +223,11 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
       id TEXT PRIMARY KEY, e164 TEXT NOT NULL, family_hash TEXT NOT NULL, counter INTEGER NOT NULL,
       current_hash TEXT NOT NULL, previous_hash TEXT, previous_until INTEGER, successor TEXT,
+      successor_delivered INTEGER NOT NULL DEFAULT 0,
       created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, client TEXT)`);
+    // Ids and hashes the Worker gave up (a 503), remembered for an hour so a late call does nothing.
+    sql.exec("CREATE TABLE IF NOT EXISTS given_back (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("DELETE FROM given_back WHERE at <= ?", now - GIVEN_BACK_TTL_MS);
     sql.exec("DELETE FROM sessions WHERE expires_at <= ?", now);
     sql.exec("UPDATE sessions SET successor = NULL WHERE successor IS NOT NULL AND previous_until <= ?", now);
     return sql;
@@ -199,6 +246,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     await this.ctx.storage.setAlarm(next ?? Date.now());
   }
 }
+
+const GIVEN_BACK_TTL_MS = 3_600_000;
 
 const encoder = new TextEncoder();
 

@@ -63,8 +63,10 @@ export interface SessionInfo {
 export interface SessionStoreRpc {
   create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult>;
   refresh(presented: PresentedToken, successor: IssuedToken, limits: SessionLimits): Promise<RefreshResult>;
+  undoRefresh(sessionId: string, successorHash: string): Promise<void>;
   logout(sessionId: string, familyHash: string): Promise<boolean>;
-  endAll(): Promise<number>;
-  end(sessionId: string): Promise<boolean>;
-  list(): Promise<SessionInfo[]>;
+  /** `caller`: the session of the access token asking; null answers mean it has ended. */
+  endAll(caller: string): Promise<number | null>;
+  end(sessionId: string, caller?: string | null): Promise<"ended" | "not_found" | "caller_ended">;
+  list(caller: string): Promise<SessionInfo[] | null>;
 }
