@@ -44,7 +44,11 @@ LAYERS.forEach(([name, path], i) => {
   if (higher.length === 0) return;
   upward.push({
     name: `layer-${name.replace(/\//g, "-")}`,
-    comment: `${name} may import only itself and lower layers (${LAYERS.slice(0, i).map(([n]) => n).join(", ") || "none"})`,
+    comment: `${name} may import only itself and lower layers (${
+      LAYERS.slice(0, i)
+        .map(([n]) => n)
+        .join(", ") || "none"
+    })`,
     severity: "error",
     from: { path },
     to: { path: higher.map(([, p]) => `(${p})`).join("|") },

@@ -26,14 +26,21 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFakeFast2Sms } from "../scripts/lib/fake-fast2sms-server.ts";
 import { cpuSplitMs, descendantsNamed } from "../scripts/lib/process-cpu.ts";
-import { REPO_ROOT, startWranglerDev, type DevServer } from "../scripts/lib/wrangler-dev.ts";
+import { type DevServer, REPO_ROOT, startWranglerDev } from "../scripts/lib/wrangler-dev.ts";
 import { CdpClient } from "./lib/cdp-client.ts";
 import { LoopbackClient } from "./lib/http-client.ts";
 import { perfAvailable, perfCategories, startPerfRecord } from "./lib/perf-categories.ts";
-import { flowPhase, sendPhase, verifyPhase, type PendingCode, type PhaseContext, type PhaseResult } from "./lib/phases.ts";
+import {
+  flowPhase,
+  type PendingCode,
+  type PhaseContext,
+  type PhaseResult,
+  sendPhase,
+  verifyPhase,
+} from "./lib/phases.ts";
 import { indianMobiles } from "./lib/phones.ts";
-import { PRIMITIVES, primitiveRound, RECIPES, recipeCost, type Primitive } from "./lib/primitive-costs.ts";
-import { moduleLines, summarizeProfile, type CpuProfile } from "./lib/profile-summary.ts";
+import { PRIMITIVES, type Primitive, primitiveRound, RECIPES, recipeCost } from "./lib/primitive-costs.ts";
+import { type CpuProfile, moduleLines, summarizeProfile } from "./lib/profile-summary.ts";
 import { serviceSettings } from "./lib/service-settings.ts";
 import { benchStateRoot } from "./lib/state-root.ts";
 import { median } from "./lib/stats.ts";
@@ -67,14 +74,24 @@ async function costLadder(ctx: PhaseContext, primitives: DevServer): Promise<voi
     process.stderr.write(`[profile] cost ladder round ${i}/${ROUNDS}\n`);
   }
   const med = (key: Primitive | Endpoint) => median(rounds.map((r) => r[key]));
-  const costs = Object.fromEntries((Object.keys(PRIMITIVES) as Primitive[]).map((p) => [p, med(p)])) as Record<Primitive, number>;
-  console.log(`\n== runtime primitives: workerd CPU ms per request above a bare JSON answer (median of ${ROUNDS} rounds)`);
-  for (const [path, { what }] of Object.entries(PRIMITIVES)) console.log(`  ${path.padEnd(11)} ${ms(costs[path as Primitive])}  ${what}`);
+  const costs = Object.fromEntries((Object.keys(PRIMITIVES) as Primitive[]).map((p) => [p, med(p)])) as Record<
+    Primitive,
+    number
+  >;
+  console.log(
+    `\n== runtime primitives: workerd CPU ms per request above a bare JSON answer (median of ${ROUNDS} rounds)`,
+  );
+  for (const [path, { what }] of Object.entries(PRIMITIVES))
+    console.log(`  ${path.padEnd(11)} ${ms(costs[path as Primitive])}  ${what}`);
   console.log("\n== service requests against their primitives (workerd CPU ms per request above a bare JSON answer)");
   for (const [label, recipe] of Object.entries(RECIPES) as Array<[Endpoint, (typeof RECIPES)[Endpoint]]>) {
     const floor = recipeCost(recipe, costs);
-    const parts = Object.entries(recipe).map(([p, n]) => (n === 1 ? p : `${n}×${p}`)).join(" + ");
-    console.log(`  ${label.padEnd(10)} measured ${ms(med(label))} = primitives ${ms(floor)} (${parts}) + the Worker's own code ${ms(med(label) - floor)}`);
+    const parts = Object.entries(recipe)
+      .map(([p, n]) => (n === 1 ? p : `${n}×${p}`))
+      .join(" + ");
+    console.log(
+      `  ${label.padEnd(10)} measured ${ms(med(label))} = primitives ${ms(floor)} (${parts}) + the Worker's own code ${ms(med(label) - floor)}`,
+    );
   }
 }
 
@@ -97,7 +114,13 @@ async function profiles(ctx: PhaseContext, cdp: CdpClient): Promise<void> {
   mkdirSync(outDir, { recursive: true });
 
   const pending: PendingCode[] = [];
-  const runs: Array<{ name: string; label: string; profile: CpuProfile; phase: PhaseResult; used: Map<number, { userMs: number; sysMs: number }> }> = [];
+  const runs: Array<{
+    name: string;
+    label: string;
+    profile: CpuProfile;
+    phase: PhaseResult;
+    used: Map<number, { userMs: number; sysMs: number }>;
+  }> = [];
   for (const [name, label, run] of [
     ["send", "send-otp", () => sendPhase(ctx, bounds, pending)],
     ["verify", "verify-otp", () => verifyPhase(ctx, bounds, pending)],
@@ -139,13 +162,18 @@ async function profiles(ctx: PhaseContext, cdp: CdpClient): Promise<void> {
     const file = join(outDir, `profile-${name}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
     const summary = summarizeProfile(profile, moduleOf);
-    console.log(`\n== ${label} under the profilers: ${n} requests in ${phase.seconds.toFixed(1)} s, CPU ms per request`);
+    console.log(
+      `\n== ${label} under the profilers: ${n} requests in ${phase.seconds.toFixed(1)} s, CPU ms per request`,
+    );
     for (const [pid, what] of processes) {
       const u = used.get(pid)!;
       console.log(`  ${what.padEnd(22)} user ${per(u.userMs)}  sys ${per(u.sysMs)}`);
     }
-    console.log(`  Worker isolate (V8 sampling profile, wall time while not idle): ${per(summary.busyMs)}, by package:`);
-    for (const [group, t] of summary.byGroup.filter(([g]) => g !== "(idle)").slice(0, 12)) console.log(`    ${group.padEnd(40)} ${per(t)}`);
+    console.log(
+      `  Worker isolate (V8 sampling profile, wall time while not idle): ${per(summary.busyMs)}, by package:`,
+    );
+    for (const [group, t] of summary.byGroup.filter(([g]) => g !== "(idle)").slice(0, 12))
+      console.log(`    ${group.padEnd(40)} ${per(t)}`);
     console.log("  top functions (self time):");
     for (const [fn, t] of summary.topFunctions.filter(([f]) => f !== "(idle)").slice(0, 15)) {
       console.log(`    ${fn.slice(0, 90).padEnd(90)} ${per(t)}`);

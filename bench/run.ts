@@ -22,17 +22,17 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startFakeFast2Sms } from "../scripts/lib/fake-fast2sms-server.ts";
-import { REPO_ROOT, startWranglerDev, type DevServer } from "../scripts/lib/wrangler-dev.ts";
-import { FULL, SMOKE, type BenchConfig } from "./lib/bench-config.ts";
+import { type DevServer, REPO_ROOT, startWranglerDev } from "../scripts/lib/wrangler-dev.ts";
+import { type BenchConfig, FULL, SMOKE } from "./lib/bench-config.ts";
 import { measureBundle } from "./lib/bundle-size.ts";
 import { chartSvg } from "./lib/chart-svg.ts";
 import { LoopbackClient } from "./lib/http-client.ts";
 import { describeMachine } from "./lib/machine.ts";
-import { baselinePhase, flowPhase, sendPhase, verifyPhase, type PendingCode, type PhaseContext } from "./lib/phases.ts";
+import { baselinePhase, flowPhase, type PendingCode, type PhaseContext, sendPhase, verifyPhase } from "./lib/phases.ts";
 import { indianMobiles } from "./lib/phones.ts";
 import { reportTable } from "./lib/report-table.ts";
+import { buildResults, type Round, totalFailures } from "./lib/results.ts";
 import { measureStorageRoundTrips } from "./lib/round-trips.ts";
-import { buildResults, totalFailures, type Round } from "./lib/results.ts";
 import { serviceSettings } from "./lib/service-settings.ts";
 import { benchStateRoot } from "./lib/state-root.ts";
 
@@ -40,7 +40,10 @@ const { values: args } = parseArgs({
   options: { smoke: { type: "boolean" }, out: { type: "string" }, "state-root": { type: "string" } },
 });
 const config: BenchConfig = args.smoke ? SMOKE : FULL;
-const out = resolve(args.out ?? (args.smoke ? join(tmpdir(), "phone-otp-bench-smoke", "results.json") : join(REPO_ROOT, "bench/results.json")));
+const out = resolve(
+  args.out ??
+    (args.smoke ? join(tmpdir(), "phone-otp-bench-smoke", "results.json") : join(REPO_ROOT, "bench/results.json")),
+);
 const chartPath = join(dirname(out), "chart.svg");
 const stateRoot = args["state-root"] ?? benchStateRoot();
 
@@ -60,7 +63,9 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   const client = new LoopbackClient(config.users * 2);
   try {
-    log(`starting wrangler dev for the service and the baseline (${config.mode} run, local storage under ${stateRoot})`);
+    log(
+      `starting wrangler dev for the service and the baseline (${config.mode} run, local storage under ${stateRoot})`,
+    );
     const started = await Promise.allSettled([
       startWranglerDev(settings, { stateRoot }),
       startWranglerDev(settings, { stateRoot, config: "bench/baseline/wrangler.toml" }),
@@ -87,7 +92,9 @@ async function main(): Promise<number> {
         flow: await flowPhase(ctx, bounds),
       };
       rounds.push(round);
-      log(`round ${i}/${config.rounds}: echo ${round.baseline.recorder.count("echo")}, send ${round.send.recorder.count("send-otp")}, verify ${round.verify.recorder.count("verify-otp")}, flows ${round.flow.recorder.count("flow")}`);
+      log(
+        `round ${i}/${config.rounds}: echo ${round.baseline.recorder.count("echo")}, send ${round.send.recorder.count("send-otp")}, verify ${round.verify.recorder.count("verify-otp")}, flows ${round.flow.recorder.count("flow")}`,
+      );
     }
     await stopAll();
 

@@ -1,6 +1,7 @@
 /** The Worker: the Hono app as the default export, and the Durable Object class it binds. */
-export { default } from "./http/app";
+
 export type { AppType } from "./http/app";
+export { default } from "./http/app";
 export { PhoneLimiter } from "./platform/limiter/phone-limiter";
 export { QuotaCounter } from "./platform/limiter/quota-counter";
 export { SessionStore } from "./platform/sessions/session-store";

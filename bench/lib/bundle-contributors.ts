@@ -55,7 +55,10 @@ export function contributors(modules: ReadonlyMap<string, string>, group: (path:
   const result: Contributor[] = [];
   for (const [name, paths] of groups) {
     const members = new Set(paths);
-    const rest = [...modules].filter(([p]) => !members.has(p)).map(([, code]) => code).join("");
+    const rest = [...modules]
+      .filter(([p]) => !members.has(p))
+      .map(([, code]) => code)
+      .join("");
     result.push({
       name,
       rawBytes: paths.reduce((sum, p) => sum + Buffer.byteLength(modules.get(p)!), 0),

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { REPO_ROOT } from "../../scripts/lib/wrangler-dev.ts";
-import { contributors, groupOf, splitModules, type Contributor } from "./bundle-contributors.ts";
+import { type Contributor, contributors, groupOf, splitModules } from "./bundle-contributors.ts";
 
 /**
  * The Workers size limit this report measures against: 3 MiB after gzip, the
@@ -38,7 +38,16 @@ async function dryRun(extraArgs: string[] = []): Promise<{ code: string; inputs:
     const metafile = join(outdir, "meta.json");
     await exec(
       process.execPath,
-      [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, ...extraArgs],
+      [
+        join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+        "deploy",
+        "--dry-run",
+        "--outdir",
+        outdir,
+        "--metafile",
+        metafile,
+        ...extraArgs,
+      ],
       { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" } },
     );
     const meta = JSON.parse(readFileSync(metafile, "utf8")) as {

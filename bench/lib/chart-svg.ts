@@ -13,7 +13,14 @@ const LABEL_W = 120;
 const THROUGHPUT_BAR_W = 200;
 const LATENCY_BAR_W = 220;
 const LATENCY_X = 410;
-const COLORS = { baseline: "#9aa5b1", service: "#2f6fdb", p50: "#2f6fdb", p95: "#7fa7ee", p99: "#c5d6f7", target: "#d64545" };
+const COLORS = {
+  baseline: "#9aa5b1",
+  service: "#2f6fdb",
+  p50: "#2f6fdb",
+  p95: "#7fa7ee",
+  p99: "#c5d6f7",
+  target: "#d64545",
+};
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const text = (x: number, y: number, s: string, extra = "") => `<text x="${x}" y="${y}" ${extra}>${esc(s)}</text>`;
@@ -38,7 +45,9 @@ function throughputPanel(r: BenchResults, x0: number, y0: number): string[] {
   });
   const tx = x0 + LABEL_W + 0.4 * base * scale;
   const bottom = y0 + 14 + bars.length * ROW;
-  out.push(`<line x1="${tx.toFixed(1)}" y1="${y0 + 14}" x2="${tx.toFixed(1)}" y2="${bottom}" stroke="${COLORS.target}" stroke-dasharray="4 3"/>`);
+  out.push(
+    `<line x1="${tx.toFixed(1)}" y1="${y0 + 14}" x2="${tx.toFixed(1)}" y2="${bottom}" stroke="${COLORS.target}" stroke-dasharray="4 3"/>`,
+  );
   out.push(text(tx - 30, bottom + 14, "40% of baseline", `fill="${COLORS.target}"`));
   return out;
 }
@@ -58,8 +67,12 @@ function latencyPanel(r: BenchResults, x0: number, y0: number): string[] {
   groups.forEach(([label, l], i) => {
     const y = y0 + 14 + i * ROW;
     out.push(text(x0, y + 14, label));
-    (["p50", "p95", "p99"] as const).forEach((p, j) => out.push(rect(x0 + LABEL_W, y + 2 + j * h, l[p] * scale, h, COLORS[p])));
-    out.push(text(x0 + LABEL_W + l.p99 * scale + 4, y + 14, `${l.p50.toFixed(1)} / ${l.p95.toFixed(1)} / ${l.p99.toFixed(1)}`));
+    for (const [j, p] of (["p50", "p95", "p99"] as const).entries()) {
+      out.push(rect(x0 + LABEL_W, y + 2 + j * h, l[p] * scale, h, COLORS[p]));
+    }
+    out.push(
+      text(x0 + LABEL_W + l.p99 * scale + 4, y + 14, `${l.p50.toFixed(1)} / ${l.p95.toFixed(1)} / ${l.p99.toFixed(1)}`),
+    );
   });
   const legendY = y0 + 14 + groups.length * ROW + 4;
   (["p50", "p95", "p99"] as const).forEach((p, j) => {

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../scripts/lib/wrangler-dev.ts";
 
 const versionOf = (pkg: string) =>
-  (JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+  (JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string })
+    .version;
 
 /** What the figures were measured on: they only compare within one machine and one run. */
 export function describeMachine(): Record<string, string | number> {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 
 /**
  * Optional native profile of a workerd process with Linux `perf` (when it is
@@ -36,11 +36,15 @@ export function startPerfRecord(pid: number, file: string): ChildProcess {
 
 /** Share of samples per category (percent, largest first) from a perf.data file. */
 export function perfCategories(file: string): Array<[string, number]> {
-  const report = execFileSync("perf", ["report", "-i", file, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none"], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+  const report = execFileSync(
+    "perf",
+    ["report", "-i", file, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none"],
+    {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
   const shares = new Map<string, number>();
   for (const line of report.split("\n")) {
     const m = /^\s+([\d.]+)%\s+(\S+(?: tid \d+)?)\s+\[(.)\]\s+(.*)$/.exec(line);

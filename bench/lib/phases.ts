@@ -3,7 +3,7 @@ import { cpuMsBetween, cpuMsByPid } from "../../scripts/lib/process-cpu.ts";
 import type { DevServer } from "../../scripts/lib/wrangler-dev.ts";
 import type { LoopbackClient } from "./http-client.ts";
 import type { BenchPhone } from "./phones.ts";
-import { Recorder, runVirtualUsers, type LoadBounds } from "./virtual-users.ts";
+import { type LoadBounds, Recorder, runVirtualUsers } from "./virtual-users.ts";
 
 /** What every phase needs: the two servers, the fake gateway, a client and a supply of fresh numbers. */
 export interface PhaseContext {
@@ -109,7 +109,12 @@ export function flowPhase(ctx: PhaseContext, bounds: LoadBounds): Promise<PhaseR
     if (!rec.check("send-otp", sent)) return true;
     const otp = codeFor(ctx, phone);
     const verification_id = String(sent.body.verification_id);
-    if (!rec.check("verify-otp", await ctx.client.post(`${ctx.app.url}/verify-otp`, { phone: phone.e164, otp, verification_id }))) {
+    if (
+      !rec.check(
+        "verify-otp",
+        await ctx.client.post(`${ctx.app.url}/verify-otp`, { phone: phone.e164, otp, verification_id }),
+      )
+    ) {
       return true;
     }
     rec.add("flow", performance.now() - started);

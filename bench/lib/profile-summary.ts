@@ -46,7 +46,7 @@ export function summarizeProfile(
   moduleOf: (scriptId: string, line: number) => string | undefined,
 ): ProfileSummary {
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   const byGroup = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let idleUs = 0;
@@ -66,5 +66,10 @@ export function summarizeProfile(
   }
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   const totalMs = (profile.endTime - profile.startTime) / 1000;
-  return { totalMs, busyMs: totalMs - idleUs / 1000, byGroup: sorted(byGroup), topFunctions: sorted(byFunction).slice(0, 25) };
+  return {
+    totalMs,
+    busyMs: totalMs - idleUs / 1000,
+    byGroup: sorted(byGroup),
+    topFunctions: sorted(byFunction).slice(0, 25),
+  };
 }

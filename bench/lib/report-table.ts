@@ -7,15 +7,40 @@ export function reportTable(r: BenchResults): string {
   const lat = (l: LatencySummary) => [l.p50, l.p95, l.p99].map((x) => x.toFixed(1));
   const rows: string[][] = [
     ["", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req", "above baseline"],
-    ["baseline POST /echo", baseline.requestsPerSecond.toFixed(0), ...lat(baseline.latencyMs), baseline.cpuMsPerRequest.toFixed(3), "-"],
-    ["POST /send-otp", sendOtp.requestsPerSecond.toFixed(0), ...lat(sendOtp.latencyMs), sendOtp.cpuMsPerRequest.toFixed(3), sendOtp.cpuMsPerRequestAboveBaseline.toFixed(3)],
-    ["POST /verify-otp", verifyOtp.requestsPerSecond.toFixed(0), ...lat(verifyOtp.latencyMs), verifyOtp.cpuMsPerRequest.toFixed(3), verifyOtp.cpuMsPerRequestAboveBaseline.toFixed(3)],
+    [
+      "baseline POST /echo",
+      baseline.requestsPerSecond.toFixed(0),
+      ...lat(baseline.latencyMs),
+      baseline.cpuMsPerRequest.toFixed(3),
+      "-",
+    ],
+    [
+      "POST /send-otp",
+      sendOtp.requestsPerSecond.toFixed(0),
+      ...lat(sendOtp.latencyMs),
+      sendOtp.cpuMsPerRequest.toFixed(3),
+      sendOtp.cpuMsPerRequestAboveBaseline.toFixed(3),
+    ],
+    [
+      "POST /verify-otp",
+      verifyOtp.requestsPerSecond.toFixed(0),
+      ...lat(verifyOtp.latencyMs),
+      verifyOtp.cpuMsPerRequest.toFixed(3),
+      verifyOtp.cpuMsPerRequestAboveBaseline.toFixed(3),
+    ],
     ["in flow: send-otp", "", ...lat(r.flow.latencyMs.sendOtp), "", ""],
     ["in flow: verify-otp", "", ...lat(r.flow.latencyMs.verifyOtp), "", ""],
-    ["whole flow", `${r.flow.flowsPerSecond.toFixed(0)} flows/s`, ...lat(r.flow.latencyMs.flow), "", `${r.flow.cpuMsPerFlowAboveBaseline.toFixed(3)} /flow`],
+    [
+      "whole flow",
+      `${r.flow.flowsPerSecond.toFixed(0)} flows/s`,
+      ...lat(r.flow.latencyMs.flow),
+      "",
+      `${r.flow.cpuMsPerFlowAboveBaseline.toFixed(3)} /flow`,
+    ],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
   const b = r.bundle;
   return [
     `phone-otp benchmark (${r.config.mode}: ${r.config.users} users, ${r.config.rounds} rounds × ${r.config.phaseSeconds} s per phase; CPU = workerd utime+stime, median of rounds)`,
@@ -23,7 +48,10 @@ export function reportTable(r: BenchResults): string {
     `in-flow requests: ${r.flow.requestsPerSecond.toFixed(0)} req/s = ${(r.flow.shareOfBaselineRequestsPerSecond * 100).toFixed(1)}% of baseline; ${r.flow.flows} flows, failures: ${r.flow.failures}`,
     `sequential storage round trips (counted): /send-otp ${r.storageRoundTrips.sendOtpBeforeSms} before the SMS, /verify-otp ${r.storageRoundTrips.verifyOtp}`,
     `bundle: ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (${(b.rawBytes / 1024).toFixed(0)} KiB raw, ${b.minified ? "minified" : "not minified"}) = ${(b.shareOfLimit * 100).toFixed(2)}% of ${b.limitName}`,
-    `  largest contributors: ${b.largestParts.slice(0, 5).map((c) => `${c.name} ${(c.gzipBytes / 1024).toFixed(1)}`).join(", ")} (KiB gzip, unminified)`,
+    `  largest contributors: ${b.largestParts
+      .slice(0, 5)
+      .map((c) => `${c.name} ${(c.gzipBytes / 1024).toFixed(1)}`)
+      .join(", ")} (KiB gzip, unminified)`,
     ...r.targets.map((t) => `target ${t.met ? "met   " : "MISSED"} ${t.name}: ${t.value} ${t.unit} (goal ${t.goal})`),
   ].join("\n");
 }

@@ -1,8 +1,8 @@
 import type { BenchConfig } from "./bench-config.ts";
-import type { StorageRoundTrips } from "./round-trips.ts";
 import type { BundleReport } from "./bundle-size.ts";
 import type { PhaseResult } from "./phases.ts";
-import { median, round, summarizeLatencies, type LatencySummary } from "./stats.ts";
+import type { StorageRoundTrips } from "./round-trips.ts";
+import { type LatencySummary, median, round, summarizeLatencies } from "./stats.ts";
 
 /** The four phases of one round. */
 export interface Round {
@@ -103,9 +103,16 @@ function serviceEndpoint(
   label: string,
   baseline: EndpointFigures,
 ): ServiceEndpointFigures {
-  const figures = endpoint(rounds.map((r) => r[phase]), label);
+  const figures = endpoint(
+    rounds.map((r) => r[phase]),
+    label,
+  );
   const above = rounds.map((r) => cpuPerRequest(r[phase], label) - cpuPerRequest(r.baseline, "echo"));
-  return { ...figures, cpuMsPerRequestAboveBaseline: round(median(above), 3), ratioToBaseline: ratios(figures, baseline) };
+  return {
+    ...figures,
+    cpuMsPerRequestAboveBaseline: round(median(above), 3),
+    ratioToBaseline: ratios(figures, baseline),
+  };
 }
 
 function flow(rounds: Round[], baselineRps: number): FlowFigures {
@@ -162,7 +169,10 @@ export function buildResults(
   bundle: BundleReport,
   storageRoundTrips: StorageRoundTrips,
 ): BenchResults {
-  const baseline = endpoint(rounds.map((r) => r.baseline), "echo");
+  const baseline = endpoint(
+    rounds.map((r) => r.baseline),
+    "echo",
+  );
   const partial = {
     generatedAt: new Date().toISOString(),
     config,
@@ -181,5 +191,7 @@ export function buildResults(
 
 /** Failures anywhere in the run: a benchmark of failing requests measures the wrong thing. */
 export function totalFailures(r: BenchResults): number {
-  return r.endpoints.baseline.failures + r.endpoints.sendOtp.failures + r.endpoints.verifyOtp.failures + r.flow.failures;
+  return (
+    r.endpoints.baseline.failures + r.endpoints.sendOtp.failures + r.endpoints.verifyOtp.failures + r.flow.failures
+  );
 }

@@ -30,7 +30,9 @@ export async function startFakeFast2Sms(options: { keepAll?: boolean } = {}): Pr
     let raw = "";
     for await (const chunk of req) raw += chunk;
     if (req.method !== "POST" || req.url !== "/dev/bulkV2") {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ return: false, status_code: 990 }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ return: false, status_code: 990 }));
       return;
     }
     const sms: ReceivedSms = { path: req.url, authorization: req.headers.authorization, body: JSON.parse(raw) };

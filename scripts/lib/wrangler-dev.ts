@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,23 +50,37 @@ export interface WranglerDevOptions {
  * temporary folder) on a free loopback port with the given settings, and
  * resolves once GET /health answers 2xx (every Worker served this way has it).
  */
-export async function startWranglerDev(vars: Record<string, string>, options: WranglerDevOptions = {}): Promise<DevServer> {
+export async function startWranglerDev(
+  vars: Record<string, string>,
+  options: WranglerDevOptions = {},
+): Promise<DevServer> {
   const { config = "wrangler.toml", stateRoot = tmpdir(), timeoutMs = 60_000 } = options;
   const dir = mkdtempSync(join(stateRoot, "phone-otp-dev-"));
   const envFile = join(dir, "settings.env");
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n"));
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n"),
+  );
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(
     process.execPath,
     [
       join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
       "dev",
-      "--config", config,
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", join(dir, "state"),
-      "--env-file", envFile,
+      "--config",
+      config,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      join(dir, "state"),
+      "--env-file",
+      envFile,
       "--show-interactive-dev-session=false",
     ],
     {

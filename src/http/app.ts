@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../kernel/errors/service-error";
-import { signInPageRoute } from "./routes/sign-in-page";
 import type { AppEnv } from "./core/app-env";
-import { corsPreflight } from "./middleware/settings-and-keys";
+import { onError, problemResponse } from "./core/on-error";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
-import { onError, problemResponse } from "./core/on-error";
+import { corsPreflight } from "./middleware/settings-and-keys";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
 import { jwksRoute } from "./routes/jwks";
@@ -13,6 +12,7 @@ import { logoutRoute } from "./routes/logout";
 import { openApiRoute } from "./routes/openapi";
 import { sendOtpRoute } from "./routes/send-otp";
 import { sessionsRoute } from "./routes/sessions";
+import { signInPageRoute } from "./routes/sign-in-page";
 import { tokenRefreshRoute } from "./routes/token-refresh";
 import { verifyOtpRoute } from "./routes/verify-otp";
 

@@ -27,7 +27,10 @@ export interface StorageCallOptions {
 export async function storageCall<T>(options: StorageCallOptions, op: () => Promise<T>, undo?: Undo): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`storage call took longer than ${options.timeoutMs} ms`)), options.timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`storage call took longer than ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
   });
   const call = op();
   try {
@@ -43,18 +46,25 @@ export async function storageCall<T>(options: StorageCallOptions, op: () => Prom
 function undoInBackground(options: StorageCallOptions, call: Promise<unknown>, undo: Undo): void {
   const attempt = () =>
     undo().catch((err: unknown) => {
-      console.error(JSON.stringify({ event: "storage.undo_failed", error: err instanceof Error ? err.name : typeof err }));
+      console.error(
+        JSON.stringify({ event: "storage.undo_failed", error: err instanceof Error ? err.name : typeof err }),
+      );
     });
   options.background(attempt());
   // Wait for the late answer only as long as work after a response may run (waitUntil: 30 s).
-  const giveUp = new Promise<void>((resolve) => setTimeout(resolve, Math.min(6 * options.timeoutMs, LATE_ANSWER_WAIT_MS)));
+  const giveUp = new Promise<void>((resolve) =>
+    setTimeout(resolve, Math.min(6 * options.timeoutMs, LATE_ANSWER_WAIT_MS)),
+  );
   options.background(Promise.race([call.then(attempt, attempt), giveUp]));
 }
 
 export function asUnavailable(err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
-  return new UnavailableError("Storage is temporarily unavailable. Nothing was sent or counted; try again in a few seconds.", {
-    cause: err,
-    retryAfter: RETRY_AFTER_SECONDS,
-  });
+  return new UnavailableError(
+    "Storage is temporarily unavailable. Nothing was sent or counted; try again in a few seconds.",
+    {
+      cause: err,
+      retryAfter: RETRY_AFTER_SECONDS,
+    },
+  );
 }

@@ -2,11 +2,12 @@
  * For the app's other Workers and Node backends: check this service's access
  * tokens. See README.md, "Verifying tokens in your backend".
  */
+
+export { type PhoneAuthVariables, phoneAuth } from "./phone-auth";
 export {
-  createAccessTokenVerifier,
-  InvalidAccessTokenError,
   type AccessTokenAlg,
   type AccessTokenVerifierOptions,
+  createAccessTokenVerifier,
+  InvalidAccessTokenError,
   type PhoneClaims,
 } from "./verify-access-token";
-export { phoneAuth, type PhoneAuthVariables } from "./phone-auth";

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import {
+  type AccessTokenVerifierOptions,
   createAccessTokenVerifier,
   InvalidAccessTokenError,
-  type AccessTokenVerifierOptions,
   type PhoneClaims,
 } from "./verify-access-token";
 

@@ -2,11 +2,11 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   importJWK,
-  jwtVerify,
   type JSONWebKeySet,
   type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
+  jwtVerify,
 } from "jose";
 
 /** The claims of a valid phone-otp access token. */

@@ -57,7 +57,8 @@ describe("npm run bench -- --smoke", () => {
     for (const x of [flow.flowsPerSecond, flow.requestsPerSecond, flow.shareOfBaselineRequestsPerSecond]) {
       expect(isFinitePositive(x), String(x)).toBe(true);
     }
-    for (const l of Object.values(flow.latencyMs)) expect([l.count, l.p50, l.p95, l.p99].every(isFinitePositive)).toBe(true);
+    for (const l of Object.values(flow.latencyMs))
+      expect([l.count, l.p50, l.p95, l.p99].every(isFinitePositive)).toBe(true);
     expect(Number.isFinite(flow.cpuMsPerFlowAboveBaseline)).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { importJWK, jwtVerify, SignJWT, type JWK } from "jose";
+import { importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi"];
@@ -8,7 +8,11 @@ describe("npm run keygen", () => {
   it.each(["EdDSA", "ES256", "RS256"])("prints a %s key pair that round-trips", async (alg) => {
     const out = execFileSync(process.execPath, ["scripts/keygen.mjs", "--alg", alg, "--json"], { encoding: "utf8" });
     const { privateJwk, publicJwk } = JSON.parse(out) as { privateJwk: JWK; publicJwk: JWK };
-    expect(privateJwk).toMatchObject({ alg, use: "sig", kid: expect.stringMatching(/^\d{4}-\d{2}-\d{2}-[0-9a-f]{8}$/) });
+    expect(privateJwk).toMatchObject({
+      alg,
+      use: "sig",
+      kid: expect.stringMatching(/^\d{4}-\d{2}-\d{2}-[0-9a-f]{8}$/),
+    });
     expect(publicJwk.kid).toBe(privateJwk.kid);
     for (const m of PRIVATE_MEMBERS) expect(publicJwk).not.toHaveProperty(m);
 

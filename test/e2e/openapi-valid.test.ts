@@ -47,7 +47,11 @@ describe("OpenAPI document", () => {
   ] as const)("%s: the documented body schema agrees with the route's zod schema", (path, zodSchema) => {
     const schema = doc.paths[path].post.requestBody.content["application/json"].schema;
     const validate = new Ajv2020({ strict: false }).compile(schema);
-    const verdicts = bodies.map((body) => ({ body, documented: validate(body), route: zodSchema.safeParse(body).success }));
+    const verdicts = bodies.map((body) => ({
+      body,
+      documented: validate(body),
+      route: zodSchema.safeParse(body).success,
+    }));
     expect(verdicts.filter((v) => v.documented !== v.route)).toEqual([]);
     expect(verdicts.some((v) => v.route)).toBe(true);
     expect(verdicts.some((v) => !v.route)).toBe(true);

@@ -12,7 +12,9 @@ describe("README.md matches the code", () => {
       { status: Number(status), when },
     ]);
     expect(Object.fromEntries(rows)).toEqual(
-      Object.fromEntries(Object.entries(ERROR_CATALOG).map(([code, info]) => [code, { status: info.status, when: info.when }])),
+      Object.fromEntries(
+        Object.entries(ERROR_CATALOG).map(([code, info]) => [code, { status: info.status, when: info.when }]),
+      ),
     );
     expect(rows).toHaveLength(Object.keys(ERROR_CATALOG).length);
   });

@@ -1,7 +1,7 @@
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeFast2Sms } from "../../scripts/lib/fake-fast2sms-server.ts";
-import { startWranglerDev, type DevServer } from "../../scripts/lib/wrangler-dev.ts";
+import { type DevServer, startWranglerDev } from "../../scripts/lib/wrangler-dev.ts";
 
 const JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789";
 let fast2sms: Awaited<ReturnType<typeof startFakeFast2Sms>>;
@@ -29,7 +29,11 @@ const post = async (path: string, body: unknown) => {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  return { status: res.status, type: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    body: (await res.json()) as Record<string, unknown>,
+  };
 };
 
 describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
@@ -42,12 +46,20 @@ describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
     expect(fast2sms.received).toHaveLength(1);
     const sms = fast2sms.received[0]!;
     expect(sms.authorization).toBe("e2e-fast2sms-key");
-    expect(sms.body).toEqual({ route: "otp", variables_values: expect.stringMatching(/^\d{6}$/), numbers: "9876543210" });
+    expect(sms.body).toEqual({
+      route: "otp",
+      variables_values: expect.stringMatching(/^\d{6}$/),
+      numbers: "9876543210",
+    });
     const code = sms.body.variables_values!;
 
     const wrongCode = code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
     const wrong = await post("/verify-otp", { phone: "+919876543210", otp: wrongCode, verification_id });
-    expect(wrong).toMatchObject({ status: 400, type: "application/problem+json", body: { code: "otp_invalid", attempts_left: 4 } });
+    expect(wrong).toMatchObject({
+      status: 400,
+      type: "application/problem+json",
+      body: { code: "otp_invalid", attempts_left: 4 },
+    });
 
     const ok = await post("/verify-otp", { phone: "+91 98765 43210", otp: code, verification_id });
     expect(ok).toMatchObject({ status: 200, body: { status: "success", token_type: "Bearer" } });

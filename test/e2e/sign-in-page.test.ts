@@ -2,9 +2,9 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWranglerDev, type DevServer } from "../../scripts/lib/wrangler-dev.ts";
+import { type DevServer, startWranglerDev } from "../../scripts/lib/wrangler-dev.ts";
 
 /**
  * The sign-in page in real headless Chromium (Debian's `chromium` package,
@@ -78,7 +78,10 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     );
     page.on("console", (m) => {
       // The API's expected 4xx answers (wrong number, wrong code) are logged by Chromium too; they are not problems.
-      if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
+      if (
+        m.type() === "error" &&
+        !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())
+      ) {
         problems.push(`console: ${m.text()}`);
       }
     });
@@ -94,7 +97,10 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
   const box = async (page: Page, selector: string) => (await page.locator(selector).boundingBox())!;
   /** Wait until the element's text matches. */
   const textMatches = (page: Page, selector: string, pattern: RegExp, timeout?: number) =>
-    page.locator(selector).filter({ hasText: pattern }).waitFor(timeout === undefined ? {} : { timeout });
+    page
+      .locator(selector)
+      .filter({ hasText: pattern })
+      .waitFor(timeout === undefined ? {} : { timeout });
   const pageWidth = (page: Page) => page.evaluate<number>("document.documentElement.scrollWidth");
 
   it("signs in with the keyboard only, reading the code from the dev outbox; a wrong code shows its error by the code field", async () => {
@@ -155,8 +161,14 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     expect(await text(page, "#success-title")).toContain("You are signed in");
 
     const claims = await page.locator("#claims dt").allInnerTexts();
-    expect(claims).toEqual(expect.arrayContaining(["iss", "aud", "sub", "phone_number", "phone_number_verified", "iat", "exp", "jti"]));
-    const claim = (name: string) => page.locator("#claims dt", { hasText: new RegExp(`^${name}$`) }).locator("+ dd").innerText();
+    expect(claims).toEqual(
+      expect.arrayContaining(["iss", "aud", "sub", "phone_number", "phone_number_verified", "iat", "exp", "jti"]),
+    );
+    const claim = (name: string) =>
+      page
+        .locator("#claims dt", { hasText: new RegExp(`^${name}$`) })
+        .locator("+ dd")
+        .innerText();
     expect(await claim("sub")).toBe("+919876543210");
     expect(await claim("phone_number_verified")).toBe("true");
     expect(await claim("exp")).toMatch(/^\d{10} \(.+\)$/);
@@ -176,7 +188,9 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     // The session is kept: the list shows this session, with a coarse client.
     expect(await text(page, "#session-note")).toMatch(/^You stay signed in: .* the session ends in 30 days\.$/);
     await page.locator("#sessions li").first().waitFor();
-    expect(await page.locator(`#sessions li[data-session-id="${String(payload.sid)}"]`).innerText()).toMatch(/^This session · Chrome/);
+    expect(await page.locator(`#sessions li[data-session-id="${String(payload.sid)}"]`).innerText()).toMatch(
+      /^This session · Chrome/,
+    );
 
     expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
@@ -233,7 +247,10 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     expect(await text(page, "#sent-note")).toBe("We sent a new code to +919123456789.");
     expect(await focusedId(page)).toBe("code");
     expect(await resend.isDisabled()).toBe(true);
-    await page.locator("#outbox-message").filter({ hasText: /\d{6}$/, hasNotText: first }).waitFor();
+    await page
+      .locator("#outbox-message")
+      .filter({ hasText: /\d{6}$/, hasNotText: first })
+      .waitFor();
 
     // The new code signs in. The answer gets a firebase_token (a later feature) on its way to the page.
     await page.route("**/verify-otp", async (route) => {

@@ -23,10 +23,12 @@ export function faultyKv(faults: Partial<Record<"get" | "put" | "delete", Fault>
   return new Proxy(kv, {
     get(target, prop: string) {
       const value = Reflect.get(target, prop) as unknown;
-      const method = typeof value === "function" ? (value as (...a: unknown[]) => Promise<unknown>).bind(target) : undefined;
+      const method =
+        typeof value === "function" ? (value as (...a: unknown[]) => Promise<unknown>).bind(target) : undefined;
       const fault = faults[prop as keyof typeof faults];
       if (fault && method) {
-        return (...args: unknown[]) => (typeof fault === "object" && "late" in fault ? late(() => method(...args), fault.late) : act(fault));
+        return (...args: unknown[]) =>
+          typeof fault === "object" && "late" in fault ? late(() => method(...args), fault.late) : act(fault);
       }
       return method ?? value;
     },
@@ -56,5 +58,8 @@ export function faultyNamespace<T extends Rpc.DurableObjectBranded | undefined>(
 
 /** What the runtime throws when a Durable Object is overloaded. */
 export function overloaded(): Error {
-  return Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), { overloaded: true, retryable: false });
+  return Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), {
+    overloaded: true,
+    retryable: false,
+  });
 }

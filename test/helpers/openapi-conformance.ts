@@ -1,7 +1,7 @@
 import { expect } from "vitest";
-import { ERROR_CATALOG, type ErrorCode, type ErrorInfo } from "../../src/kernel/errors/error-catalog";
 import { problemDocument } from "../../src/http/core/schemas";
 import { OPERATIONS } from "../../src/http/openapi/operations";
+import { ERROR_CATALOG, type ErrorCode, type ErrorInfo } from "../../src/kernel/errors/error-catalog";
 
 /**
  * Checks one answer of the app against its own OpenAPI description
@@ -38,10 +38,15 @@ export function expectDocumented(request: Request, res: { status: number; header
   expect(parsed.success ? [] : parsed.error.issues, `${where}: a problem document`).toEqual([]);
   const code = (res.body as { code: ErrorCode }).code;
   const documented: readonly ErrorCode[] = op ? [...op.errors, "internal_error"] : ["not_found"];
-  expect(documented, `${where}: code ${code} is documented for ${op ? `${op.method} ${op.path}` : "unknown routes"}`).toContain(code);
+  expect(
+    documented,
+    `${where}: code ${code} is documented for ${op ? `${op.method} ${op.path}` : "unknown routes"}`,
+  ).toContain(code);
   expect(ERROR_CATALOG[code].status, `${where}: status of ${code}`).toBe(res.status);
   const info: ErrorInfo = ERROR_CATALOG[code];
-  const locked = code === "too_many_attempts" && /Too many wrong codes for this number/.test(String((res.body as { detail?: unknown }).detail));
+  const locked =
+    code === "too_many_attempts" &&
+    /Too many wrong codes for this number/.test(String((res.body as { detail?: unknown }).detail));
   if (code === "invalid_token") {
     expect(res.headers.get("www-authenticate"), `${where}: a Bearer challenge with invalid_token`).toMatch(/^Bearer\b/);
   }

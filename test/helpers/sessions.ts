@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { post, uniquePhone, withSettings, type ApiResponse } from "./api";
+import { type ApiResponse, post, uniquePhone, withSettings } from "./api";
 import type { FakeFast2Sms } from "./fake-fast2sms";
 
 export interface SignedIn {
@@ -22,10 +22,16 @@ export async function signIn(
   const phone = options.phone ?? uniquePhone();
   const headers: Record<string, string> = options.userAgent ? { "user-agent": options.userAgent } : {};
   const call = (path: string, json: unknown) =>
-    options.settings ? withSettings(options.settings, path, { json, headers }) : post(path, json, { headers: { "content-type": "application/json", ...headers } });
+    options.settings
+      ? withSettings(options.settings, path, { json, headers })
+      : post(path, json, { headers: { "content-type": "application/json", ...headers } });
   const sent = await call("/send-otp", { phone });
   expect(sent.status).toBe(200);
-  const verified = await call("/verify-otp", { phone, otp: fast2sms.lastCode(), verification_id: sent.body.verification_id });
+  const verified = await call("/verify-otp", {
+    phone,
+    otp: fast2sms.lastCode(),
+    verification_id: sent.body.verification_id,
+  });
   expect(verified.status).toBe(200);
   const accessToken = verified.body.access_token as string;
   const claims = JSON.parse(atob(accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { sid: string };

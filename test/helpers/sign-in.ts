@@ -1,6 +1,6 @@
 import { expect } from "vitest";
+import { type ApiResponse, uniquePhone, withSettings } from "./api";
 import type { FakeFast2Sms } from "./fake-fast2sms";
-import { uniquePhone, withSettings, type ApiResponse } from "./api";
 
 /** Runs send → verify for a fresh number with these settings; returns the number and the verify response. */
 export async function signIn(

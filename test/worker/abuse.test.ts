@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { get, lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { FakeTurnstile, turnstileSettings } from "../helpers/fake-turnstile";
-import { get, lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -18,8 +18,12 @@ afterEach(() => {
 });
 
 const advance = (ms: number) => vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
-const send = (settings: Record<string, unknown>, phone: string, ip = "203.0.113.7", extra: Record<string, unknown> = {}) =>
-  withSettings(settings, "/send-otp", { json: { phone, ...extra }, headers: { "cf-connecting-ip": ip } });
+const send = (
+  settings: Record<string, unknown>,
+  phone: string,
+  ip = "203.0.113.7",
+  extra: Record<string, unknown> = {},
+) => withSettings(settings, "/send-otp", { json: { phone, ...extra }, headers: { "cf-connecting-ip": ip } });
 const verify = (settings: Record<string, unknown>, phone: string, otp: string) =>
   withSettings(settings, "/verify-otp", { json: { phone, otp, verification_id: lastVerificationId(phone) } });
 
@@ -78,13 +82,16 @@ describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
   it("is spent exactly under concurrency: 20 concurrent sends with a budget of 5 send 5 SMS", async () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 1, 1, 12, 0, 0) });
     const budget = { SMS_DAILY_BUDGET: "5" };
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => send(budget, uniquePhone(), `192.0.2.${100 + i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => send(budget, uniquePhone(), `192.0.2.${100 + i}`)),
+    );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     expect(results.filter((r) => r.body.code === "sms_budget_exhausted")).toHaveLength(15);
     expect(fast2sms.requests).toHaveLength(5);
-    const hits = await runInDurableObject(env.QUOTA_COUNTER.getByName("sms-budget:2031-02-01"), (_, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
+    const hits = await runInDurableObject(
+      env.QUOTA_COUNTER.getByName("sms-budget:2031-02-01"),
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
     );
     expect(hits).toBe(5);
   });
@@ -96,8 +103,9 @@ describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
     expect((await send(settings, uniquePhone(), ip)).status).toBe(200);
     // With a quota of 2, a refused request that kept its quota hit would turn the next one into 429.
     for (let i = 0; i < 3; i++) expectProblem(await send(settings, uniquePhone(), ip), 503, "sms_budget_exhausted");
-    const hits = await runInDurableObject(env.QUOTA_COUNTER.getByName(`ip:${ip}`), (_, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
+    const hits = await runInDurableObject(
+      env.QUOTA_COUNTER.getByName(`ip:${ip}`),
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
     );
     expect(hits).toBe(1);
   });
@@ -114,13 +122,23 @@ describe("bot check (Turnstile)", () => {
   it("passes a token siteverify accepts, sending the secret, the token and the client address", async () => {
     const res = await send(turnstileSettings, uniquePhone(), "203.0.113.50", { turnstile_token: "good-token" });
     expect(res.status).toBe(200);
-    expect(turnstile.requests).toEqual([{ secret: "test-turnstile-secret", response: "good-token", remoteip: "203.0.113.50" }]);
+    expect(turnstile.requests).toEqual([
+      { secret: "test-turnstile-secret", response: "good-token", remoteip: "203.0.113.50" },
+    ]);
   });
 
   it.each([
     ["success: false", { success: false, "error-codes": ["invalid-input-response"] }, {}],
-    ["the wrong hostname", { success: true, hostname: "evil.example", action: "send-otp" }, { TURNSTILE_EXPECTED_HOSTNAME: "shop.example" }],
-    ["the wrong action", { success: true, hostname: "shop.example", action: "login" }, { TURNSTILE_EXPECTED_ACTION: "send-otp" }],
+    [
+      "the wrong hostname",
+      { success: true, hostname: "evil.example", action: "send-otp" },
+      { TURNSTILE_EXPECTED_HOSTNAME: "shop.example" },
+    ],
+    [
+      "the wrong action",
+      { success: true, hostname: "shop.example", action: "login" },
+      { TURNSTILE_EXPECTED_ACTION: "send-otp" },
+    ],
   ])("refuses %s with 403 captcha_failed and sends nothing", async (_, body, extra) => {
     turnstile.reply = { status: 200, body };
     const res = await send({ ...turnstileSettings, ...extra }, uniquePhone(), "203.0.113.51", { turnstile_token: "t" });

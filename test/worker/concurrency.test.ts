@@ -2,8 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LimiterState, PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 
 const fast2sms = new FakeFast2Sms();
 beforeEach(() => fast2sms.install());
@@ -17,7 +17,10 @@ function limiterState(phone: string): Promise<LimiterState | undefined> {
 }
 
 const tally = (statuses: string[]) =>
-  statuses.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+  statuses.reduce<Record<string, number>>((acc, s) => {
+    acc[s] = (acc[s] ?? 0) + 1;
+    return acc;
+  }, {});
 
 describe("concurrency", () => {
   it("20 concurrent verifies of the right code give exactly one success", async () => {

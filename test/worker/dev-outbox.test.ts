@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -19,10 +19,15 @@ describe("console provider and GET /dev/outbox", () => {
     expect(outbox.status).toBe(200);
     const messages = outbox.body.messages as { to: string; text: string; sent_at: string }[];
     expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatchObject({ to: phone, text: expect.stringMatching(/^Your Phone OTP verification code is \d{6}$/) });
+    expect(messages[0]).toMatchObject({
+      to: phone,
+      text: expect.stringMatching(/^Your Phone OTP verification code is \d{6}$/),
+    });
     const code = /(\d{6})$/.exec(messages[0]!.text)![1]!;
 
-    const verified = await withSettings(console_, "/verify-otp", { json: { phone, otp: code, verification_id: lastVerificationId(phone) } });
+    const verified = await withSettings(console_, "/verify-otp", {
+      json: { phone, otp: code, verification_id: lastVerificationId(phone) },
+    });
     expect(verified.status).toBe(200);
   });
 

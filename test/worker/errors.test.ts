@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { get, post, sendOtp, uniquePhone, verifyOtp, withSettings } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -11,7 +11,7 @@ describe("invalid_request", () => {
   const cases: [string, string | unknown, RegExp][] = [
     ["a body that is not JSON", "{phone: 98765", /not valid JSON/],
     ["a JSON array", [], /JSON object/],
-    ["a JSON string", "\"hello\"", /JSON object/],
+    ["a JSON string", '"hello"', /JSON object/],
     ["null", "null", /JSON object/],
     ["a missing phone", {}, /"phone" is required/],
     ["a phone of the wrong type", { phone: 9876543210 }, /"phone" must be a string/],
@@ -61,15 +61,20 @@ describe("phone numbers", () => {
     expect(fast2sms.requests).toHaveLength(0);
   });
 
-  it.each(["+919876543210", "+91 98765 43210", "919876543210", "09876543210", "9876543210", "(98765) 432-10", "098765-43210"])(
-    "accepts %s and normalises it to E.164",
-    async (input) => {
-      const res = await withSettings({ SMS_PROVIDER: "console" }, "/send-otp", { json: { phone: input } });
-      expect([200, 429]).toContain(res.status);
-      if (res.status === 200) expect(res.body.phone).toBe("+919876543210");
-      else expect(res.body.code).toBe("rate_limited"); // same number, so later forms hit the cooldown
-    },
-  );
+  it.each([
+    "+919876543210",
+    "+91 98765 43210",
+    "919876543210",
+    "09876543210",
+    "9876543210",
+    "(98765) 432-10",
+    "098765-43210",
+  ])("accepts %s and normalises it to E.164", async (input) => {
+    const res = await withSettings({ SMS_PROVIDER: "console" }, "/send-otp", { json: { phone: input } });
+    expect([200, 429]).toContain(res.status);
+    if (res.status === 200) expect(res.body.phone).toBe("+919876543210");
+    else expect(res.body.code).toBe("rate_limited"); // same number, so later forms hit the cooldown
+  });
 });
 
 describe("verify without a code", () => {
@@ -103,11 +108,9 @@ describe("misconfigured", () => {
   });
 
   it("names every bad setting at once", async () => {
-    const res = await withSettings(
-      { OTP_LENGTH: "3", OTP_TTL_SECONDS: "30", FAST2SMS_ROUTE: "dlt" },
-      "/send-otp",
-      { json: { phone: uniquePhone() } },
-    );
+    const res = await withSettings({ OTP_LENGTH: "3", OTP_TTL_SECONDS: "30", FAST2SMS_ROUTE: "dlt" }, "/send-otp", {
+      json: { phone: uniquePhone() },
+    });
     expectProblem(res, 500, "misconfigured");
     for (const name of ["OTP_LENGTH", "OTP_TTL_SECONDS", "FAST2SMS_SENDER_ID", "FAST2SMS_TEMPLATE_ID"]) {
       expect(res.body.detail).toContain(name);

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/limiter-for";
-import { FakeFast2Sms, ok, refused } from "../helpers/fake-fast2sms";
 import { sendOtp, uniquePhone, withSettings } from "../helpers/api";
+import { FakeFast2Sms, ok, refused } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -10,7 +10,8 @@ beforeEach(() => fast2sms.install());
 afterEach(() => vi.restoreAllMocks());
 
 /** What the public may never read in an error: the operator's account, key, IP or KYC state, or the vendor's words. */
-const OPERATOR_STATE = /balance|wallet|kyc|key|ip address|blocked|blacklist|disabled|account|template|sender|fast2sms|vendor text|\b4\d\d\b|\b99\d\b/i;
+const OPERATOR_STATE =
+  /balance|wallet|kyc|key|ip address|blocked|blacklist|disabled|account|template|sender|fast2sms|vendor text|\b4\d\d\b|\b99\d\b/i;
 
 /** After a failed send, the code that was texted (or not) must be dead everywhere. */
 async function expectNoLiveCode(phone: string): Promise<void> {
@@ -18,7 +19,9 @@ async function expectNoLiveCode(phone: string): Promise<void> {
   expect((await env.OTP_KV.list({ prefix: `otp:${phone}:` })).keys).toHaveLength(0);
   const code = fast2sms.lastCode();
   // Even an app that sends no verification_id finds nothing to check.
-  const res = await withSettings({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", { json: { phone, otp: code } });
+  const res = await withSettings({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", {
+    json: { phone, otp: code },
+  });
   expectProblem(res, 404, "otp_not_found");
 }
 
@@ -53,10 +56,33 @@ function captureLog() {
 
 // Every documented Fast2SMS error, with the HTTP status the docs give for it.
 const documented: [number, number][] = [
-  [401, 400], [402, 400], [403, 400], [404, 400], [405, 400], [406, 400], [407, 400], [408, 400],
-  [409, 400], [410, 400], [411, 400], [412, 401], [413, 401], [414, 400], [415, 400], [416, 400],
-  [417, 400], [424, 400], [425, 400], [426, 400], [500, 400], [990, 400], [995, 400], [996, 400],
-  [997, 400], [998, 400], [999, 400],
+  [401, 400],
+  [402, 400],
+  [403, 400],
+  [404, 400],
+  [405, 400],
+  [406, 400],
+  [407, 400],
+  [408, 400],
+  [409, 400],
+  [410, 400],
+  [411, 400],
+  [412, 401],
+  [413, 401],
+  [414, 400],
+  [415, 400],
+  [416, 400],
+  [417, 400],
+  [424, 400],
+  [425, 400],
+  [426, 400],
+  [500, 400],
+  [990, 400],
+  [995, 400],
+  [996, 400],
+  [997, 400],
+  [998, 400],
+  [999, 400],
 ];
 
 describe("Fast2SMS failures → 502 sms_failed, nothing usable left, the reason only in the log", () => {
@@ -81,7 +107,10 @@ describe("Fast2SMS failures → 502 sms_failed, nothing usable left, the reason 
     expect(res.body.detail).toBe(
       "The SMS could not be sent, and trying again soon is unlikely to help. If it keeps failing, contact the app's support.",
     );
-    expectLogged(log, { reason: "the gateway account has insufficient balance", to: expect.stringMatching(/^\+91\*+\d{2,4}$/) });
+    expectLogged(log, {
+      reason: "the gateway account has insufficient balance",
+      to: expect.stringMatching(/^\+91\*+\d{2,4}$/),
+    });
   });
 
   it("HTTP 200 with no return key at all", async () => {

@@ -1,10 +1,10 @@
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
+import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { faultyKv, faultyNamespace, overloaded } from "../helpers/faulty-bindings";
-import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();
@@ -98,7 +98,11 @@ describe("SMS fault after storage succeeded", () => {
   it("drops the code in the Durable Object even when the KV delete fails", async () => {
     const phone = uniquePhone();
     fast2sms.respond({ status: 500, body: "{}" });
-    expectProblem(await send({ OTP_KV: faultyKv({ delete: new Error("KV DELETE failed") }) }, phone), 502, "sms_failed");
+    expectProblem(
+      await send({ OTP_KV: faultyKv({ delete: new Error("KV DELETE failed") }) }, phone),
+      502,
+      "sms_failed",
+    );
     expect((await state(phone))?.codes ?? []).toHaveLength(0);
     const res = await withSettings({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", {
       json: { phone, otp: fast2sms.lastCode() },

@@ -1,8 +1,8 @@
 import { decodeProtectedHeader, exportPKCS8, generateKeyPair, jwtVerify } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FIREBASE_AUDIENCE } from "../../src/domain/tokens/sign-firebase-token";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { uniquePhone, withSettings } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
 import { signIn } from "../helpers/sign-in";
 
@@ -64,9 +64,15 @@ describe("Firebase custom token", () => {
   });
 
   it.each([
-    ["not JSON", "{\"type\": \"service_account\","],
+    ["not JSON", '{"type": "service_account",'],
     ["without a private key", JSON.stringify({ client_email: CLIENT_EMAIL })],
-    ["with a key that does not import", JSON.stringify({ client_email: CLIENT_EMAIL, private_key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" })],
+    [
+      "with a key that does not import",
+      JSON.stringify({
+        client_email: CLIENT_EMAIL,
+        private_key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+      }),
+    ],
   ])("a service account %s is misconfigured, found before any SMS is sent", async (_, json) => {
     const res = await withSettings({ FIREBASE_SERVICE_ACCOUNT: json }, "/send-otp", { json: { phone: uniquePhone() } });
     expectProblem(res, 500, "misconfigured");

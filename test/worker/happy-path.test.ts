@@ -1,7 +1,7 @@
-import { jwtVerify, decodeProtectedHeader } from "jose";
+import { decodeProtectedHeader, jwtVerify } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FAKE_BASE_URL, FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
+import { FAKE_BASE_URL, FakeFast2Sms } from "../helpers/fake-fast2sms";
 
 const fast2sms = new FakeFast2Sms();
 beforeEach(() => fast2sms.install());
@@ -27,7 +27,11 @@ describe("send → verify with Fast2SMS", () => {
     expect(request!.url).toBe(`${FAKE_BASE_URL}/dev/bulkV2`);
     expect(request!.method).toBe("POST");
     expect(request!.headers.authorization).toBe("test-fast2sms-key-7f3a");
-    expect(request!.body).toEqual({ route: "otp", variables_values: expect.stringMatching(/^\d{6}$/), numbers: national });
+    expect(request!.body).toEqual({
+      route: "otp",
+      variables_values: expect.stringMatching(/^\d{6}$/),
+      numbers: national,
+    });
 
     const verified = await verifyOtp(phone, fast2sms.lastCode(), sent.body.verification_id as string);
     expect(verified.status).toBe(200);
@@ -48,7 +52,12 @@ describe("send → verify with Fast2SMS", () => {
       issuer: "phone-otp",
       audience: "phone-otp-app",
     });
-    expect(payload).toMatchObject({ sub: phone, phone_number: phone, phone_number_verified: true, sid: expect.any(String) });
+    expect(payload).toMatchObject({
+      sub: phone,
+      phone_number: phone,
+      phone_number_verified: true,
+      sid: expect.any(String),
+    });
     expect(payload.exp! - payload.iat!).toBe(900);
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
   });

@@ -28,7 +28,10 @@ function advance(ms: number): void {
 }
 
 const keysIn = (name: string) =>
-  runInDurableObject(env.PHONE_LIMITER.getByName(name), (_: PhoneLimiter, state) => [...state.storage.kv.list()].length);
+  runInDurableObject(
+    env.PHONE_LIMITER.getByName(name),
+    (_: PhoneLimiter, state) => [...state.storage.kv.list()].length,
+  );
 
 describe("PhoneLimiter storage", () => {
   it("schedules an alarm that deletes everything once nothing can matter", async () => {
@@ -104,14 +107,26 @@ describe("PhoneLimiter storage", () => {
   it("the cooldown and hourly limit are per client; the number has its own ceiling", async () => {
     const limiter = limiterFor(env.PHONE_LIMITER, "+919800000009");
     const few = { ...limits, maxSendsPerHour: 2, maxSendsPerNumberPerHour: 3 };
-    expect(await limiter.reserveSend({ codeId: "s1", client: "stranger", limits: few })).toMatchObject({ outcome: "reserved" });
-    expect(await limiter.reserveSend({ codeId: "s2", client: "stranger", limits: few })).toMatchObject({ outcome: "cooldown" });
-    expect(await limiter.reserveSend({ codeId: "o1", client: "owner", limits: few })).toMatchObject({ outcome: "reserved" });
+    expect(await limiter.reserveSend({ codeId: "s1", client: "stranger", limits: few })).toMatchObject({
+      outcome: "reserved",
+    });
+    expect(await limiter.reserveSend({ codeId: "s2", client: "stranger", limits: few })).toMatchObject({
+      outcome: "cooldown",
+    });
+    expect(await limiter.reserveSend({ codeId: "o1", client: "owner", limits: few })).toMatchObject({
+      outcome: "reserved",
+    });
     advance(31_000);
-    expect(await limiter.reserveSend({ codeId: "s3", client: "stranger", limits: few })).toMatchObject({ outcome: "reserved" });
+    expect(await limiter.reserveSend({ codeId: "s3", client: "stranger", limits: few })).toMatchObject({
+      outcome: "reserved",
+    });
     advance(31_000);
-    expect(await limiter.reserveSend({ codeId: "s4", client: "stranger", limits: few })).toMatchObject({ outcome: "hourly_limit" });
-    expect(await limiter.reserveSend({ codeId: "o2", client: "owner", limits: few })).toMatchObject({ outcome: "number_limit" });
+    expect(await limiter.reserveSend({ codeId: "s4", client: "stranger", limits: few })).toMatchObject({
+      outcome: "hourly_limit",
+    });
+    expect(await limiter.reserveSend({ codeId: "o2", client: "owner", limits: few })).toMatchObject({
+      outcome: "number_limit",
+    });
   });
 
   it("undoAttempt takes back a right guess and a wrong one, once", async () => {
@@ -131,12 +146,18 @@ describe("PhoneLimiter storage", () => {
     const tight = { ...limits, cooldownMs: 0, maxSendsPerHour: 100, maxFailuresPerClient: 3, maxFailuresPerNumber: 5 };
     await limiter.reserveSend({ codeId: "a1", client: "attacker", limits: tight });
     for (let i = 0; i < 3; i++) await limiter.recordAttempt(attempt("a1", false));
-    expect(await limiter.reserveSend({ codeId: "a2", client: "attacker", limits: tight })).toMatchObject({ outcome: "locked" });
-    expect(await limiter.reserveSend({ codeId: "o1", client: "owner", limits: tight })).toMatchObject({ outcome: "reserved" });
+    expect(await limiter.reserveSend({ codeId: "a2", client: "attacker", limits: tight })).toMatchObject({
+      outcome: "locked",
+    });
+    expect(await limiter.reserveSend({ codeId: "o1", client: "owner", limits: tight })).toMatchObject({
+      outcome: "reserved",
+    });
     // The number-wide ceiling stops new codes for everyone, but a code already sent still verifies.
     await limiter.reserveSend({ codeId: "b1", client: "other", limits: tight });
     for (let i = 0; i < 2; i++) await limiter.recordAttempt(attempt("b1", false));
-    expect(await limiter.reserveSend({ codeId: "o2", client: "owner", limits: tight })).toMatchObject({ outcome: "locked" });
+    expect(await limiter.reserveSend({ codeId: "o2", client: "owner", limits: tight })).toMatchObject({
+      outcome: "locked",
+    });
     expect(await limiter.recordAttempt(attempt("o1", true))).toEqual({ outcome: "verified" });
   });
 });

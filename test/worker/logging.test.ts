@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeFast2Sms, refused } from "../helpers/fake-fast2sms";
 import { sendOtp, uniquePhone, verifyOtp, withSettings } from "../helpers/api";
+import { FakeFast2Sms, refused } from "../helpers/fake-fast2sms";
 
 const fast2sms = new FakeFast2Sms();
 let output: string[] = [];
@@ -38,7 +38,15 @@ describe("logs", () => {
 
     const all = output.join("\n");
     expect(output.length).toBeGreaterThanOrEqual(5);
-    for (const secret of [code, wrong(code), failedCode, token, "test-fast2sms-key-7f3a", "test-jwt-secret", "test-otp-hash-secret"]) {
+    for (const secret of [
+      code,
+      wrong(code),
+      failedCode,
+      token,
+      "test-fast2sms-key-7f3a",
+      "test-jwt-secret",
+      "test-otp-hash-secret",
+    ]) {
       expect(all).not.toContain(secret);
     }
   });

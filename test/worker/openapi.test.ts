@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../../src/kernel/errors/error-catalog";
-import app from "../../src/index";
 import { buildOpenApiDocument } from "../../src/http/openapi/openapi-document";
+import app from "../../src/index";
+import { ERROR_CODES } from "../../src/kernel/errors/error-catalog";
 import { get } from "../helpers/api";
 
 type Json = Record<string, any>;
@@ -21,7 +21,11 @@ describe("GET /openapi.json", () => {
   });
 
   it("describes exactly the app's routes", () => {
-    const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`));
+    const routes = new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL")
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+    );
     expect(new Set(operations.map((o) => `${o.method} ${o.path}`))).toEqual(routes);
   });
 
@@ -82,7 +86,9 @@ it("documents the session routes: Bearer security, the {id} path parameter, 204 
   expect(paths["/sessions"].get.security).toEqual([{ bearerAuth: [] }]);
   expect(paths["/logout-all"].post.security).toEqual([{ bearerAuth: [] }]);
   expect(paths["/token/refresh"].post.security).toBeUndefined();
-  expect(paths["/sessions/{id}"].delete.parameters).toEqual([expect.objectContaining({ name: "id", in: "path", required: true })]);
+  expect(paths["/sessions/{id}"].delete.parameters).toEqual([
+    expect.objectContaining({ name: "id", in: "path", required: true }),
+  ]);
   expect(paths["/sessions/{id}"].delete.responses["204"].content).toBeUndefined();
   const codes401 = (path: string, method: string) =>
     paths[path][method].responses["401"].content["application/problem+json"].schema.allOf[1].properties.code.enum;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { lastVerificationId, sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
 
 const fast2sms = new FakeFast2Sms();

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { phoneAuth, type PhoneAuthVariables } from "../../src/verify";
+import { type PhoneAuthVariables, phoneAuth } from "../../src/verify";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { signIn } from "../helpers/sign-in";
 

@@ -16,7 +16,10 @@ const accepted: [input: string, why: string][] = [
   ["(+91)9876543210", "the same without a space"],
   ["+(91) 98765 43210", "the plus outside the parentheses"],
   ["+91 (0) 98765 43210", "the trunk 0 in parentheses after the country code"],
-  ["+91 098765 43210", "the trunk 0 kept after +91: Indian mobile numbers never start with 0, so it cannot change the number"],
+  [
+    "+91 098765 43210",
+    "the trunk 0 kept after +91: Indian mobile numbers never start with 0, so it cannot change the number",
+  ],
   ["+9109876543210", "the same without spaces"],
   ["0091 98765 43210", "00 is India's international prefix"],
   ["919876543210", "country code without the plus"],

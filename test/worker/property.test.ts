@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { withSettings } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 
 /**
  * Property: whatever arrives at /send-otp or /verify-otp, the answer is never
@@ -78,7 +78,8 @@ const contentType = fc.oneof(
 );
 
 async function call(path: string, payload: unknown, type: string, ip: string) {
-  const raw = typeof payload === "object" && payload !== null && "raw" in payload ? String(payload.raw) : JSON.stringify(payload);
+  const raw =
+    typeof payload === "object" && payload !== null && "raw" in payload ? String(payload.raw) : JSON.stringify(payload);
   const headers: Record<string, string> = { "cf-connecting-ip": ip };
   if (type) headers["content-type"] = type;
   return withSettings({}, path, { method: "POST", headers, body: raw });
@@ -102,16 +103,30 @@ function expectDocumented(
   }
   expect(res.headers.get("content-type")).toBe("application/problem+json");
   expect(DOCUMENTED_4XX.has(res.body.code as string)).toBe(true);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status: res.status, detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status: res.status,
+    detail: expect.any(String),
+  });
 }
 
 describe("generated requests", () => {
   it(`/send-otp: ${RUNS_PER_ENDPOINT} requests, no 5xx, only documented answers`, async () => {
     await fc.assert(
-      fc.asyncProperty(body({ phone: anyValue, turnstile_token: anyValue }), contentType, fc.ipV4(), async (payload, type, ip) => {
-        const res = await call("/send-otp", payload, type, ip);
-        expectDocumented("/send-otp", res, (b) => b.message === "OTP sent successfully" && typeof b.phone === "string" && /^\+\d{8,15}$/.test(b.phone));
-      }),
+      fc.asyncProperty(
+        body({ phone: anyValue, turnstile_token: anyValue }),
+        contentType,
+        fc.ipV4(),
+        async (payload, type, ip) => {
+          const res = await call("/send-otp", payload, type, ip);
+          expectDocumented(
+            "/send-otp",
+            res,
+            (b) => b.message === "OTP sent successfully" && typeof b.phone === "string" && /^\+\d{8,15}$/.test(b.phone),
+          );
+        },
+      ),
       {
         numRuns: RUNS_PER_ENDPOINT,
         seed: SEED,
@@ -125,31 +140,60 @@ describe("generated requests", () => {
       },
     );
     // The generator reaches every stage: refused input, refused numbers and real sends.
-    expect([...seen.get("/send-otp")!]).toEqual(expect.arrayContaining(["200", "invalid_request", "invalid_phone", "unsupported_media_type"]));
+    expect([...seen.get("/send-otp")!]).toEqual(
+      expect.arrayContaining(["200", "invalid_request", "invalid_phone", "unsupported_media_type"]),
+    );
   });
 
   it(`/verify-otp: ${RUNS_PER_ENDPOINT} requests, no 5xx, only documented answers`, async () => {
     const idLike = fc.oneof(
-      fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) =>
+        btoa(String.fromCharCode(...b))
+          .replace(/\+/g, "-")
+          .replace(/\//g, "_")
+          .replace(/=+$/, ""),
+      ),
       fc.string({ maxLength: 80 }),
       fc.integer(),
     );
-    const otpLike = fc.oneof(digits(6), digits(4), fc.string({ maxLength: 12 }), unicodeDigits, fc.integer(), fc.string({ minLength: 1000, maxLength: 5000 }));
+    const otpLike = fc.oneof(
+      digits(6),
+      digits(4),
+      fc.string({ maxLength: 12 }),
+      unicodeDigits,
+      fc.integer(),
+      fc.string({ minLength: 1000, maxLength: 5000 }),
+    );
     await fc.assert(
-      fc.asyncProperty(body({ phone: anyValue, otp: otpLike, verification_id: idLike }), contentType, fc.ipV4(), async (payload, type, ip) => {
-        const res = await call("/verify-otp", payload, type, ip);
-        expectDocumented("/verify-otp", res, (b) => b.status === "success" && typeof b.access_token === "string");
-      }),
+      fc.asyncProperty(
+        body({ phone: anyValue, otp: otpLike, verification_id: idLike }),
+        contentType,
+        fc.ipV4(),
+        async (payload, type, ip) => {
+          const res = await call("/verify-otp", payload, type, ip);
+          expectDocumented("/verify-otp", res, (b) => b.status === "success" && typeof b.access_token === "string");
+        },
+      ),
       {
         numRuns: RUNS_PER_ENDPOINT,
         seed: SEED,
         examples: [
-          [{ phone: "+919876543210", otp: "123456", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" }, "application/json", "198.51.100.1"],
-          [{ phone: "12345", otp: "123456", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" }, "application/json", "198.51.100.2"],
+          [
+            { phone: "+919876543210", otp: "123456", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" },
+            "application/json",
+            "198.51.100.1",
+          ],
+          [
+            { phone: "12345", otp: "123456", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" },
+            "application/json",
+            "198.51.100.2",
+          ],
           [{ phone: "+919876543210", otp: "123456" }, "application/json", "198.51.100.3"],
         ],
       },
     );
-    expect([...seen.get("/verify-otp")!]).toEqual(expect.arrayContaining(["invalid_request", "invalid_phone", "otp_not_found"]));
+    expect([...seen.get("/verify-otp")!]).toEqual(
+      expect.arrayContaining(["invalid_request", "invalid_phone", "otp_not_found"]),
+    );
   });
 });

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
 import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
-import { BASE, lastVerificationId, uniquePhone, withSettings, type ApiResponse } from "../helpers/api";
+import { type ApiResponse, BASE, lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
 import { FakeFast2Sms, refused } from "../helpers/fake-fast2sms";
 import { faultyKv, faultyNamespace } from "../helpers/faulty-bindings";
 import { expectProblem } from "../helpers/problem";
@@ -48,7 +48,9 @@ const limiterState = (phone: string) =>
 
 const quotaHits = (key: string) =>
   runInDurableObject(env.QUOTA_COUNTER.getByName(key), (_, state) => {
-    state.storage.sql.exec("CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)");
+    state.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)",
+    );
     return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n;
   });
 
@@ -171,7 +173,12 @@ describe("foreign guesses change nothing", () => {
     for (let round = 0; round < 2; round++) {
       expect((await send(settings, phone, ATTACKER_IP)).status).toBe(200);
       const id = lastVerificationId(phone);
-      for (let i = 0; i < 5; i++) expectProblem(await verify(settings, { phone, otp: "000000", verification_id: id }, ATTACKER_IP), 400, "otp_invalid");
+      for (let i = 0; i < 5; i++)
+        expectProblem(
+          await verify(settings, { phone, otp: "000000", verification_id: id }, ATTACKER_IP),
+          400,
+          "otp_invalid",
+        );
     }
     expectProblem(await send(settings, phone, ATTACKER_IP), 429, "too_many_attempts");
     // The owner, on another network, is not affected.
@@ -187,7 +194,11 @@ describe("foreign guesses change nothing", () => {
   });
 
   it("OTP_REQUIRE_VERIFICATION_ID=false: a stranger's wrong guesses without an id are the stranger's failures, not the owner's", async () => {
-    const settings = { OTP_REQUIRE_VERIFICATION_ID: "false", OTP_RESEND_COOLDOWN_SECONDS: "0", OTP_MAX_SENDS_PER_HOUR: "10" };
+    const settings = {
+      OTP_REQUIRE_VERIFICATION_ID: "false",
+      OTP_RESEND_COOLDOWN_SECONDS: "0",
+      OTP_MAX_SENDS_PER_HOUR: "10",
+    };
     const phone = uniquePhone();
     for (let round = 0; round < 2; round++) {
       expect((await send(settings, phone)).status).toBe(200);
@@ -294,7 +305,11 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     const res = await app.fetch(request, { ...env, ...counter.bindings } as Env, ctx);
     const answered = counter.mark();
     await waitOnExecutionContext(ctx);
-    return { status: res.status, body: await res.json<Record<string, unknown>>(), depth: counter.sequentialDepth(answered) };
+    return {
+      status: res.status,
+      body: await res.json<Record<string, unknown>>(),
+      depth: counter.sequentialDepth(answered),
+    };
   }
 
   it("/send-otp waits for at most 3 before the SMS; /verify-otp for at most 2", async () => {

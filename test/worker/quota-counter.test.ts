@@ -1,13 +1,14 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { quotaCounterFor, type QuotaCounter } from "../../src/platform/limiter/quota-counter";
+import { type QuotaCounter, quotaCounterFor } from "../../src/platform/limiter/quota-counter";
 
 afterEach(() => vi.useRealTimers());
 
 const hits = (key: string) =>
-  runInDurableObject(env.QUOTA_COUNTER.getByName(key), (_: QuotaCounter, state) =>
-    state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
+  runInDurableObject(
+    env.QUOTA_COUNTER.getByName(key),
+    (_: QuotaCounter, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n,
   );
 
 describe("QuotaCounter", () => {
@@ -43,8 +44,14 @@ describe("QuotaCounter", () => {
     await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key));
     vi.useFakeTimers({ toFake: ["Date"], now: start + 3_700_000 });
     await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key));
-    const left = await runInDurableObject(env.QUOTA_COUNTER.getByName(key), (_: QuotaCounter, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").one().n,
+    const left = await runInDurableObject(
+      env.QUOTA_COUNTER.getByName(key),
+      (_: QuotaCounter, state) =>
+        state.storage.sql
+          .exec<{ n: number }>(
+            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+          )
+          .one().n,
     );
     expect(left).toBe(0);
   });

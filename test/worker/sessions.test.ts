@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { get, post, uniquePhone, withSettings } from "../helpers/api";
+import { type ApiResponse, get, post, uniquePhone, withSettings } from "../helpers/api";
 import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { overloaded } from "../helpers/faulty-bindings";
 import { expectProblem } from "../helpers/problem";
@@ -80,7 +80,11 @@ describe("POST /token/refresh", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.body).toMatchObject({ token_type: "Bearer", expires_in: 900, refresh_expires_in: 2_592_000 });
     expect(res.body.refresh_token).not.toBe(refreshToken);
-    expect(decodeJwt(res.body.access_token as string)).toMatchObject({ sub: phone, phone_number: phone, sid: sessionId });
+    expect(decodeJwt(res.body.access_token as string)).toMatchObject({
+      sub: phone,
+      phone_number: phone,
+      sid: sessionId,
+    });
     const next = await expectRefreshed(res.body.refresh_token as string);
     expect(next.body.refresh_token).not.toBe(res.body.refresh_token);
   });
@@ -161,7 +165,9 @@ describe("POST /token/refresh", () => {
     const limited = await refresh(refreshToken, settings, from);
     expectProblem(limited, 429, "rate_limited");
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await refresh(refreshToken, settings, { headers: { "cf-connecting-ip": "198.51.100.24" } })).status).toBe(200);
+    expect((await refresh(refreshToken, settings, { headers: { "cf-connecting-ip": "198.51.100.24" } })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -204,7 +210,7 @@ describe("lifetimes", () => {
     const steps = (90 * DAY) / (4 * 3_600_000) - 1;
     for (let i = 0; i < steps; i++) {
       advance(4 * 3_600_000);
-      let res;
+      let res: ApiResponse;
       if (i % 50 === 0) {
         const race = await Promise.all([refresh(token), refresh(token), refresh(token)]);
         expect(race.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -247,16 +253,23 @@ describe("many sessions per number", () => {
 
   it("GET /sessions lists them, marks the current one, and shows only a coarse client", async () => {
     const phone = uniquePhone();
-    const ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP1A) AppleWebKit/537.36 Chrome/131.0.6778.39 Mobile Safari/537.36";
+    const ua =
+      "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP1A) AppleWebKit/537.36 Chrome/131.0.6778.39 Mobile Safari/537.36";
     const a = await signIn(fast2sms, { phone, settings, userAgent: ua });
     const b = await signIn(fast2sms, { phone, settings });
     const list = await get("/sessions", { headers: bearer(b.accessToken) });
     expect(list.status).toBe(200);
     const sessions = list.body.sessions as Record<string, unknown>[];
-    expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual([[a.sessionId, false], [b.sessionId, true]].sort());
+    expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual(
+      [
+        [a.sessionId, false],
+        [b.sessionId, true],
+      ].sort(),
+    );
     const first = sessions.find((s) => s.id === a.sessionId)!;
     expect(first.client).toBe("Chrome on Android");
-    for (const field of ["created_at", "last_used_at", "expires_at"]) expect(Date.parse(first[field] as string)).toBeGreaterThan(0);
+    for (const field of ["created_at", "last_used_at", "expires_at"])
+      expect(Date.parse(first[field] as string)).toBeGreaterThan(0);
     expect(JSON.stringify(list.body)).not.toContain(phone.slice(1));
   });
 
@@ -265,10 +278,17 @@ describe("many sessions per number", () => {
     const a = await signIn(fast2sms, { phone, settings });
     const b = await signIn(fast2sms, { phone, settings });
     const stranger = await signIn(fast2sms);
-    const del = await withSettings({}, `/sessions/${a.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) });
+    const del = await withSettings({}, `/sessions/${a.sessionId}`, {
+      method: "DELETE",
+      headers: bearer(b.accessToken),
+    });
     expect(del.status).toBe(204);
     expectProblem(await refresh(a.refreshToken), 401, "invalid_refresh_token");
-    expectProblem(await withSettings({}, `/sessions/${a.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }), 404, "session_not_found");
+    expectProblem(
+      await withSettings({}, `/sessions/${a.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }),
+      404,
+      "session_not_found",
+    );
     expectProblem(
       await withSettings({}, `/sessions/${stranger.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }),
       404,
@@ -302,8 +322,16 @@ describe("logout", () => {
     const missing = await post("/logout-all", "");
     expectProblem(missing, 401, "invalid_token");
     expect(missing.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
-    expectProblem(await post("/logout-all", "", { headers: { authorization: "Bearer not.a.jwt" } }), 401, "invalid_token");
-    expectProblem(await get("/sessions", { headers: { authorization: `Bearer ${a.refreshToken}` } }), 401, "invalid_token");
+    expectProblem(
+      await post("/logout-all", "", { headers: { authorization: "Bearer not.a.jwt" } }),
+      401,
+      "invalid_token",
+    );
+    expectProblem(
+      await get("/sessions", { headers: { authorization: `Bearer ${a.refreshToken}` } }),
+      401,
+      "invalid_token",
+    );
 
     expect((await post("/logout-all", "", { headers: bearer(a.accessToken) })).status).toBe(204);
     expectProblem(await refresh(a.refreshToken), 401, "invalid_refresh_token");
@@ -412,7 +440,11 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
 
   it("slow (rotation committed, answer lost): 503, and a retry inside the window gets the successor", async () => {
     const { refreshToken } = await signIn(fast2sms);
-    expectProblem(await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }), 503, "unavailable");
+    expectProblem(
+      await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
+      503,
+      "unavailable",
+    );
     const retry = await expectRefreshed(refreshToken);
     expect(retry.body.refresh_token).not.toBe(refreshToken);
     await expectRefreshed(retry.body.refresh_token as string);
@@ -420,7 +452,11 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
 
   it("slow: a retry long after the grace window still works (the late rotation was taken back)", async () => {
     const { refreshToken } = await signIn(fast2sms);
-    expectProblem(await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }), 503, "unavailable");
+    expectProblem(
+      await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
+      503,
+      "unavailable",
+    );
     advance(120_000);
     const retry = await expectRefreshed(refreshToken);
     await expectRefreshed(retry.body.refresh_token as string);
@@ -441,7 +477,11 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
     const settings = { REFRESH_MAX_PER_IP_PER_HOUR: "1" };
     const init = { headers: { "cf-connecting-ip": "192.0.2.171" } };
     const { refreshToken } = await signIn(fast2sms);
-    expectProblem(await refresh(refreshToken, { ...settings, SESSION_STORE: storeWith("throw") }, init), 503, "unavailable");
+    expectProblem(
+      await refresh(refreshToken, { ...settings, SESSION_STORE: storeWith("throw") }, init),
+      503,
+      "unavailable",
+    );
     const res = await refresh(refreshToken, settings, init);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   });
@@ -457,7 +497,11 @@ describe("an access token whose session has ended", () => {
     const owner = await signIn(fast2sms, { phone: thief.phone });
     const old = bearer(next.body.access_token as string);
     expectProblem(await get("/sessions", { headers: old }), 401, "invalid_token");
-    expectProblem(await withSettings({}, `/sessions/${owner.sessionId}`, { method: "DELETE", headers: old }), 401, "invalid_token");
+    expectProblem(
+      await withSettings({}, `/sessions/${owner.sessionId}`, { method: "DELETE", headers: old }),
+      401,
+      "invalid_token",
+    );
     expectProblem(await post("/logout-all", undefined, { headers: old }), 401, "invalid_token");
     await expectRefreshed(owner.refreshToken);
   });
@@ -482,7 +526,12 @@ describe("logs", () => {
     const all = output.join("\n");
     expect(output.length).toBeGreaterThanOrEqual(6);
     expect(all).toContain("session.reuse_detected");
-    for (const secret of [refreshToken, next.body.refresh_token as string, next.body.access_token as string, accessToken]) {
+    for (const secret of [
+      refreshToken,
+      next.body.refresh_token as string,
+      next.body.access_token as string,
+      accessToken,
+    ]) {
       expect(all).not.toContain(secret);
       expect(all).not.toContain(secret.split(".").at(-1)!);
     }

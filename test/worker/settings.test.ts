@@ -67,7 +67,11 @@ describe("loadSettings", () => {
   });
 
   it("parses CORS_ORIGINS and ALLOWED_COUNTRIES lists", () => {
-    const s = loadSettings({ ...base, CORS_ORIGINS: "https://a.example, http://localhost:3000", ALLOWED_COUNTRIES: "in, gb" });
+    const s = loadSettings({
+      ...base,
+      CORS_ORIGINS: "https://a.example, http://localhost:3000",
+      ALLOWED_COUNTRIES: "in, gb",
+    });
     expect(s.corsOrigins).toEqual(["https://a.example", "http://localhost:3000"]);
     expect(s.allowedCountries).toEqual(["IN", "GB"]);
   });

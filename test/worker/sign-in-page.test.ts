@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { get, withSettings, type ApiResponse } from "../helpers/api";
+import { type ApiResponse, get, withSettings } from "../helpers/api";
 
 /** GET / with the console provider (dev) or the test default, fast2sms (production). */
 const consoleProvider = { SMS_PROVIDER: "console", FAST2SMS_API_KEY: undefined };
@@ -110,7 +110,9 @@ describe("GET / sign-in page", () => {
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
-    expect(res.html).toMatch(/<p class="banner" role="alert" id="page-problem">Sign-in is unavailable\. [^<]*JWT_SECRET[^<]*<\/p>/);
+    expect(res.html).toMatch(
+      /<p class="banner" role="alert" id="page-problem">Sign-in is unavailable\. [^<]*JWT_SECRET[^<]*<\/p>/,
+    );
     expect(res.html).not.toContain("short-secret-value");
     expect(res.html).not.toMatch(/outbox/i);
     expect(res.html).toMatch(/<input id="phone"[^>]* disabled>/);
@@ -121,7 +123,9 @@ describe("GET / sign-in page", () => {
   it("says it cannot sign in, and turns the form off, while the bot check is on (it has no Turnstile widget)", async () => {
     const res = await page({ TURNSTILE_SECRET_KEY: "turnstile-secret-for-the-page-test" });
     expect(res.status).toBe(200);
-    expect(res.html).toMatch(/<p class="banner" role="alert" id="page-problem">[^<]*TURNSTILE_SECRET_KEY is set[^<]*<\/p>/);
+    expect(res.html).toMatch(
+      /<p class="banner" role="alert" id="page-problem">[^<]*TURNSTILE_SECRET_KEY is set[^<]*<\/p>/,
+    );
     expect(res.html).not.toContain("turnstile-secret-for-the-page-test");
     expect(res.html).toMatch(/<input id="phone"[^>]* disabled>/);
     expect(res.html).toMatch(/<button type="submit" id="send" disabled>/);

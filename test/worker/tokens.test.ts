@@ -1,19 +1,19 @@
 import {
   base64url,
   createLocalJWKSet,
+  decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
+  type JSONWebKeySet,
+  type JWK,
   jwtVerify,
   SignJWT,
   UnsecuredJWT,
-  decodeProtectedHeader,
-  type JSONWebKeySet,
-  type JWK,
 } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAccessTokenVerifier } from "../../src/verify";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { withSettings } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
 import { signIn } from "../helpers/sign-in";
 
@@ -24,9 +24,15 @@ afterEach(() => vi.restoreAllMocks());
 type Alg = "EdDSA" | "ES256" | "RS256";
 
 async function keyPair(alg: Alg, kid: string): Promise<{ privateJwk: JWK; publicJwk: JWK }> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}) });
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}),
+  });
   const meta = { kid, alg, use: "sig" };
-  return { privateJwk: { ...(await exportJWK(privateKey)), ...meta }, publicJwk: { ...(await exportJWK(publicKey)), ...meta } };
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), ...meta },
+    publicJwk: { ...(await exportJWK(publicKey)), ...meta },
+  };
 }
 
 async function jwksOf(settings: Record<string, string | undefined>): Promise<JSONWebKeySet> {
@@ -57,7 +63,11 @@ describe.each(["EdDSA", "ES256", "RS256"] as const)("access tokens signed with %
     expect(jwks.keys.map((k) => k.kid)).toEqual([`current-${alg}`, `retired-${alg}`]);
     for (const key of jwks.keys) for (const m of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(m);
 
-    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { algorithms: [alg], issuer: ISSUER, audience: AUDIENCE });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+      algorithms: [alg],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
     expect(payload).toMatchObject({ sub: phone, phone_number: phone, phone_number_verified: true });
 
     // A token signed with the retired key before the rotation still verifies while it is published.
@@ -73,7 +83,12 @@ describe.each(["EdDSA", "ES256", "RS256"] as const)("access tokens signed with %
     await expect(verify(old)).resolves.toMatchObject({ sub: phone });
     // ...and stops verifying once it is no longer published.
     const after = await jwksOf({ JWT_PRIVATE_KEY: settings.JWT_PRIVATE_KEY });
-    const verifyAfter = createAccessTokenVerifier({ jwks: after, issuer: ISSUER, audience: AUDIENCE, algorithms: [alg] });
+    const verifyAfter = createAccessTokenVerifier({
+      jwks: after,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: [alg],
+    });
     await expect(verifyAfter(old)).rejects.toMatchObject({ code: "invalid_token" });
     await expect(verifyAfter(token)).resolves.toMatchObject({ sub: phone });
   });
@@ -108,7 +123,12 @@ describe("the verification helper refuses", () => {
       ).sign(signer);
     const wrongAudience = await make((j) => j.setIssuer(ISSUER).setAudience("someone-else").setExpirationTime("5m"));
     const wrongIssuer = await make((j) => j.setIssuer("evil").setAudience(AUDIENCE).setExpirationTime("5m"));
-    const expired = await make((j) => j.setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime(Math.floor(Date.now() / 1000) - 120));
+    const expired = await make((j) =>
+      j
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 120),
+    );
     const unsecured = new UnsecuredJWT({ phone_number: phone, phone_number_verified: true })
       .setSubject(phone)
       .setIssuer(ISSUER)
@@ -132,7 +152,9 @@ describe("the verification helper refuses", () => {
   it("options that would allow algorithm confusion", () => {
     const base = { issuer: ISSUER, audience: AUDIENCE };
     expect(() => createAccessTokenVerifier({ ...base, jwks: { keys: [] }, algorithms: ["HS256"] })).toThrow(TypeError);
-    expect(() => createAccessTokenVerifier({ ...base, secret: "x".repeat(32), algorithms: ["ES256"] })).toThrow(TypeError);
+    expect(() => createAccessTokenVerifier({ ...base, secret: "x".repeat(32), algorithms: ["ES256"] })).toThrow(
+      TypeError,
+    );
     expect(() => createAccessTokenVerifier({ ...base, jwks: { keys: [] }, algorithms: [] })).toThrow(TypeError);
     expect(() => createAccessTokenVerifier({ ...base, algorithms: ["ES256"] })).toThrow(TypeError);
   });
@@ -154,14 +176,29 @@ describe("the verification helper refuses", () => {
 describe("misconfigured keys name the setting", () => {
   const cases: [string, () => Promise<Record<string, string>>][] = [
     ["bad JSON", async () => ({ JWT_PRIVATE_KEY: "{not json" })],
-    ["a public key where the private key belongs", async () => ({ JWT_PRIVATE_KEY: JSON.stringify((await keyPair("ES256", "a")).publicJwk) })],
-    ["an unsupported alg", async () => ({ JWT_PRIVATE_KEY: JSON.stringify({ ...(await keyPair("ES256", "a")).privateJwk, alg: "ES384" }) })],
-    ["no kid", async () => {
-      const { kid: _kid, ...jwk } = (await keyPair("EdDSA", "a")).privateJwk;
-      return { JWT_PRIVATE_KEY: JSON.stringify(jwk) };
-    }],
-    ["an alg that does not match the key", async () => ({ JWT_PRIVATE_KEY: JSON.stringify({ ...(await keyPair("ES256", "a")).privateJwk, alg: "EdDSA" }) })],
-    ["key material that does not import", async () => ({ JWT_PRIVATE_KEY: JSON.stringify({ ...(await keyPair("ES256", "a")).privateJwk, x: "AAAA" }) })],
+    [
+      "a public key where the private key belongs",
+      async () => ({ JWT_PRIVATE_KEY: JSON.stringify((await keyPair("ES256", "a")).publicJwk) }),
+    ],
+    [
+      "an unsupported alg",
+      async () => ({ JWT_PRIVATE_KEY: JSON.stringify({ ...(await keyPair("ES256", "a")).privateJwk, alg: "ES384" }) }),
+    ],
+    [
+      "no kid",
+      async () => {
+        const { kid: _kid, ...jwk } = (await keyPair("EdDSA", "a")).privateJwk;
+        return { JWT_PRIVATE_KEY: JSON.stringify(jwk) };
+      },
+    ],
+    [
+      "an alg that does not match the key",
+      async () => ({ JWT_PRIVATE_KEY: JSON.stringify({ ...(await keyPair("ES256", "a")).privateJwk, alg: "EdDSA" }) }),
+    ],
+    [
+      "key material that does not import",
+      async () => ({ JWT_PRIVATE_KEY: JSON.stringify({ ...(await keyPair("ES256", "a")).privateJwk, x: "AAAA" }) }),
+    ],
   ];
   for (const [name, make] of cases) {
     it(`JWT_PRIVATE_KEY with ${name}`, async () => {
@@ -173,7 +210,10 @@ describe("misconfigured keys name the setting", () => {
 
   it("JWT_PREVIOUS_PUBLIC_KEYS holding a private key", async () => {
     const pair = await keyPair("ES256", "old");
-    const res = await withSettings({ JWT_PREVIOUS_PUBLIC_KEYS: JSON.stringify([pair.privateJwk]) }, "/.well-known/jwks.json");
+    const res = await withSettings(
+      { JWT_PREVIOUS_PUBLIC_KEYS: JSON.stringify([pair.privateJwk]) },
+      "/.well-known/jwks.json",
+    );
     expectProblem(res, 500, "misconfigured");
     expect(res.body.detail).toContain("JWT_PREVIOUS_PUBLIC_KEYS");
     expect(JSON.stringify(res.body)).not.toContain(pair.privateJwk.d!);

@@ -2,8 +2,8 @@ import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import type { AppType, Problem } from "../../src/app-type";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { uniquePhone } from "../helpers/api";
+import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 
 const fast2sms = new FakeFast2Sms();
 beforeEach(() => fast2sms.install());

@@ -39,7 +39,10 @@ export class Counter extends DurableObject<Env> {
 const primitives: Record<string, (env: Env, phone: string) => Promise<unknown>> = {
   "/echo": async () => undefined,
   "/log": async (_env, phone) => console.log(JSON.stringify({ event: "request", path: "/log", status: 200, phone })),
-  "/kv-put": (env, phone) => env.KV.put(`code:${phone}`, JSON.stringify({ v: 1, hash: "0123456789abcdef0123456789abcdef" }), { expirationTtl: 300 }),
+  "/kv-put": (env, phone) =>
+    env.KV.put(`code:${phone}`, JSON.stringify({ v: 1, hash: "0123456789abcdef0123456789abcdef" }), {
+      expirationTtl: 300,
+    }),
   "/kv-get": (env, phone) => env.KV.get(`code:${phone}`, "json"),
   "/kv-delete": (env, phone) => env.KV.delete(`code:${phone}`),
   "/do-write": (env, phone) => env.COUNTER.getByName(phone).hit(),

@@ -1,7 +1,7 @@
-import { RateLimitedError, SmsBudgetExhaustedError, type ServiceError } from "../../kernel/errors/service-error";
 import { describeWait } from "../../kernel/describe-wait";
+import { RateLimitedError, type ServiceError, SmsBudgetExhaustedError } from "../../kernel/errors/service-error";
 import { HOUR_MS } from "../../kernel/time";
-import { quotaCounterFor, type QuotaCounter } from "../../platform/limiter/quota-counter";
+import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
 
 /** Longer than a day, so no hit ages out of a day's budget before the day is over. */
 const BUDGET_WINDOW_MS = 26 * HOUR_MS;

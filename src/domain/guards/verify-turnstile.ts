@@ -25,7 +25,11 @@ export async function verifyTurnstile(
 
   let outcome: { success?: unknown; hostname?: unknown; action?: unknown };
   try {
-    const res = await fetcher(cfg.siteverifyUrl, { method: "POST", body: form, signal: AbortSignal.timeout(cfg.timeoutMs) });
+    const res = await fetcher(cfg.siteverifyUrl, {
+      method: "POST",
+      body: form,
+      signal: AbortSignal.timeout(cfg.timeoutMs),
+    });
     if (!res.ok) throw new Error(`siteverify HTTP ${res.status}`);
     outcome = (await res.json()) as typeof outcome;
     if (typeof outcome !== "object" || outcome === null) throw new Error("siteverify body is not an object");

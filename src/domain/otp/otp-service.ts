@@ -1,27 +1,27 @@
 import type { Settings } from "../../kernel/config/settings";
+import { describeWait } from "../../kernel/describe-wait";
 import {
   OtpInvalidError,
   OtpNotFoundError,
   RateLimitedError,
-  ServiceError,
+  type ServiceError,
   SmsFailedError,
   TooManyAttemptsError,
 } from "../../kernel/errors/service-error";
-import { clientKey } from "../guards/client-address";
-import { clientQuota, smsBudget, type QuotaHold } from "../guards/send-quotas";
-import { verifyTurnstile } from "../guards/verify-turnstile";
-import { describeWait } from "../../kernel/describe-wait";
+import { maskPhone } from "../../kernel/phone/mask-phone";
+import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
+import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
 import { limiterFor } from "../../platform/limiter/limiter-for";
 import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
-import { maskPhone } from "../../kernel/phone/mask-phone";
-import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import type { SmsProvider } from "../../platform/sms/sms-provider";
+import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
+import { clientKey } from "../guards/client-address";
+import { clientQuota, type QuotaHold, smsBudget } from "../guards/send-quotas";
+import { verifyTurnstile } from "../guards/verify-turnstile";
 import { codeMatches, hashCode } from "./code-hash";
-import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
 import { generateCode } from "./generate-code";
-import { asUnavailable, storageCall, type StorageCallOptions, type Undo } from "../../platform/storage-call";
 import { isVerificationId, newVerificationId } from "./verification-id";
 
 /** What the OTP rules need from the outside world. */
@@ -102,10 +102,21 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
 
   // Round trip 1: the client's quota and the day's budget at once. Each undo is safe whatever its take did.
-  const taken = await Promise.allSettled(quotas.map((q) => storageCall(options, () => q.take(), () => q.release())));
+  const taken = await Promise.allSettled(
+    quotas.map((q) =>
+      storageCall(
+        options,
+        () => q.take(),
+        () => q.release(),
+      ),
+    ),
+  );
   const quotaRefusal = firstRefusal(taken);
   if (quotaRefusal) {
-    await giveBack(deps, quotas.map((q) => () => q.release()));
+    await giveBack(
+      deps,
+      quotas.map((q) => () => q.release()),
+    );
     throw quotaRefusal;
   }
 
@@ -139,7 +150,12 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
       const failure =
         err instanceof SmsFailedError
           ? err
-          : new SmsFailedError({ provider: deps.sms.name, delivery: "unknown", retryable: true, reason: describe(err) });
+          : new SmsFailedError({
+              provider: deps.sms.name,
+              delivery: "unknown",
+              retryable: true,
+              reason: describe(err),
+            });
       console.error(
         JSON.stringify({
           event: "sms.failed",

@@ -1,26 +1,32 @@
 import type { Settings } from "../../kernel/config/settings";
+import { describeWait } from "../../kernel/describe-wait";
 import {
   InvalidRefreshTokenError,
   InvalidTokenError,
   RateLimitedError,
   SessionNotFoundError,
 } from "../../kernel/errors/service-error";
-import { describeWait } from "../../kernel/describe-wait";
 import { HOUR_MS } from "../../kernel/time";
-import { quotaCounterFor, type QuotaCounter, type QuotaCounterRpc } from "../../platform/limiter/quota-counter";
-import { storageCall, type StorageCallOptions } from "../../platform/storage-call";
+import { type QuotaCounter, type QuotaCounterRpc, quotaCounterFor } from "../../platform/limiter/quota-counter";
+import type { SessionStore } from "../../platform/sessions/session-store";
+import type {
+  IssuedToken,
+  NewSession,
+  SessionInfo,
+  SessionLimits,
+  SessionStoreRpc,
+} from "../../platform/sessions/session-types";
+import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import {
   familyHash,
   formatRefreshToken,
   newFamilySecret,
   newRotationSecret,
   newSessionId,
+  type ParsedRefreshToken,
   parseRefreshToken,
   rotationHash,
-  type ParsedRefreshToken,
 } from "./refresh-token";
-import type { SessionStore } from "../../platform/sessions/session-store";
-import type { IssuedToken, NewSession, SessionInfo, SessionLimits, SessionStoreRpc } from "../../platform/sessions/session-types";
 
 /** What the session rules need from the outside world. */
 export interface SessionDeps {
@@ -32,7 +38,8 @@ export interface SessionDeps {
 }
 
 /** The number's store, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
-const stub = (ns: DurableObjectNamespace<SessionStore>, id: DurableObjectId) => ns.get(id) as unknown as SessionStoreRpc;
+const stub = (ns: DurableObjectNamespace<SessionStore>, id: DurableObjectId) =>
+  ns.get(id) as unknown as SessionStoreRpc;
 
 const storageOptions = (deps: SessionDeps): StorageCallOptions => ({
   timeoutMs: deps.settings.storageTimeoutMs,
@@ -93,7 +100,9 @@ function storeIdOf(ns: DurableObjectNamespace<SessionStore>, parsed: ParsedRefre
 }
 
 const invalid = () =>
-  new InvalidRefreshTokenError("This refresh token is not valid (unknown, expired, ended or already used). Sign in again.");
+  new InvalidRefreshTokenError(
+    "This refresh token is not valid (unknown, expired, ended or already used). Sign in again.",
+  );
 
 /**
  * Rotates a refresh token. Limited per client address first (a sprayed
@@ -108,7 +117,11 @@ export async function refreshSession(
   const quota = quotaCounterFor(deps.quotas, `refresh-ip:${client}`);
   const ticket = crypto.randomUUID();
   const releaseQuota = () => quota.release(ticket);
-  await storageCall(storageOptions(deps), () => takeRefreshQuota(quota, ticket, settings.sessions.maxRefreshesPerIpPerHour), releaseQuota);
+  await storageCall(
+    storageOptions(deps),
+    () => takeRefreshQuota(quota, ticket, settings.sessions.maxRefreshesPerIpPerHour),
+    releaseQuota,
+  );
 
   const parsed = parseRefreshToken(refreshToken);
   const id = parsed && storeIdOf(deps.stores, parsed);
@@ -132,7 +145,11 @@ export async function refreshSession(
   const result = await storageCall(
     storageOptions(deps),
     () =>
-      store.refresh({ sessionId: parsed.sessionId, counter: parsed.counter, familyHash: fh, secretHash: sh }, successor, limitsOf(settings)),
+      store.refresh(
+        { sessionId: parsed.sessionId, counter: parsed.counter, familyHash: fh, secretHash: sh },
+        successor,
+        limitsOf(settings),
+      ),
     () => store.undoRefresh(parsed.sessionId, nh),
   ).catch(async (err: unknown) => {
     await releaseQuota().catch(() => undefined);
@@ -167,8 +184,7 @@ export interface Caller {
 }
 
 /** An access token whose session has ended (or that names none) may not manage the number's sessions. */
-const endedCaller = () =>
-  new InvalidTokenError("This access token's session has ended. Sign in again.");
+const endedCaller = () => new InvalidTokenError("This access token's session has ended. Sign in again.");
 
 function callerSession(caller: Caller): string {
   if (caller.sessionId === undefined) throw endedCaller();
@@ -177,13 +193,17 @@ function callerSession(caller: Caller): string {
 
 export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void> {
   const sid = callerSession(caller);
-  const ended = await storageCall(storageOptions(deps), () => stub(deps.stores, deps.stores.idFromName(caller.e164)).endAll(sid));
+  const ended = await storageCall(storageOptions(deps), () =>
+    stub(deps.stores, deps.stores.idFromName(caller.e164)).endAll(sid),
+  );
   if (ended === null) throw endedCaller();
 }
 
 export async function listSessions(deps: SessionDeps, caller: Caller): Promise<SessionInfo[]> {
   const sid = callerSession(caller);
-  const sessions = await storageCall(storageOptions(deps), () => stub(deps.stores, deps.stores.idFromName(caller.e164)).list(sid));
+  const sessions = await storageCall(storageOptions(deps), () =>
+    stub(deps.stores, deps.stores.idFromName(caller.e164)).list(sid),
+  );
   if (sessions === null) throw endedCaller();
   return sessions;
 }

@@ -7,7 +7,21 @@ export const FIREBASE_AUDIENCE =
 
 /** Claim names Firebase reserves; a custom token's `claims` must use none of them. */
 const RESERVED_CLAIMS = new Set([
-  "acr", "amr", "at_hash", "aud", "auth_time", "azp", "cnf", "c_hash", "exp", "iat", "iss", "jti", "nbf", "nonce", "firebase",
+  "acr",
+  "amr",
+  "at_hash",
+  "aud",
+  "auth_time",
+  "azp",
+  "cnf",
+  "c_hash",
+  "exp",
+  "iat",
+  "iss",
+  "jti",
+  "nbf",
+  "nonce",
+  "firebase",
 ]);
 
 const LIFETIME_SECONDS = 3600;

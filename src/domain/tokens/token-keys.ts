@@ -8,7 +8,9 @@ import { memoizeByObject } from "../../kernel/memo";
 export type SigningKey = Parameters<SignJWT["sign"]>[0];
 
 /** The key that signs access tokens: HS256 with JWT_SECRET, or the JWT_PRIVATE_KEY JWK. */
-export type AccessSigner = { alg: "HS256"; kid: undefined; key: SigningKey } | { alg: SigningAlg; kid: string; key: SigningKey };
+export type AccessSigner =
+  | { alg: "HS256"; kid: undefined; key: SigningKey }
+  | { alg: SigningAlg; kid: string; key: SigningKey };
 
 export interface TokenKeys {
   access: AccessSigner;
@@ -32,7 +34,6 @@ export function publicJwk(jwk: SigningJwk): JWK {
   }
   return out as JWK;
 }
-
 
 /**
  * Imports every configured key once per settings object. Any key that does
@@ -58,7 +59,9 @@ async function importKeys(settings: Settings): Promise<TokenKeys> {
 
   const firebase = settings.firebase && {
     clientEmail: settings.firebase.clientEmail,
-    key: await importingSetting("FIREBASE_SERVICE_ACCOUNT", () => importPKCS8(settings.firebase!.privateKeyPem, "RS256")),
+    key: await importingSetting("FIREBASE_SERVICE_ACCOUNT", () =>
+      importPKCS8(settings.firebase!.privateKeyPem, "RS256"),
+    ),
   };
   return { access, jwks, firebase };
 }

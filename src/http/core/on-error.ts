@@ -48,9 +48,12 @@ function toServiceError(err: Error): ServiceError {
     // Hono's own 4xx. Bodies that are not JSON never get here: jsonBody() refuses them first.
     return new InvalidRequestError("The request could not be read.");
   }
-  return new InternalError("Something went wrong on our side. Try again; if it keeps happening, report the request_id.", {
-    cause: err,
-  });
+  return new InternalError(
+    "Something went wrong on our side. Try again; if it keeps happening, report the request_id.",
+    {
+      cause: err,
+    },
+  );
 }
 
 function describeCause(cause: unknown): string | undefined {

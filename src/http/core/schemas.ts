@@ -9,16 +9,14 @@ import { refreshFields } from "./session-schemas";
  * (src/http/openapi/), and the tests check every answer against them.
  */
 
-const phone = z
-  .string()
-  .check(
-    z.minLength(1, "must not be empty"),
-    z.maxLength(64, "is too long"),
-    z.meta({
-      description: "A mobile number: E.164 or a form people type in India (+91 98765 43210, 09876543210, 9876543210).",
-      examples: ["+919876543210"],
-    }),
-  );
+const phone = z.string().check(
+  z.minLength(1, "must not be empty"),
+  z.maxLength(64, "is too long"),
+  z.meta({
+    description: "A mobile number: E.164 or a form people type in India (+91 98765 43210, 09876543210, 9876543210).",
+    examples: ["+919876543210"],
+  }),
+);
 
 const seconds = (description: string) => z.int().check(z.minimum(0), z.describe(description));
 
@@ -29,10 +27,12 @@ export const sendOtpBody = z.strictObject({
   phone,
   /** Required when TURNSTILE_SECRET_KEY is set (checked in guards/verify-turnstile.ts). */
   turnstile_token: z.optional(
-    z.string().check(
-      z.maxLength(2048, "is too long"),
-      z.describe("Cloudflare Turnstile token; required when the service has TURNSTILE_SECRET_KEY set."),
-    ),
+    z
+      .string()
+      .check(
+        z.maxLength(2048, "is too long"),
+        z.describe("Cloudflare Turnstile token; required when the service has TURNSTILE_SECRET_KEY set."),
+      ),
   ),
 });
 
@@ -61,9 +61,9 @@ export const verifyOtpBody = z.strictObject({
 export const sendOtpResponse = z.object({
   message: z.literal("OTP sent successfully"),
   phone: e164,
-  verification_id: z.string().check(
-    z.describe("Names this one code: send it back with the code to /verify-otp. 128 random bits, URL-safe."),
-  ),
+  verification_id: z
+    .string()
+    .check(z.describe("Names this one code: send it back with the code to /verify-otp. 128 random bits, URL-safe.")),
   expires_in: seconds("Seconds until the code expires (OTP_TTL_SECONDS)."),
   resend_after: seconds("Seconds until another code may be sent to this number."),
 });
@@ -76,9 +76,11 @@ export const verifyOtpResponse = z.object({
   expires_in: seconds("Seconds until the access token expires (JWT_TTL_SECONDS)."),
   ...refreshFields,
   firebase_token: z.optional(
-    z.string().check(
-      z.describe("A Firebase custom token for signInWithCustomToken(); only when FIREBASE_SERVICE_ACCOUNT is set."),
-    ),
+    z
+      .string()
+      .check(
+        z.describe("A Firebase custom token for signInWithCustomToken(); only when FIREBASE_SERVICE_ACCOUNT is set."),
+      ),
   ),
 });
 

@@ -14,9 +14,9 @@ const refreshToken = z
 
 /** The fields /verify-otp and /token/refresh both answer with. */
 export const refreshFields = {
-  refresh_token: z.string().check(
-    z.describe("Opaque; rotates on every refresh. Keep it secret, send it only to /token/refresh and /logout."),
-  ),
+  refresh_token: z
+    .string()
+    .check(z.describe("Opaque; rotates on every refresh. Keep it secret, send it only to /token/refresh and /logout.")),
   refresh_expires_in: seconds(
     "Seconds until the session ends unless refreshed: the idle limit (REFRESH_TOKEN_TTL_SECONDS) or the absolute one (SESSION_MAX_AGE_SECONDS), whichever is sooner.",
   ),
@@ -25,7 +25,9 @@ export const refreshFields = {
 export const refreshTokenBody = z.strictObject({ refresh_token: refreshToken });
 
 export const tokenRefreshResponse = z.object({
-  access_token: z.string().check(z.describe("A signed JWT: sub and phone_number are the E.164 number, sid the session.")),
+  access_token: z
+    .string()
+    .check(z.describe("A signed JWT: sub and phone_number are the E.164 number, sid the session.")),
   token_type: z.literal("Bearer"),
   expires_in: seconds("Seconds until the access token expires (JWT_TTL_SECONDS)."),
   ...refreshFields,

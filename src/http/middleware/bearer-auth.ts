@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { JSONWebKeySet } from "jose";
+import type { TokenKeys } from "../../domain/tokens/token-keys";
 import type { Settings } from "../../kernel/config/settings";
 import { InvalidTokenError } from "../../kernel/errors/service-error";
-import type { TokenKeys } from "../../domain/tokens/token-keys";
 import { createAccessTokenVerifier, type PhoneClaims } from "../../verify/verify-access-token";
 import type { ConfiguredEnv } from "../core/app-env";
 
@@ -35,7 +35,7 @@ function verifierFor(settings: Settings, keys: TokenKeys): Verify {
 export function bearerAuth(): MiddlewareHandler<ConfiguredEnv> {
   return async function bearerAuthMiddleware(c, next) {
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(c.req.header("authorization") ?? "");
-    if (!match) throw new InvalidTokenError("Send the access token in the header \"Authorization: Bearer <token>\".");
+    if (!match) throw new InvalidTokenError('Send the access token in the header "Authorization: Bearer <token>".');
     let claims: PhoneClaims;
     try {
       claims = await verifierFor(c.get("settings"), c.get("tokenKeys"))(match[1]!);

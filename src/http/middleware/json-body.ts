@@ -1,6 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../kernel/errors/service-error";
+import {
+  InvalidRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from "../../kernel/errors/service-error";
 import type { AppEnv } from "../core/app-env";
 
 /** The largest body any JSON route accepts (the error catalog says 4 KB). */
@@ -14,7 +18,8 @@ export const MAX_JSON_BODY_BYTES = 4 * 1024;
  * for the validator that follows.
  */
 export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
-  if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new TypeError("jsonBody: maxBytes must be a positive integer");
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0)
+    throw new TypeError("jsonBody: maxBytes must be a positive integer");
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import { NotFoundError } from "../../kernel/errors/service-error";
 import { tokenKeysFor } from "../../domain/tokens/token-keys";
 import { loadSettings } from "../../kernel/config/settings";
+import { NotFoundError } from "../../kernel/errors/service-error";
 import type { AppEnv, ConfiguredEnv } from "../core/app-env";
 import { corsFromSettings } from "./cors-from-settings";
 

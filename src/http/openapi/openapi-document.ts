@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { ERROR_CATALOG, type ErrorCode } from "../../kernel/errors/error-catalog";
-import { problemDocument } from "../core/schemas";
 import { PROBLEM_TYPE_BASE } from "../core/on-error";
+import { problemDocument } from "../core/schemas";
 import { OPERATIONS, type Operation } from "./operations";
 
 type JsonObject = Record<string, unknown>;
@@ -31,7 +31,8 @@ function errorResponses(op: Operation): Record<string, JsonObject> {
     };
     if (status === 500 && op.htmlError) content["text/html"] = { schema: { type: "string" } };
     responses[String(status)] = {
-      description: codes.map((code) => `\`${code}\`: ${ERROR_CATALOG[code].when}`).join("\n\n") +
+      description:
+        codes.map((code) => `\`${code}\`: ${ERROR_CATALOG[code].when}`).join("\n\n") +
         (status === 500 && op.htmlError ? `\n\ntext/html: ${op.htmlError}` : ""),
       ...(retry ? { headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } } } : {}),
       content,
@@ -44,7 +45,9 @@ function operationObject(op: Operation): JsonObject {
   const success: JsonObject = op.success.contentType
     ? {
         description: op.success.description,
-        content: { [op.success.contentType]: { schema: op.success.schema ? jsonSchema(op.success.schema, "output") : {} } },
+        content: {
+          [op.success.contentType]: { schema: op.success.schema ? jsonSchema(op.success.schema, "output") : {} },
+        },
       }
     : { description: op.success.description };
   const parameters = [
@@ -106,7 +109,12 @@ export function buildOpenApiDocument(): JsonObject {
         },
       },
       securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An access token from /verify-otp or /token/refresh." },
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "An access token from /verify-otp or /token/refresh.",
+        },
       },
       headers: {
         RetryAfter: { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },

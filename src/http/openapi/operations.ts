@@ -58,7 +58,12 @@ export const OPERATIONS: readonly Operation[] = [
       "Codes the number already has stay live: a refused or failed send changes nothing for them, and spends nothing.",
     tag: "OTP",
     body: sendOtpBody,
-    success: { status: 200, contentType: "application/json", description: "The code was sent.", schema: sendOtpResponse },
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The code was sent.",
+      schema: sendOtpResponse,
+    },
     errors: [
       ...BODY_ERRORS,
       ...PHONE_ERRORS,
@@ -89,14 +94,7 @@ export const OPERATIONS: readonly Operation[] = [
       description: "The code was right.",
       schema: verifyOtpResponse,
     },
-    errors: [
-      ...BODY_ERRORS,
-      ...PHONE_ERRORS,
-      "otp_not_found",
-      "otp_invalid",
-      "unavailable",
-      "misconfigured",
-    ],
+    errors: [...BODY_ERRORS, ...PHONE_ERRORS, "otp_not_found", "otp_invalid", "unavailable", "misconfigured"],
   },
   {
     method: "post",
@@ -118,7 +116,8 @@ export const OPERATIONS: readonly Operation[] = [
     path: "/logout",
     operationId: "logout",
     summary: "End the session of a refresh token",
-    description: "The session ends at once; access tokens already issued stay valid until they expire (JWT_TTL_SECONDS). Answers 204 also when the session had already ended.",
+    description:
+      "The session ends at once; access tokens already issued stay valid until they expire (JWT_TTL_SECONDS). Answers 204 also when the session had already ended.",
     tag: "Sessions",
     body: refreshTokenBody,
     success: { status: 204, description: "The session has ended." },
@@ -176,7 +175,12 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Liveness, and whether the settings are valid",
     description: "Reads no storage. Test numbers appear only as a count.",
     tag: "Service",
-    success: { status: 200, contentType: "application/json", description: "The service is up.", schema: healthResponse },
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The service is up.",
+      schema: healthResponse,
+    },
     errors: [],
   },
   {

@@ -64,7 +64,9 @@ function withCode(text: string) {
 function responseRows(responses: Record<string, Json>) {
   return Object.entries(responses).map(([status, response]) => {
     const content = (response.content ?? {}) as Record<string, Json>;
-    return html`<tr><td>${status}</td><td>${Object.keys(content).map((type) => html`<code>${type}</code> `)}</td><td>${String(response.description ?? "")
+    return html`<tr><td>${status}</td><td>${Object.keys(content).map((type) => html`<code>${type}</code> `)}</td><td>${String(
+      response.description ?? "",
+    )
       .split("\n\n")
       .map((line) => html`<div>${withCode(line)}</div>`)}</td></tr>`;
   });
@@ -97,7 +99,9 @@ export async function renderDocs(doc: Json): Promise<string> {
       html`<li><a href="#${String(op.operationId)}"><span class="method ${method}">${method}</span><code>${path}</code></a> ${String(op.summary)}</li>`,
   )}</ul></nav>
 <main>${operations.map(({ path, method, op }) => {
-    const body = ((op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined)?.["application/json"];
+    const body = ((op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined)?.[
+      "application/json"
+    ];
     const responses = op.responses as Record<string, Json>;
     const success = Object.values((responses["200"]?.content ?? {}) as Record<string, Json>)[0];
     const parameters = (op.parameters ?? []) as Json[];

@@ -87,14 +87,16 @@ ${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p
 <button type="button" class="secondary" id="restart">Start over</button>
 </section>
 </main>
-${view.devOutbox
-  ? html`<aside class="outbox" id="outbox" aria-labelledby="outbox-title">
+${
+  view.devOutbox
+    ? html`<aside class="outbox" id="outbox" aria-labelledby="outbox-title">
 <h2 id="outbox-title">Dev outbox</h2>
 <p class="hint">SMS_PROVIDER is console: no SMS is sent. The last message to the number you entered appears here.</p>
 <p class="outbox-message mono" id="outbox-message" aria-live="polite">Send a code to see its message.</p>
 <p class="outbox-meta" id="outbox-meta"></p>
 </aside>`
-  : null}
+    : null
+}
 <noscript><p class="banner">This page needs JavaScript to sign you in. The API works without it: see README.md.</p></noscript>
 ${scripts.map((script) => html`<script>${raw(script)}</script>\n`)}</body>
 </html>

@@ -219,7 +219,7 @@ export const PAGE_SCRIPT = `
       return;
     }
     showSignedIn(result.data);
-    sessionNote.textContent = "Refreshed: a new access token and a new refresh token. " + sessionNote.textContent.replace(/^You stay signed in: [^.]*\. /, "");
+    sessionNote.textContent = "Refreshed: a new access token and a new refresh token. " + sessionNote.textContent.replace(/^You stay signed in: [^.]*. /, "");
   }
 
   async function signOut() {

@@ -3,8 +3,8 @@ import { NotFoundError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import { readOutbox } from "../../platform/sms/outbox-store";
 import type { AppEnv } from "../core/app-env";
-import { settingsAndKeys } from "../middleware/settings-and-keys";
 import type { OutboxResponse } from "../core/schemas";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 
 /**
  * GET /dev/outbox[?phone=…]: the console provider's recent messages, newest

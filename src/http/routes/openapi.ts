@@ -1,8 +1,8 @@
 import { Hono } from "hono";
+import type { AppEnv } from "../core/app-env";
 import { openApiJson } from "../openapi/openapi-document";
 import { DOCS_STYLE, renderDocs } from "../openapi/render-docs";
 import { pageContentSecurityPolicy } from "../pages/page-csp";
-import type { AppEnv } from "../core/app-env";
 
 let docsHtml: Promise<string> | undefined;
 

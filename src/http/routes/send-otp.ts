@@ -2,11 +2,11 @@ import { Hono } from "hono";
 import { sendOtp } from "../../domain/otp/otp-service";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
-import { settingsAndKeys } from "../middleware/settings-and-keys";
-import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { otpDeps } from "../core/otp-deps";
-import { sendOtpBody, type SendOtpResponse } from "../core/schemas";
+import { type SendOtpResponse, sendOtpBody } from "../core/schemas";
 import { validateJson } from "../core/validate-json";
+import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 
 /** POST /send-otp {"phone"}: text a new code to the number; the answer names it by `verification_id`. */
 export const sendOtpRoute = new Hono<AppEnv>().post(

@@ -4,11 +4,11 @@ import { refreshSession } from "../../domain/sessions/session-service";
 import { signAccessToken } from "../../domain/tokens/sign-access-token";
 import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
 import type { AppEnv } from "../core/app-env";
-import { settingsAndKeys } from "../middleware/settings-and-keys";
-import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { sessionDeps } from "../core/session-deps";
 import { refreshTokenBody, type TokenRefreshResponse } from "../core/session-schemas";
 import { validateJson } from "../core/validate-json";
+import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 
 /**
  * POST /token/refresh {"refresh_token"}: rotate the refresh token and answer a
@@ -23,7 +23,11 @@ export const tokenRefreshRoute = new Hono<AppEnv>().post(
   async (c) => {
     const settings = c.get("settings");
     const body = c.req.valid("json");
-    const session = await refreshSession(sessionDeps(c), body.refresh_token, clientKey(c.req.header("cf-connecting-ip")));
+    const session = await refreshSession(
+      sessionDeps(c),
+      body.refresh_token,
+      clientKey(c.req.header("cf-connecting-ip")),
+    );
     c.set("phone", session.e164);
     const keys = c.get("tokenKeys");
     const [access, firebaseToken] = await Promise.all([

@@ -1,18 +1,18 @@
 import { Hono } from "hono";
 import { verifyOtp } from "../../domain/otp/otp-service";
-import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import { describeClient } from "../../domain/sessions/describe-client";
 import { createSession } from "../../domain/sessions/session-service";
 import { signAccessToken } from "../../domain/tokens/sign-access-token";
 import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
-import type { AppEnv } from "../core/app-env";
-import { settingsAndKeys } from "../middleware/settings-and-keys";
-import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
-import { otpDeps } from "../core/otp-deps";
-import { sessionDeps } from "../core/session-deps";
-import { verifyOtpBody, type VerifyOtpResponse } from "../core/schemas";
-import { validateJson } from "../core/validate-json";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
+import { normalizePhone } from "../../kernel/phone/normalize-phone";
+import type { AppEnv } from "../core/app-env";
+import { otpDeps } from "../core/otp-deps";
+import { type VerifyOtpResponse, verifyOtpBody } from "../core/schemas";
+import { sessionDeps } from "../core/session-deps";
+import { validateJson } from "../core/validate-json";
+import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
 
 /**
  * POST /verify-otp {"phone","otp","verification_id"}: check the code; on success, answer with a
@@ -30,9 +30,17 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
     if (body.verification_id === undefined && settings.otp.requireVerificationId) {
-      throw new InvalidRequestError('Field "verification_id" is required: send the verification_id that /send-otp answered.');
+      throw new InvalidRequestError(
+        'Field "verification_id" is required: send the verification_id that /send-otp answered.',
+      );
     }
-    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, c.req.header("cf-connecting-ip"));
+    const verified = await verifyOtp(
+      otpDeps(c),
+      phone,
+      body.otp,
+      body.verification_id,
+      c.req.header("cf-connecting-ip"),
+    );
     // A refresh-token session (src/domain/sessions/ and src/platform/sessions/); the access token names it in its `sid` claim.
     // If it cannot be started, the code is given back: a 503 uses nothing up.
     const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(

@@ -45,7 +45,9 @@ export const publicSigningJwk = baseJwk.check(
 export const serviceAccount = z.looseObject({
   client_email: z.email({ message: "client_email is missing" }),
   private_key: z.string({ message: "private_key is missing" }).check(
-    z.refine((pem) => pem.includes("-----BEGIN PRIVATE KEY-----"), { message: "private_key is not a PKCS#8 PEM key" }),
+    z.refine((pem) => pem.includes("-----BEGIN PRIVATE KEY-----"), {
+      message: "private_key is not a PKCS#8 PEM key",
+    }),
   ),
   project_id: z.optional(z.string()),
 });

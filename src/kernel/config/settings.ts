@@ -1,8 +1,8 @@
-import { isSupportedCountry, type CountryCode } from "libphonenumber-js/mobile";
+import { type CountryCode, isSupportedCountry } from "libphonenumber-js/mobile";
 import * as z from "zod/mini";
 import { MisconfiguredError } from "../errors/service-error";
 import { normalizePhone } from "../phone/normalize-phone";
-import { privateSigningJwk, publicSigningJwk, serviceAccount, type SigningJwk } from "./key-schemas";
+import { privateSigningJwk, publicSigningJwk, type SigningJwk, serviceAccount } from "./key-schemas";
 
 /**
  * All settings, read from the Worker's environment ([vars] in wrangler.toml,
@@ -195,7 +195,10 @@ function dependentIssues(env: Record<string, unknown>): { name: string; message:
   const str = (key: string) => (typeof env[key] === "string" ? (env[key] as string).trim() : "");
   const issues: { name: string; message: string }[] = [];
   if (!str("JWT_SECRET") && !str("JWT_PRIVATE_KEY")) {
-    issues.push({ name: "JWT_SECRET", message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)" });
+    issues.push({
+      name: "JWT_SECRET",
+      message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)",
+    });
   }
   if ((str("SMS_PROVIDER") || "fast2sms") !== "fast2sms") return issues;
   if (!str("FAST2SMS_API_KEY")) {
@@ -203,14 +206,23 @@ function dependentIssues(env: Record<string, unknown>): { name: string; message:
   }
   if (str("FAST2SMS_ROUTE") === "dlt") {
     if (!/^[A-Za-z]{3,6}$/.test(str("FAST2SMS_SENDER_ID"))) {
-      issues.push({ name: "FAST2SMS_SENDER_ID", message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt" });
+      issues.push({
+        name: "FAST2SMS_SENDER_ID",
+        message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt",
+      });
     }
     if (!/^\d+$/.test(str("FAST2SMS_TEMPLATE_ID"))) {
-      issues.push({ name: "FAST2SMS_TEMPLATE_ID", message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt" });
+      issues.push({
+        name: "FAST2SMS_TEMPLATE_ID",
+        message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt",
+      });
     }
   }
   if (csv(str("ALLOWED_COUNTRIES") || "IN").some((c) => c.toUpperCase() !== "IN")) {
-    issues.push({ name: "ALLOWED_COUNTRIES", message: "may only contain IN with Fast2SMS, which delivers to Indian numbers only" });
+    issues.push({
+      name: "ALLOWED_COUNTRIES",
+      message: "may only contain IN with Fast2SMS, which delivers to Indian numbers only",
+    });
   }
   return issues;
 }
@@ -248,7 +260,13 @@ export interface Settings {
   testNumbers: ReadonlyMap<string, string>;
   /** Set when TURNSTILE_SECRET_KEY is: /send-otp then needs a valid `turnstile_token`. */
   turnstile:
-    | { secretKey: string; siteverifyUrl: string; hostname: string | undefined; action: string | undefined; timeoutMs: number }
+    | {
+        secretKey: string;
+        siteverifyUrl: string;
+        hostname: string | undefined;
+        action: string | undefined;
+        timeoutMs: number;
+      }
     | undefined;
   jwt: {
     /** HS256 key, used when no private key is set. */
@@ -311,10 +329,14 @@ export function loadSettings(env: object): Settings {
     try {
       e164 = normalizePhone(phone, s.ALLOWED_COUNTRIES).e164;
     } catch {
-      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], { cause: "TEST_PHONE_NUMBERS has a number that is not a valid allowed mobile number" });
+      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], {
+        cause: "TEST_PHONE_NUMBERS has a number that is not a valid allowed mobile number",
+      });
     }
     if (code.length !== s.OTP_LENGTH) {
-      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], { cause: "TEST_PHONE_NUMBERS has a code whose length is not OTP_LENGTH" });
+      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], {
+        cause: "TEST_PHONE_NUMBERS has a code whose length is not OTP_LENGTH",
+      });
     }
     testNumbers.set(e164, code);
   }

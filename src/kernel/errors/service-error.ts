@@ -66,7 +66,9 @@ export class CountryNotAllowedError extends ServiceError {
 export class OtpNotFoundError extends ServiceError {
   readonly code = "otp_not_found";
   constructor() {
-    super("No code is waiting for this verification: it may have expired, been used, or run out of tries. Request a new code.");
+    super(
+      "No code is waiting for this verification: it may have expired, been used, or run out of tries. Request a new code.",
+    );
   }
 }
 

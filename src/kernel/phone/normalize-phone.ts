@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/mobile";
+import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/mobile";
 import { CountryNotAllowedError, InvalidPhoneError } from "../errors/service-error";
 
 export interface NormalizedPhone {
@@ -25,9 +25,7 @@ export function normalizePhone(input: string, allowed: readonly CountryCode[]): 
   // "(+91) 98765 43210": a country code written in parentheses is the same as "+91 98765 43210".
   const raw = input.trim().replace(/^\(\s*\+\s*(\d{1,3})\s*\)/, "+$1 ");
   if (raw.length === 0 || raw.length > MAX_INPUT_LENGTH || !/^\+?[\d\s\-().]+$/.test(raw)) {
-    throw new InvalidPhoneError(
-      "Enter a mobile number using digits, for example +919876543210 or 98765 43210.",
-    );
+    throw new InvalidPhoneError("Enter a mobile number using digits, for example +919876543210 or 98765 43210.");
   }
   const defaultCountry = allowed[0];
   const parsed = parsePhoneNumberFromString(raw, { defaultCountry, extract: false });

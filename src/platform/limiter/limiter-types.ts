@@ -60,7 +60,10 @@ export interface AttemptRequest {
  * covers every code that cannot be guessed at (never issued, used, expired,
  * out of tries), and the caller answers it with one and the same error.
  */
-export type AttemptOutcome = { outcome: "verified" } | { outcome: "wrong"; attemptsLeft: number } | { outcome: "not_live" };
+export type AttemptOutcome =
+  | { outcome: "verified" }
+  | { outcome: "wrong"; attemptsLeft: number }
+  | { outcome: "not_live" };
 
 export interface PhoneLimiterRpc {
   reserveSend(request: SendRequest): Promise<SendReservation>;

@@ -74,7 +74,14 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       const freesAt = state.sends[state.sends.length - limits.maxSendsPerNumberPerHour]!.at + HOUR_MS;
       return { outcome: "number_limit", retryAfterMs: freesAt - now };
     }
-    const code: CodeRecord = { id: codeId, client, issuedAt: now, expiresAt: now + limits.ttlMs, attempts: 0, usedBy: null };
+    const code: CodeRecord = {
+      id: codeId,
+      client,
+      issuedAt: now,
+      expiresAt: now + limits.ttlMs,
+      attempts: 0,
+      usedBy: null,
+    };
     state.sends.push({ at: now, codeId, client });
     state.codes.push(code);
     await this.save(state);
@@ -123,7 +130,9 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       state.failures.push({ at: now, client: chargeTo ?? code.client, codeId, attemptId });
     }
     await this.save(state);
-    return matched ? { outcome: "verified" } : { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
+    return matched
+      ? { outcome: "verified" }
+      : { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
   }
 
   async undoAttempt(codeId: string, attemptId: string): Promise<void> {

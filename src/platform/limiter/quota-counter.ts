@@ -32,7 +32,8 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     sql.exec("DELETE FROM released_tickets WHERE at <= ?", now - windowMs);
     if (sql.exec("SELECT 1 FROM quota_hits WHERE ticket = ?", ticket).toArray().length > 0) return { outcome: "taken" };
     // Given back before this take arrived (the Worker answered 503 meanwhile): take nothing.
-    if (sql.exec("SELECT 1 FROM released_tickets WHERE ticket = ?", ticket).toArray().length > 0) return { outcome: "taken" };
+    if (sql.exec("SELECT 1 FROM released_tickets WHERE ticket = ?", ticket).toArray().length > 0)
+      return { outcome: "taken" };
     const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM quota_hits").one().n;
     if (count >= limit) {
       // The window frees a slot when the hit `count - limit` places from the oldest ages out.
@@ -75,7 +76,9 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
   /** The hits table (named quota_hits since it gained window_ms), created on first use. */
   private table(): SqlStorage {
     const sql = this.ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)",
+    );
     sql.exec("CREATE TABLE IF NOT EXISTS released_tickets (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     return sql;
   }

@@ -90,7 +90,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     if (this.givenBack(sql, successor.secretHash)) return { outcome: "invalid" };
 
     if (presented.counter === row.counter) {
-      if (!same(row.current_hash, presented.secretHash) || successor.counter !== row.counter + 1) return { outcome: "invalid" };
+      if (!same(row.current_hash, presented.secretHash) || successor.counter !== row.counter + 1)
+        return { outcome: "invalid" };
       const expiresAt = Math.min(now + limits.idleMs, row.created_at + limits.maxAgeMs);
       const keep = limits.graceMs > 0;
       sql.exec(
@@ -109,7 +110,11 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       return { outcome: "rotated", e164: row.e164, refreshToken: successor.token, expiresAt };
     }
 
-    if (presented.counter === row.counter - 1 && row.previous_hash !== null && same(row.previous_hash, presented.secretHash)) {
+    if (
+      presented.counter === row.counter - 1 &&
+      row.previous_hash !== null &&
+      same(row.previous_hash, presented.secretHash)
+    ) {
       if (row.successor !== null && row.previous_until !== null && now < row.previous_until) {
         // A retry or a race: the same successor again; the session was used just now.
         sql.exec("UPDATE sessions SET last_used_at = ?, successor_delivered = 1 WHERE id = ?", now, row.id);
@@ -133,7 +138,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     const sql = this.table(now);
     sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", successorHash, now);
     const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", sessionId).toArray()[0];
-    if (!row || row.previous_hash === null || row.successor_delivered === 1 || !same(row.current_hash, successorHash)) return;
+    if (!row || row.previous_hash === null || row.successor_delivered === 1 || !same(row.current_hash, successorHash))
+      return;
     sql.exec(
       `UPDATE sessions SET counter = counter - 1, current_hash = previous_hash, previous_hash = NULL, previous_until = NULL,
          successor = NULL, successor_delivered = 0 WHERE id = ?`,

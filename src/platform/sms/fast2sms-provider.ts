@@ -1,6 +1,6 @@
 import type { Settings } from "../../kernel/config/settings";
 import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
-import { otpText, type OtpMessage, type SmsProvider } from "./sms-provider";
+import { type OtpMessage, otpText, type SmsProvider } from "./sms-provider";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
 const REASONS: Record<number, string> = {
