@@ -187,6 +187,15 @@ const envSchema = z.object({
   CORS_ORIGINS: origins,
 });
 
+/** Every setting's name, in the order of the schema (README's settings table is checked against it). */
+export const SETTING_NAMES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
+/** What a setting is when it is not set: its default (undefined when it has none, or is required). */
+export function settingDefault(name: (typeof SETTING_NAMES)[number]): unknown {
+  const parsed = envSchema.shape[name].safeParse(undefined);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /**
  * Checks that depend on other settings. They read the raw values so that they
  * run, and report, even when other settings are broken too.
