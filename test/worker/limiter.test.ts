@@ -159,5 +159,12 @@ describe("PhoneLimiter storage", () => {
       outcome: "locked",
     });
     expect(await limiter.recordAttempt(attempt("o1", true))).toEqual({ outcome: "verified" });
+    // Having signed in, the owner's network is no longer held by the number-wide ceiling, only by its own limit.
+    expect(await limiter.reserveSend({ codeId: "o3", client: "owner", limits: tight })).toMatchObject({
+      outcome: "reserved",
+    });
+    expect(await limiter.reserveSend({ codeId: "x1", client: "stranger", limits: tight })).toMatchObject({
+      outcome: "locked",
+    });
   });
 });

@@ -137,6 +137,21 @@ describe("a stranger's sends do not hold the owner back", () => {
   });
 });
 
+describe("a client that signed in to the number recently", () => {
+  it("is not held back by strangers filling the number-wide send ceiling", async () => {
+    const settings = { OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: "4" };
+    const ownerIp = "198.51.100.230";
+    const phone = uniquePhone();
+    expect((await send(settings, phone, ownerIp)).status).toBe(200);
+    const owner = { phone, otp: fast2sms.lastCode(), verification_id: lastVerificationId(phone) };
+    expect((await verify(settings, owner, ownerIp)).status).toBe(200);
+    advance(3_600_000);
+    for (let i = 0; i < 4; i++) expect((await send(settings, phone, `192.0.2.${60 + i}`)).status).toBe(200);
+    expectProblem(await send(settings, phone, "192.0.2.70"), 429, "rate_limited");
+    expect((await send(settings, phone, ownerIp)).status).toBe(200);
+  });
+});
+
 describe("foreign guesses change nothing", () => {
   it("50 concurrent guesses with no id, random ids and another number's id: the owner still signs in, the number is not locked", async () => {
     const owner = await ownerGetsCode();

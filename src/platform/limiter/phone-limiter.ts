@@ -34,7 +34,16 @@ export interface LimiterState {
   codes: CodeRecord[];
   /** Code ids and attempt ids the Worker undid within the last hour: a late call with one of them does nothing. */
   cancelled: { id: string; at: number }[];
+  /**
+   * Clients that signed in to this number within TRUSTED_FOR_MS, newest last
+   * (at most MAX_TRUSTED): the number-wide ceilings do not hold them back,
+   * so strangers filling those ceilings cannot keep a returning owner out.
+   */
+  trusted: { client: string; at: number }[];
 }
+
+const TRUSTED_FOR_MS = 30 * DAY_MS;
+const MAX_TRUSTED = 5;
 
 /**
  * One instance per E.164 number (`env.PHONE_LIMITER.getByName(e164)`): the
@@ -58,7 +67,8 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     if (state.cancelled.some((c) => c.id === codeId)) return { outcome: "cancelled" };
     const existing = state.codes.find((c) => c.id === codeId);
     if (existing) return { outcome: "reserved", expiresAt: existing.expiresAt };
-    const locked = lockedFor(state, client, now, limits);
+    const trusted = state.trusted.some((t) => t.client === client);
+    const locked = lockedFor(state, client, now, limits, trusted);
     if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
     // The cooldown and the hourly limit are per client, so nobody else's sends delay the owner's.
     const mine = state.sends.filter((s) => s.client === client);
@@ -70,7 +80,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       const freesAt = mine[mine.length - limits.maxSendsPerHour]!.at + HOUR_MS;
       return { outcome: "hourly_limit", retryAfterMs: freesAt - now };
     }
-    if (state.sends.length >= limits.maxSendsPerNumberPerHour) {
+    if (!trusted && state.sends.length >= limits.maxSendsPerNumberPerHour) {
       const freesAt = state.sends[state.sends.length - limits.maxSendsPerNumberPerHour]!.at + HOUR_MS;
       return { outcome: "number_limit", retryAfterMs: freesAt - now };
     }
@@ -125,6 +135,10 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     if (!code || !isLive(code, now, maxAttempts)) return { outcome: "not_live" };
     if (matched) {
       code.usedBy = attemptId;
+      state.trusted = [
+        ...state.trusted.filter((t) => t.client !== code.client),
+        { client: code.client, at: now },
+      ].slice(-MAX_TRUSTED);
     } else {
       code.attempts += 1;
       state.failures.push({ at: now, client: chargeTo ?? code.client, codeId, attemptId });
@@ -161,12 +175,14 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       failures: (stored?.failures ?? []).filter((f) => f.at > now - DAY_MS),
       codes: (stored?.codes ?? []).filter((c) => c.expiresAt > now - HOUR_MS),
       cancelled: (stored?.cancelled ?? []).filter((c) => c.at > now - HOUR_MS),
+      trusted: (stored?.trusted ?? []).filter((t) => t.at > now - TRUSTED_FOR_MS),
     };
   }
 
   /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. */
   private async save(state: LimiterState): Promise<void> {
-    if (state.sends.length + state.failures.length + state.codes.length + state.cancelled.length === 0) {
+    const entries = state.sends.length + state.failures.length + state.codes.length + state.cancelled.length;
+    if (entries + state.trusted.length === 0) {
       this.ctx.storage.kv.delete(STATE_KEY);
       await this.ctx.storage.deleteAlarm();
       return;
@@ -177,6 +193,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       (state.failures.at(-1)?.at ?? 0) + DAY_MS,
       ...state.codes.map((c) => c.expiresAt + HOUR_MS),
       ...state.cancelled.map((c) => c.at + HOUR_MS),
+      ...state.trusted.map((t) => t.at + TRUSTED_FOR_MS),
     );
     await this.ctx.storage.setAlarm(horizon);
   }
@@ -196,14 +213,15 @@ function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
  * both on wrong guesses in the last 24 hours that carried a valid
  * verification_id: those at codes this client asked for (a stranger's
  * guesses never lock the owner's network), and those at all the number's
- * codes (the ceiling that bounds an attacker with many networks). Neither
- * stops a code already sent from being checked.
+ * codes (the ceiling that bounds an attacker with many networks; a client
+ * that signed in to the number recently is not held by it). Neither stops a
+ * code already sent from being checked.
  */
-function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits): number {
+function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits, trusted: boolean): number {
   const waitFor = (failures: readonly { at: number }[], max: number) =>
     failures.length < max ? 0 : failures[failures.length - max]!.at + DAY_MS - now;
   return Math.max(
-    waitFor(state.failures, limits.maxFailuresPerNumber),
+    trusted ? 0 : waitFor(state.failures, limits.maxFailuresPerNumber),
     waitFor(
       state.failures.filter((f) => f.client === client),
       limits.maxFailuresPerClient,
