@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -55,7 +55,11 @@ async function dryRun(extraArgs: string[] = []): Promise<{ code: string; inputs:
     };
     // Every JavaScript module wrangler would upload (the source map is not uploaded).
     const outputs = Object.entries(meta.outputs).filter(([path]) => /\.m?js$/.test(path));
-    const code = outputs.map(([path]) => readFileSync(join(outdir, path.split("/").at(-1)!), "utf8")).join("");
+    // Plus the text modules uploaded beside it (the sign-in page's browser scripts).
+    const textModules = readdirSync(outdir).filter((name) => name.endsWith(".browser.js"));
+    const code = [...outputs.map(([path]) => path.split("/").at(-1)!), ...textModules]
+      .map((name) => readFileSync(join(outdir, name), "utf8"))
+      .join("");
     return { code, inputs: new Set(outputs.flatMap(([, out]) => Object.keys(out.inputs))) };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
