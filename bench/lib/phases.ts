@@ -1,4 +1,4 @@
-import type { FakeFast2Sms } from "../../scripts/lib/fake-fast2sms-server.ts";
+import type { LoopbackFast2Sms } from "../../scripts/lib/fake-fast2sms-server.ts";
 import { cpuMsBetween, cpuMsByPid } from "../../scripts/lib/process-cpu.ts";
 import type { DevServer } from "../../scripts/lib/wrangler-dev.ts";
 import type { LoopbackClient } from "./http-client.ts";
@@ -9,7 +9,7 @@ import { type LoadBounds, Recorder, runVirtualUsers } from "./virtual-users.ts";
 export interface PhaseContext {
   app: DevServer;
   baseline: DevServer;
-  fast2sms: FakeFast2Sms;
+  fast2sms: LoopbackFast2Sms;
   client: LoopbackClient;
   phones: Iterator<BenchPhone>;
 }

@@ -7,7 +7,7 @@ export interface ReceivedSms {
   body: Record<string, string>;
 }
 
-export interface FakeFast2Sms {
+export interface LoopbackFast2Sms {
   url: string;
   /** Every SMS request, oldest first (when `keepAll` is on). */
   received: ReceivedSms[];
@@ -21,7 +21,7 @@ export interface FakeFast2Sms {
  * answers success at once. `keepAll: false` keeps only the latest SMS per
  * number, so a long benchmark does not grow a log it never reads.
  */
-export async function startFakeFast2Sms(options: { keepAll?: boolean } = {}): Promise<FakeFast2Sms> {
+export async function startFakeFast2Sms(options: { keepAll?: boolean } = {}): Promise<LoopbackFast2Sms> {
   const { keepAll = true } = options;
   const received: ReceivedSms[] = [];
   const latest = new Map<string, ReceivedSms>();

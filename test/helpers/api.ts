@@ -67,10 +67,10 @@ export async function get(path: string, init: RequestInit = {}): Promise<ApiResp
 }
 
 /**
- * The same app with other settings: calls its fetch handler with the test
+ * Sends a request to the same app with other settings: calls its fetch handler with the test
  * environment plus `overrides` (the settings cache is per environment object).
  */
-export async function withSettings(
+export async function callWith(
   overrides: Record<string, unknown>,
   path: string,
   init: RequestInit & { json?: unknown } = {},

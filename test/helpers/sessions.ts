@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { type ApiResponse, post, uniquePhone, withSettings } from "./api";
+import { type ApiResponse, callWith, post, uniquePhone } from "./api";
 import type { FakeFast2Sms } from "./fake-fast2sms";
 
 export interface SignedIn {
@@ -23,7 +23,7 @@ export async function signIn(
   const headers: Record<string, string> = options.userAgent ? { "user-agent": options.userAgent } : {};
   const call = (path: string, json: unknown) =>
     options.settings
-      ? withSettings(options.settings, path, { json, headers })
+      ? callWith(options.settings, path, { json, headers })
       : post(path, json, { headers: { "content-type": "application/json", ...headers } });
   const sent = await call("/send-otp", { phone });
   expect(sent.status).toBe(200);
@@ -40,7 +40,7 @@ export async function signIn(
 
 export const refresh = (refreshToken: string, settings?: Record<string, unknown>, init: RequestInit = {}) =>
   settings
-    ? withSettings(settings, "/token/refresh", { json: { refresh_token: refreshToken }, ...init })
+    ? callWith(settings, "/token/refresh", { json: { refresh_token: refreshToken }, ...init })
     : post("/token/refresh", { refresh_token: refreshToken }, init);
 
 export const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });

@@ -1,31 +1,23 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { get, lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { beforeEach, describe, expect, it } from "vitest";
+import { callWith, get, lastVerificationId, uniquePhone } from "../helpers/api";
 import { FakeTurnstile, turnstileSettings } from "../helpers/fake-turnstile";
 import { expectProblem } from "../helpers/problem";
+import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
+const fast2sms = setUpWorkerTest();
 const turnstile = new FakeTurnstile();
-beforeEach(() => {
-  fast2sms.install();
-  turnstile.install();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+beforeEach(() => turnstile.install());
 
-const advance = (ms: number) => vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
 const send = (
   settings: Record<string, unknown>,
   phone: string,
   ip = "203.0.113.7",
   extra: Record<string, unknown> = {},
-) => withSettings(settings, "/send-otp", { json: { phone, ...extra }, headers: { "cf-connecting-ip": ip } });
+) => callWith(settings, "/send-otp", { json: { phone, ...extra }, headers: { "cf-connecting-ip": ip } });
 const verify = (settings: Record<string, unknown>, phone: string, otp: string) =>
-  withSettings(settings, "/verify-otp", { json: { phone, otp, verification_id: lastVerificationId(phone) } });
+  callWith(settings, "/verify-otp", { json: { phone, otp, verification_id: lastVerificationId(phone) } });
 
 describe("per-IP send limit (OTP_MAX_SENDS_PER_IP_PER_HOUR)", () => {
   const limit = { OTP_MAX_SENDS_PER_IP_PER_HOUR: "10" };
@@ -62,7 +54,7 @@ describe("per-IP send limit (OTP_MAX_SENDS_PER_IP_PER_HOUR)", () => {
 describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
   it("answers 503 sms_budget_exhausted until the next UTC day, while verifies keep working", async () => {
     // Start at a known time: 10:00 UTC.
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 0, 15, 10, 0, 0) });
+    setClock(Date.UTC(2031, 0, 15, 10, 0, 0));
     const budget = { SMS_DAILY_BUDGET: "3" };
     const phones = [uniquePhone(), uniquePhone(), uniquePhone()];
     for (const [i, phone] of phones.entries()) expect((await send(budget, phone, `192.0.2.${i}`)).status).toBe(200);
@@ -75,12 +67,12 @@ describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
 
     expect((await verify(budget, phones[0]!, firstCode)).status).toBe(200);
 
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 0, 16, 0, 0, 1) });
+    setClock(Date.UTC(2031, 0, 16, 0, 0, 1));
     expect((await send(budget, uniquePhone(), "192.0.2.10")).status).toBe(200);
   });
 
   it("is spent exactly under concurrency: 20 concurrent sends with a budget of 5 send 5 SMS", async () => {
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 1, 1, 12, 0, 0) });
+    setClock(Date.UTC(2031, 1, 1, 12, 0, 0));
     const budget = { SMS_DAILY_BUDGET: "5" };
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => send(budget, uniquePhone(), `192.0.2.${100 + i}`)),
@@ -97,7 +89,7 @@ describe("global daily SMS budget (SMS_DAILY_BUDGET)", () => {
   });
 
   it("a request refused by the budget spends no per-IP quota", async () => {
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 2, 1, 12, 0, 0) });
+    setClock(Date.UTC(2031, 2, 1, 12, 0, 0));
     const settings = { SMS_DAILY_BUDGET: "1", OTP_MAX_SENDS_PER_IP_PER_HOUR: "2" };
     const ip = "192.0.2.200";
     expect((await send(settings, uniquePhone(), ip)).status).toBe(200);
@@ -173,7 +165,7 @@ describe("test numbers (TEST_PHONE_NUMBERS)", () => {
   const settings = { TEST_PHONE_NUMBERS: "+919999999999:123456, 08888888888:654321", SMS_DAILY_BUDGET: "1" };
 
   it("log in with the fixed code, send no SMS and spend no budget", async () => {
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 3, 1, 12, 0, 0) });
+    setClock(Date.UTC(2031, 3, 1, 12, 0, 0));
     expect((await send(settings, "+919999999999")).status).toBe(200);
     expect((await send(settings, "+918888888888", "203.0.113.61")).status).toBe(200);
     expect(fast2sms.requests).toHaveLength(0);
@@ -184,7 +176,7 @@ describe("test numbers (TEST_PHONE_NUMBERS)", () => {
   });
 
   it("still obey single use and attempt limits", async () => {
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2031, 4, 1, 12, 0, 0) });
+    setClock(Date.UTC(2031, 4, 1, 12, 0, 0));
     await send(settings, "+918888888888");
     expect((await verify(settings, "+918888888888", "654321")).status).toBe(200);
     expectProblem(await verify(settings, "+918888888888", "654321"), 404, "otp_not_found");
@@ -195,7 +187,7 @@ describe("test numbers (TEST_PHONE_NUMBERS)", () => {
   });
 
   it("appear in /health only as a count", async () => {
-    const res = await withSettings(settings, "/health");
+    const res = await callWith(settings, "/health");
     expect(res.body).toEqual({ status: "ok", config: { valid: true, test_numbers: 2 } });
     expect(JSON.stringify(res.body)).not.toMatch(/9999999999|123456/);
   });
@@ -227,7 +219,7 @@ describe("request hygiene", () => {
     await verify({}, used, code);
     const fresh = uniquePhone();
     const guess = (phone: string) =>
-      withSettings({}, "/verify-otp", { json: { phone, otp: "000000", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" } });
+      callWith({}, "/verify-otp", { json: { phone, otp: "000000", verification_id: "AAAAAAAAAAAAAAAAAAAAAA" } });
     const a = await guess(used);
     const b = await guess(fresh);
     expect({ status: a.status, code: a.body.code, detail: a.body.detail }).toEqual({

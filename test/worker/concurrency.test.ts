@@ -1,13 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LimiterState, PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
 import { sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 const wrong = (code: string) => code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
 

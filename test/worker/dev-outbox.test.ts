@@ -1,21 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { describe, expect, it } from "vitest";
+import { callWith, lastVerificationId, uniquePhone } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 const console_ = { SMS_PROVIDER: "console", FAST2SMS_API_KEY: undefined };
 
 describe("console provider and GET /dev/outbox", () => {
   it("keeps the message in the outbox, sends nothing, and the code from it verifies", async () => {
     const phone = uniquePhone();
-    expect((await withSettings(console_, "/send-otp", { json: { phone } })).status).toBe(200);
+    expect((await callWith(console_, "/send-otp", { json: { phone } })).status).toBe(200);
     expect(fast2sms.requests).toHaveLength(0);
 
-    const outbox = await withSettings(console_, `/dev/outbox?phone=${encodeURIComponent(phone)}`);
+    const outbox = await callWith(console_, `/dev/outbox?phone=${encodeURIComponent(phone)}`);
     expect(outbox.status).toBe(200);
     const messages = outbox.body.messages as { to: string; text: string; sent_at: string }[];
     expect(messages).toHaveLength(1);
@@ -25,7 +23,7 @@ describe("console provider and GET /dev/outbox", () => {
     });
     const code = /(\d{6})$/.exec(messages[0]!.text)![1]!;
 
-    const verified = await withSettings(console_, "/verify-otp", {
+    const verified = await callWith(console_, "/verify-otp", {
       json: { phone, otp: code, verification_id: lastVerificationId(phone) },
     });
     expect(verified.status).toBe(200);
@@ -33,26 +31,26 @@ describe("console provider and GET /dev/outbox", () => {
 
   it("filters by number in any accepted form", async () => {
     const phone = uniquePhone();
-    await withSettings(console_, "/send-otp", { json: { phone } });
-    const outbox = await withSettings(console_, `/dev/outbox?phone=0${phone.slice(3)}`);
+    await callWith(console_, "/send-otp", { json: { phone } });
+    const outbox = await callWith(console_, `/dev/outbox?phone=0${phone.slice(3)}`);
     expect((outbox.body.messages as { to: string }[]).every((m) => m.to === phone)).toBe(true);
   });
 
   it("is a 404 when the provider is fast2sms", async () => {
-    expectProblem(await withSettings({}, "/dev/outbox"), 404, "not_found");
+    expectProblem(await callWith({}, "/dev/outbox"), 404, "not_found");
   });
 });
 
 describe("CORS", () => {
   it("answers preflights only for the configured origins", async () => {
-    const allowed = await withSettings({ CORS_ORIGINS: "https://shop.example" }, "/send-otp", {
+    const allowed = await callWith({ CORS_ORIGINS: "https://shop.example" }, "/send-otp", {
       method: "OPTIONS",
       headers: { origin: "https://shop.example", "access-control-request-method": "POST" },
     });
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://shop.example");
 
-    const other = await withSettings({ CORS_ORIGINS: "https://shop.example" }, "/send-otp", {
+    const other = await callWith({ CORS_ORIGINS: "https://shop.example" }, "/send-otp", {
       method: "OPTIONS",
       headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
     });

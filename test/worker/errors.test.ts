@@ -1,11 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { get, post, sendOtp, uniquePhone, verifyOtp, withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { describe, expect, it } from "vitest";
+import { callWith, get, post, sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 describe("invalid_request", () => {
   const cases: [string, string | unknown, RegExp][] = [
@@ -70,7 +68,7 @@ describe("phone numbers", () => {
     "(98765) 432-10",
     "098765-43210",
   ])("accepts %s and normalises it to E.164", async (input) => {
-    const res = await withSettings({ SMS_PROVIDER: "console" }, "/send-otp", { json: { phone: input } });
+    const res = await callWith({ SMS_PROVIDER: "console" }, "/send-otp", { json: { phone: input } });
     expect([200, 429]).toContain(res.status);
     if (res.status === 200) expect(res.body.phone).toBe("+919876543210");
     else expect(res.body.code).toBe("rate_limited"); // same number, so later forms hit the cooldown
@@ -92,14 +90,14 @@ describe("verify without a code", () => {
 
 describe("misconfigured", () => {
   it("names a missing secret without its value and sends nothing", async () => {
-    const res = await withSettings({ FAST2SMS_API_KEY: undefined }, "/send-otp", { json: { phone: uniquePhone() } });
+    const res = await callWith({ FAST2SMS_API_KEY: undefined }, "/send-otp", { json: { phone: uniquePhone() } });
     expectProblem(res, 500, "misconfigured");
     expect(res.body.detail).toMatch(/FAST2SMS_API_KEY/);
     expect(fast2sms.requests).toHaveLength(0);
   });
 
   it("refuses a JWT_SECRET shorter than 32 bytes, naming it but not its value", async () => {
-    const res = await withSettings({ JWT_SECRET: "short-secret-value" }, "/verify-otp", {
+    const res = await callWith({ JWT_SECRET: "short-secret-value" }, "/verify-otp", {
       json: { phone: uniquePhone(), otp: "123456" },
     });
     expectProblem(res, 500, "misconfigured");
@@ -108,7 +106,7 @@ describe("misconfigured", () => {
   });
 
   it("names every bad setting at once", async () => {
-    const res = await withSettings({ OTP_LENGTH: "3", OTP_TTL_SECONDS: "30", FAST2SMS_ROUTE: "dlt" }, "/send-otp", {
+    const res = await callWith({ OTP_LENGTH: "3", OTP_TTL_SECONDS: "30", FAST2SMS_ROUTE: "dlt" }, "/send-otp", {
       json: { phone: uniquePhone() },
     });
     expectProblem(res, 500, "misconfigured");
@@ -118,7 +116,7 @@ describe("misconfigured", () => {
   });
 
   it("health stays up even when settings are broken", async () => {
-    const res = await withSettings({ JWT_SECRET: undefined }, "/health");
+    const res = await callWith({ JWT_SECRET: undefined }, "/health");
     expect(res).toMatchObject({ status: 200, body: { status: "ok" } });
   });
 });

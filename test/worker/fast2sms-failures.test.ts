@@ -1,13 +1,12 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/limiter-for";
-import { sendOtp, uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms, ok, refused } from "../helpers/fake-fast2sms";
+import { callWith, sendOtp, uniquePhone } from "../helpers/api";
+import { ok, refused } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 /** What the public may never read in an error: the operator's account, key, IP or KYC state, or the vendor's words. */
 const OPERATOR_STATE =
@@ -19,7 +18,7 @@ async function expectNoLiveCode(phone: string): Promise<void> {
   expect((await env.OTP_KV.list({ prefix: `otp:${phone}:` })).keys).toHaveLength(0);
   const code = fast2sms.lastCode();
   // Even an app that sends no verification_id finds nothing to check.
-  const res = await withSettings({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", {
+  const res = await callWith({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", {
     json: { phone, otp: code },
   });
   expectProblem(res, 404, "otp_not_found");
@@ -154,7 +153,7 @@ describe("Fast2SMS failures → 502 sms_failed, nothing usable left, the reason 
 describe("Fast2SMS routes", () => {
   it("q sends the text with the app name", async () => {
     const phone = uniquePhone();
-    const res = await withSettings({ FAST2SMS_ROUTE: "q", APP_NAME: "Kirana Shop" }, "/send-otp", { json: { phone } });
+    const res = await callWith({ FAST2SMS_ROUTE: "q", APP_NAME: "Kirana Shop" }, "/send-otp", { json: { phone } });
     expect(res.status).toBe(200);
     const body = fast2sms.requests[0]!.body;
     expect(body).toEqual({
@@ -166,7 +165,7 @@ describe("Fast2SMS routes", () => {
 
   it("dlt sends sender id, template id and the code as variables_values", async () => {
     const phone = uniquePhone();
-    const res = await withSettings(
+    const res = await callWith(
       { FAST2SMS_ROUTE: "dlt", FAST2SMS_SENDER_ID: "KIRANA", FAST2SMS_TEMPLATE_ID: "165432" },
       "/send-otp",
       { json: { phone } },
@@ -182,7 +181,7 @@ describe("Fast2SMS routes", () => {
   });
 
   it("OTP_LENGTH sets the number of digits", async () => {
-    const res = await withSettings({ OTP_LENGTH: "8" }, "/send-otp", { json: { phone: uniquePhone() } });
+    const res = await callWith({ OTP_LENGTH: "8" }, "/send-otp", { json: { phone: uniquePhone() } });
     expect(res.status).toBe(200);
     expect(fast2sms.lastCode()).toMatch(/^\d{8}$/);
   });

@@ -1,20 +1,18 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
-import { lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { callWith, lastVerificationId, uniquePhone } from "../helpers/api";
 import { faultyKv, faultyNamespace, overloaded } from "../helpers/faulty-bindings";
 import { expectProblem } from "../helpers/problem";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 const send = (settings: Record<string, unknown>, phone: string) =>
-  withSettings(settings, "/send-otp", { json: { phone }, headers: { "cf-connecting-ip": "203.0.113.99" } });
+  callWith(settings, "/send-otp", { json: { phone }, headers: { "cf-connecting-ip": "203.0.113.99" } });
 const verify = (settings: Record<string, unknown>, phone: string, otp: string) =>
-  withSettings(settings, "/verify-otp", { json: { phone, otp, verification_id: lastVerificationId(phone) } });
+  callWith(settings, "/verify-otp", { json: { phone, otp, verification_id: lastVerificationId(phone) } });
 
 const state = (phone: string) =>
   runInDurableObject(env.PHONE_LIMITER.getByName(phone), (_, s) => s.storage.kv.get<LimiterState>("state"));
@@ -104,7 +102,7 @@ describe("SMS fault after storage succeeded", () => {
       "sms_failed",
     );
     expect((await state(phone))?.codes ?? []).toHaveLength(0);
-    const res = await withSettings({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", {
+    const res = await callWith({ OTP_REQUIRE_VERIFICATION_ID: "false" }, "/verify-otp", {
       json: { phone, otp: fast2sms.lastCode() },
     });
     expectProblem(res, 404, "otp_not_found");

@@ -1,14 +1,12 @@
 import { decodeProtectedHeader, exportPKCS8, generateKeyPair, jwtVerify } from "jose";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FIREBASE_AUDIENCE } from "../../src/domain/tokens/sign-firebase-token";
-import { uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { callWith, uniquePhone } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
+import { setUpWorkerTest } from "../helpers/setup";
 import { signIn } from "../helpers/sign-in";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 const CLIENT_EMAIL = "firebase-adminsdk-abc12@shop-app-demo.iam.gserviceaccount.com";
 
@@ -74,7 +72,7 @@ describe("Firebase custom token", () => {
       }),
     ],
   ])("a service account %s is misconfigured, found before any SMS is sent", async (_, json) => {
-    const res = await withSettings({ FIREBASE_SERVICE_ACCOUNT: json }, "/send-otp", { json: { phone: uniquePhone() } });
+    const res = await callWith({ FIREBASE_SERVICE_ACCOUNT: json }, "/send-otp", { json: { phone: uniquePhone() } });
     expectProblem(res, 500, "misconfigured");
     expect(res.body.detail).toContain("FIREBASE_SERVICE_ACCOUNT");
     expect(fast2sms.requests).toHaveLength(0);

@@ -1,11 +1,10 @@
 import { decodeProtectedHeader, jwtVerify } from "jose";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
-import { FAKE_BASE_URL, FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { FAKE_BASE_URL } from "../helpers/fake-fast2sms";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 describe("send → verify with Fast2SMS", () => {
   it("texts a 6-digit code through Fast2SMS and exchanges it for a signed token", async () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/limiter-for";
 import type { SendLimits } from "../../src/platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
+import { advance } from "../helpers/setup";
 
 const limits: SendLimits = {
   ttlMs: 300_000,
@@ -22,10 +23,6 @@ const attempt = (codeId: string, matched: boolean, attemptId: string = crypto.ra
 });
 
 afterEach(() => vi.useRealTimers());
-
-function advance(ms: number): void {
-  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
-}
 
 const keysIn = (name: string) =>
   runInDurableObject(

@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { sendOtp, uniquePhone, verifyOtp, withSettings } from "../helpers/api";
-import { FakeFast2Sms, refused } from "../helpers/fake-fast2sms";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { callWith, sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
+import { refused } from "../helpers/fake-fast2sms";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
+const fast2sms = setUpWorkerTest();
 let output: string[] = [];
 
 beforeEach(() => {
-  fast2sms.install();
   output = [];
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
     vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
@@ -14,7 +14,6 @@ beforeEach(() => {
     });
   }
 });
-afterEach(() => vi.restoreAllMocks());
 
 const wrong = (code: string) => code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
 
@@ -33,7 +32,7 @@ describe("logs", () => {
     await sendOtp(other);
     const failedCode = fast2sms.lastCode();
 
-    const console = await withSettings({ SMS_PROVIDER: "console" }, "/send-otp", { json: { phone: uniquePhone() } });
+    const console = await callWith({ SMS_PROVIDER: "console" }, "/send-otp", { json: { phone: uniquePhone() } });
     expect(console.status).toBe(200);
 
     const all = output.join("\n");

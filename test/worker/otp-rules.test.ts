@@ -1,20 +1,10 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { lastVerificationId, sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";
+import { advance, setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-
-/** Moves the clock of the app and its Durable Objects (they share this isolate) forward by `ms`. */
-function advance(ms: number): void {
-  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
-}
+const fast2sms = setUpWorkerTest();
 
 /** A wrong code for `code`: same length, different digits. */
 const wrong = (code: string) => code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));

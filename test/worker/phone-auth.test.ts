@@ -1,12 +1,10 @@
 import { Hono } from "hono";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type PhoneAuthVariables, phoneAuth } from "../../src/verify";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { setUpWorkerTest } from "../helpers/setup";
 import { signIn } from "../helpers/sign-in";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 /** Another service of the app, protected by the middleware. */
 const orders = new Hono<{ Variables: PhoneAuthVariables }>()

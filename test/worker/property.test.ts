@@ -1,17 +1,15 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { describe, expect, it } from "vitest";
+import { callWith } from "../helpers/api";
+import { setUpWorkerTest } from "../helpers/setup";
 
 /**
  * Property: whatever arrives at /send-otp or /verify-otp, the answer is never
  * a 5xx, and is either a documented success or an RFC 9457 problem with a
  * documented code. 600 generated requests per endpoint per run.
  */
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const _fast2sms = setUpWorkerTest();
 
 const RUNS_PER_ENDPOINT = 600;
 /** A fixed seed, so every run tries the same requests; PROPERTY_SEED=<n> npm test replays or explores another. */
@@ -82,7 +80,7 @@ async function call(path: string, payload: unknown, type: string, ip: string) {
     typeof payload === "object" && payload !== null && "raw" in payload ? String(payload.raw) : JSON.stringify(payload);
   const headers: Record<string, string> = { "cf-connecting-ip": ip };
   if (type) headers["content-type"] = type;
-  return withSettings({}, path, { method: "POST", headers, body: raw });
+  return callWith({}, path, { method: "POST", headers, body: raw });
 }
 
 /** Outcomes seen, so each run also proves it reached past validation. */

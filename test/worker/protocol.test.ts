@@ -1,13 +1,14 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import app from "../../src/index";
 import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
-import { type ApiResponse, BASE, lastVerificationId, uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms, refused } from "../helpers/fake-fast2sms";
+import { type ApiResponse, BASE, callWith, lastVerificationId, uniquePhone } from "../helpers/api";
+import { refused } from "../helpers/fake-fast2sms";
 import { faultyKv, faultyNamespace } from "../helpers/faulty-bindings";
 import { expectProblem } from "../helpers/problem";
 import { roundTripCounter } from "../helpers/round-trips";
+import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 /**
  * The attacks of issue 10, by someone who knows only the victim's number:
@@ -15,25 +16,16 @@ import { roundTripCounter } from "../helpers/round-trips";
  * lock the number with foreign guesses, read the number's state from verify,
  * or leave half-done state behind a storage timeout.
  */
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const fast2sms = setUpWorkerTest();
 
 const OWNER_IP = "198.51.100.10";
 const ATTACKER_IP = "203.0.113.66";
 
-function advance(ms: number): void {
-  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
-}
-
 const send = (settings: Record<string, unknown>, phone: string, ip = OWNER_IP) =>
-  withSettings(settings, "/send-otp", { json: { phone }, headers: { "cf-connecting-ip": ip } });
+  callWith(settings, "/send-otp", { json: { phone }, headers: { "cf-connecting-ip": ip } });
 
 const verify = (settings: Record<string, unknown>, body: Record<string, unknown>, ip = OWNER_IP) =>
-  withSettings(settings, "/verify-otp", { json: body, headers: { "cf-connecting-ip": ip } });
+  callWith(settings, "/verify-otp", { json: body, headers: { "cf-connecting-ip": ip } });
 
 /** The owner asks for a code and gets it by SMS; returns what the owner's app holds. */
 async function ownerGetsCode(settings: Record<string, unknown> = {}) {
@@ -72,7 +64,7 @@ describe("a refused or failed resend harms nothing", () => {
   });
 
   it("refused by the day's budget: the owner's code still verifies", async () => {
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2032, 0, 10, 9, 0, 0) });
+    setClock(Date.UTC(2032, 0, 10, 9, 0, 0));
     const settings = { SMS_DAILY_BUDGET: "1" };
     const owner = await ownerGetsCode(settings);
     advance(31_000);
@@ -272,7 +264,7 @@ describe("a storage call that commits after its deadline: 503, then nothing coun
   });
 
   it("send: the client quota and the budget commit late", async () => {
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2032, 1, 3, 9, 0, 0) });
+    setClock(Date.UTC(2032, 1, 3, 9, 0, 0));
     const ip = "192.0.2.77";
     const quotas = faultyNamespace(env.QUOTA_COUNTER, { take: { late: 300 } });
     expectProblem(await send({ ...slow, QUOTA_COUNTER: quotas }, uniquePhone(), ip), 503, "unavailable");

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type QuotaCounter, quotaCounterFor } from "../../src/platform/limiter/quota-counter";
+import { setClock } from "../helpers/setup";
 
 afterEach(() => vi.useRealTimers());
 
@@ -32,17 +33,17 @@ describe("QuotaCounter", () => {
     const key = "test:alarm";
     const counter = quotaCounterFor(env.QUOTA_COUNTER, key);
     const start = Date.UTC(2033, 0, 1, 10, 0, 0);
-    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    setClock(start);
     await counter.take("old", 5, 60_000);
-    vi.useFakeTimers({ toFake: ["Date"], now: start + 50_000 });
+    setClock(start + 50_000);
     await counter.take("new", 5, 60_000);
     // The alarm set by the first take fires after the second take.
-    vi.useFakeTimers({ toFake: ["Date"], now: start + 61_000 });
+    setClock(start + 61_000);
     expect(await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key))).toBe(true);
     expect(await hits(key)).toBe(1);
-    vi.useFakeTimers({ toFake: ["Date"], now: start + 111_000 });
+    setClock(start + 111_000);
     await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key));
-    vi.useFakeTimers({ toFake: ["Date"], now: start + 3_700_000 });
+    setClock(start + 3_700_000);
     await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key));
     const left = await runInDurableObject(
       env.QUOTA_COUNTER.getByName(key),

@@ -1,23 +1,13 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type ApiResponse, get, post, uniquePhone, withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { describe, expect, it, vi } from "vitest";
+import { type ApiResponse, callWith, get, post, uniquePhone } from "../helpers/api";
 import { overloaded } from "../helpers/faulty-bindings";
 import { expectProblem } from "../helpers/problem";
 import { bearer, refresh, signIn } from "../helpers/sessions";
+import { advance, setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-
-/** Moves the clock of the app and its Durable Objects (they share this isolate) forward by `ms`. */
-function advance(ms: number): void {
-  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
-}
+const fast2sms = setUpWorkerTest();
 
 const DAY = 86_400_000;
 
@@ -66,7 +56,7 @@ describe("verify-otp when the session store fails", () => {
       idFromString: (id: string) => real.idFromString(id),
       get: () => ({ create: () => Promise.reject(overloaded()) }),
     } as unknown as typeof real;
-    expectProblem(await withSettings({ SESSION_STORE: failing }, "/verify-otp", { json: body }), 503, "unavailable");
+    expectProblem(await callWith({ SESSION_STORE: failing }, "/verify-otp", { json: body }), 503, "unavailable");
     const again = await post("/verify-otp", body);
     expect(again.status).toBe(200);
     expect(again.body.refresh_token).toEqual(expect.any(String));
@@ -188,7 +178,7 @@ describe("with Firebase and asymmetric keys", () => {
     const res = await refresh(refreshToken, settings);
     expect(res.status).toBe(200);
     expect(res.body.firebase_token).toEqual(expect.any(String));
-    const list = await withSettings(settings, "/sessions", { headers: bearer(res.body.access_token as string) });
+    const list = await callWith(settings, "/sessions", { headers: bearer(res.body.access_token as string) });
     expect(list.status).toBe(200);
     expect((list.body.sessions as unknown[]).length).toBe(1);
     expect(JSON.stringify(list.body)).not.toContain(phone);
@@ -278,19 +268,19 @@ describe("many sessions per number", () => {
     const a = await signIn(fast2sms, { phone, settings });
     const b = await signIn(fast2sms, { phone, settings });
     const stranger = await signIn(fast2sms);
-    const del = await withSettings({}, `/sessions/${a.sessionId}`, {
+    const del = await callWith({}, `/sessions/${a.sessionId}`, {
       method: "DELETE",
       headers: bearer(b.accessToken),
     });
     expect(del.status).toBe(204);
     expectProblem(await refresh(a.refreshToken), 401, "invalid_refresh_token");
     expectProblem(
-      await withSettings({}, `/sessions/${a.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }),
+      await callWith({}, `/sessions/${a.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }),
       404,
       "session_not_found",
     );
     expectProblem(
-      await withSettings({}, `/sessions/${stranger.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }),
+      await callWith({}, `/sessions/${stranger.sessionId}`, { method: "DELETE", headers: bearer(b.accessToken) }),
       404,
       "session_not_found",
     );
@@ -498,7 +488,7 @@ describe("an access token whose session has ended", () => {
     const old = bearer(next.body.access_token as string);
     expectProblem(await get("/sessions", { headers: old }), 401, "invalid_token");
     expectProblem(
-      await withSettings({}, `/sessions/${owner.sessionId}`, { method: "DELETE", headers: old }),
+      await callWith({}, `/sessions/${owner.sessionId}`, { method: "DELETE", headers: old }),
       401,
       "invalid_token",
     );

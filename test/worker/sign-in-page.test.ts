@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type ApiResponse, get, withSettings } from "../helpers/api";
+import { type ApiResponse, callWith, get } from "../helpers/api";
 
 /** GET / with the console provider (dev) or the test default, fast2sms (production). */
 const consoleProvider = { SMS_PROVIDER: "console", FAST2SMS_API_KEY: undefined };
 const page = async (overrides?: Record<string, string | undefined>) => {
-  const res = overrides ? await withSettings(overrides, "/") : await get("/");
+  const res = overrides ? await callWith(overrides, "/") : await get("/");
   return { ...res, html: String(res.body.raw) };
 };
 

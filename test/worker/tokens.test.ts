@@ -10,16 +10,14 @@ import {
   SignJWT,
   UnsecuredJWT,
 } from "jose";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "../../src/verify";
-import { withSettings } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { callWith } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
+import { setUpWorkerTest } from "../helpers/setup";
 import { signIn } from "../helpers/sign-in";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 type Alg = "EdDSA" | "ES256" | "RS256";
 
@@ -36,7 +34,7 @@ async function keyPair(alg: Alg, kid: string): Promise<{ privateJwk: JWK; public
 }
 
 async function jwksOf(settings: Record<string, string | undefined>): Promise<JSONWebKeySet> {
-  const res = await withSettings(settings, "/.well-known/jwks.json");
+  const res = await callWith(settings, "/.well-known/jwks.json");
   expect(res.status).toBe(200);
   expect(res.headers.get("cache-control")).toBe("public, max-age=300");
   return res.body as unknown as JSONWebKeySet;
@@ -202,7 +200,7 @@ describe("misconfigured keys name the setting", () => {
   ];
   for (const [name, make] of cases) {
     it(`JWT_PRIVATE_KEY with ${name}`, async () => {
-      const res = await withSettings(await make(), "/.well-known/jwks.json");
+      const res = await callWith(await make(), "/.well-known/jwks.json");
       expectProblem(res, 500, "misconfigured");
       expect(res.body.detail).toContain("JWT_PRIVATE_KEY");
     });
@@ -210,7 +208,7 @@ describe("misconfigured keys name the setting", () => {
 
   it("JWT_PREVIOUS_PUBLIC_KEYS holding a private key", async () => {
     const pair = await keyPair("ES256", "old");
-    const res = await withSettings(
+    const res = await callWith(
       { JWT_PREVIOUS_PUBLIC_KEYS: JSON.stringify([pair.privateJwk]) },
       "/.well-known/jwks.json",
     );
@@ -222,7 +220,7 @@ describe("misconfigured keys name the setting", () => {
   it("a kid reused for two different keys", async () => {
     const a = await keyPair("ES256", "same");
     const b = await keyPair("ES256", "same");
-    const res = await withSettings(
+    const res = await callWith(
       { JWT_PRIVATE_KEY: JSON.stringify(a.privateJwk), JWT_PREVIOUS_PUBLIC_KEYS: JSON.stringify([b.publicJwk]) },
       "/.well-known/jwks.json",
     );
@@ -245,7 +243,7 @@ describe("misconfigured keys name the setting", () => {
   });
 
   it("without JWT_SECRET or JWT_PRIVATE_KEY nothing is sent", async () => {
-    const res = await withSettings({ JWT_SECRET: undefined }, "/send-otp", { json: { phone: "+919876543210" } });
+    const res = await callWith({ JWT_SECRET: undefined }, "/send-otp", { json: { phone: "+919876543210" } });
     expectProblem(res, 500, "misconfigured");
     expect(res.body.detail).toContain("JWT_SECRET");
     expect(fast2sms.requests).toHaveLength(0);

@@ -1,13 +1,11 @@
 import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
-import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import type { AppType, Problem } from "../../src/app-type";
 import { uniquePhone } from "../helpers/api";
-import { FakeFast2Sms } from "../helpers/fake-fast2sms";
+import { setUpWorkerTest } from "../helpers/setup";
 
-const fast2sms = new FakeFast2Sms();
-beforeEach(() => fast2sms.install());
-afterEach(() => vi.restoreAllMocks());
+const fast2sms = setUpWorkerTest();
 
 /** The README's typed-client example, against the Worker's own fetch handler instead of the network. */
 const otp = hc<AppType>("http://localhost", {

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { ERROR_CODES } from "../../kernel/errors/error-catalog";
+import { PROBLEM_TYPE_BASE } from "./on-error";
 import { refreshFields } from "./session-schemas";
 
 /**
@@ -118,7 +119,7 @@ export const jwksResponse = z.object({
 
 /** Every error: RFC 9457 problem+json with a stable `code` (src/kernel/errors/error-catalog.ts). */
 export const problemDocument = z.looseObject({
-  type: z.string().check(z.describe("urn:phone-otp:problem:<code>")),
+  type: z.string().check(z.describe(`${PROBLEM_TYPE_BASE}<code>`)),
   title: z.string(),
   status: z.int(),
   detail: z.string().check(z.describe("A sentence a person can act on.")),

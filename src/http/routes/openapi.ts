@@ -6,6 +6,9 @@ import { pageContentSecurityPolicy } from "../pages/page-csp";
 
 let docsHtml: Promise<string> | undefined;
 
+/** The document changes only with a deploy: caches may keep it for 5 minutes. */
+const CACHE_CONTROL = "public, max-age=300";
+
 /**
  * GET /openapi.json: the OpenAPI 3.1 document, built from the routes' own
  * schemas (src/http/openapi/). GET /docs: the same document as a page, with no
@@ -13,7 +16,7 @@ let docsHtml: Promise<string> | undefined;
  */
 export const openApiRoute = new Hono<AppEnv>()
   .get("/openapi.json", (c) => {
-    c.header("cache-control", "public, max-age=300");
+    c.header("cache-control", CACHE_CONTROL);
     return c.body(openApiJson(), 200, { "content-type": "application/json" });
   })
   .get("/docs", async (c) => {
@@ -22,6 +25,6 @@ export const openApiRoute = new Hono<AppEnv>()
       throw err;
     });
     c.header("content-security-policy", await pageContentSecurityPolicy({ scripts: [], styles: [DOCS_STYLE] }));
-    c.header("cache-control", "public, max-age=300");
+    c.header("cache-control", CACHE_CONTROL);
     return c.html(await docsHtml, 200);
   });

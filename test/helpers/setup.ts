@@ -1,0 +1,31 @@
+import { afterEach, beforeEach, vi } from "vitest";
+import { FakeFast2Sms } from "./fake-fast2sms";
+
+/**
+ * The one setup of a worker test file: a fake Fast2SMS installed before each
+ * test (outbound HTTP is faked in one place, outbound.ts), and after each
+ * test the real clock and every mock restored. Returns the fake.
+ */
+export function setUpWorkerTest(): FakeFast2Sms {
+  const fast2sms = new FakeFast2Sms();
+  beforeEach(() => fast2sms.install());
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+  return fast2sms;
+}
+
+/**
+ * Moves the clock of the app and its Durable Objects (they share this
+ * isolate with the test) forward by `ms`; only Date is faked, so timers and
+ * storage keep running.
+ */
+export function advance(ms: number): void {
+  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ms });
+}
+
+/** Sets the clock of the app and its Durable Objects to `at` (ms since the epoch). */
+export function setClock(at: number): void {
+  vi.useFakeTimers({ toFake: ["Date"], now: at });
+}
