@@ -103,3 +103,16 @@ describe("settings error messages: what is expected, never the value", () => {
     for (const value of Object.values(overrides)) expect(cause).not.toContain(value);
   });
 });
+
+describe("settings problems are reported together", () => {
+  it("a bad TEST_PHONE_NUMBERS joins the other problems instead of being thrown alone", () => {
+    const base = { SMS_PROVIDER: "console", JWT_SECRET: "j".repeat(32), OTP_HASH_SECRET: "h".repeat(32) };
+    try {
+      loadSettings({ ...base, TEST_PHONE_NUMBERS: "+15555550100:123456", JWT_TTL_SECONDS: "5" });
+      throw new Error("the settings were accepted");
+    } catch (err) {
+      expect(err).toBeInstanceOf(MisconfiguredError);
+      expect((err as MisconfiguredError).settings).toEqual(["JWT_TTL_SECONDS", "TEST_PHONE_NUMBERS"]);
+    }
+  });
+});

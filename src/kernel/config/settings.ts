@@ -1,6 +1,7 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/mobile";
 import * as z from "zod/mini";
 import { MisconfiguredError } from "../errors/service-error";
+import { memoizeByObject } from "../memo";
 import { normalizePhone } from "../phone/normalize-phone";
 import { privateSigningJwk, publicSigningJwk, type SigningJwk, serviceAccount } from "./key-schemas";
 
@@ -143,91 +144,221 @@ const httpUrl = (fallback: string) =>
     return problem("must be an http(s) URL");
   });
 
-const envSchema = z.object({
-  SMS_PROVIDER: oneOf(["fast2sms", "console"], "fast2sms"),
-  APP_NAME: text("Phone OTP"),
-  ALLOWED_COUNTRIES: countries,
-  OTP_LENGTH: int(4, 10, 6),
-  OTP_TTL_SECONDS: int(60, 600, 300),
-  OTP_MAX_ATTEMPTS: int(1, 10, 5),
-  OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
-  OTP_MAX_FAILURES_PER_NUMBER_PER_DAY: int(1, 100, 100),
-  OTP_REQUIRE_VERIFICATION_ID: bool(true),
-  OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
-  OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
-  OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: int(1, 1000, 10),
-  OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
-  SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
-  STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
-  TEST_PHONE_NUMBERS: testNumbers,
-  TURNSTILE_SECRET_KEY: optionalText,
-  TURNSTILE_SITEVERIFY_URL: httpUrl("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
-  TURNSTILE_EXPECTED_HOSTNAME: optionalText,
-  TURNSTILE_EXPECTED_ACTION: optionalText,
-  TURNSTILE_TIMEOUT_MS: int(500, 30_000, 5000),
-  OTP_HASH_SECRET: secret,
-  JWT_SECRET: optionalSecret,
-  JWT_PRIVATE_KEY: json(privateSigningJwk, "a private JWK with kid and alg EdDSA, ES256 or RS256"),
-  JWT_PREVIOUS_PUBLIC_KEYS: json(z.array(publicSigningJwk), "a JSON array of public JWKs"),
-  FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file"),
-  JWT_ISSUER: text("phone-otp"),
-  JWT_AUDIENCE: text("phone-otp-app"),
-  JWT_TTL_SECONDS: int(60, 86_400, 900),
-  REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000, 2_592_000),
-  SESSION_MAX_AGE_SECONDS: int(300, 31_536_000, 7_776_000),
-  SESSIONS_MAX_PER_NUMBER: int(1, 100, 10),
-  REFRESH_REUSE_GRACE_SECONDS: int(0, 60, 10),
-  REFRESH_MAX_PER_IP_PER_HOUR: int(1, 100_000, 600),
-  FAST2SMS_API_KEY: optionalText,
-  FAST2SMS_BASE_URL: httpUrl("https://www.fast2sms.com"),
-  FAST2SMS_ROUTE: oneOf(["otp", "q", "dlt"], "otp"),
-  FAST2SMS_SENDER_ID: optionalText,
-  FAST2SMS_TEMPLATE_ID: optionalText,
-  FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
-  CORS_ORIGINS: origins,
-});
+/**
+ * The settings, one group per concern. Each group is a zod schema over the
+ * environment variables it reads (each written once here, with its default
+ * in its reader) whose output is exactly what modules receive; `Settings` is
+ * inferred from them, so there is no second declaration to keep in step.
+ */
+const groups = {
+  service: group(
+    {
+      SMS_PROVIDER: oneOf(["fast2sms", "console"], "fast2sms"),
+      APP_NAME: text("Phone OTP"),
+      ALLOWED_COUNTRIES: countries,
+      SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
+      STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
+      CORS_ORIGINS: origins,
+    },
+    (e) => ({
+      smsProvider: e.SMS_PROVIDER,
+      appName: e.APP_NAME,
+      allowedCountries: e.ALLOWED_COUNTRIES as readonly CountryCode[],
+      /** Global SMS cap per UTC day. */
+      smsDailyBudget: e.SMS_DAILY_BUDGET,
+      /** How long a KV or Durable Object call may take before the request fails with 503. */
+      storageTimeoutMs: e.STORAGE_TIMEOUT_MS,
+      corsOrigins: e.CORS_ORIGINS as readonly string[],
+    }),
+  ),
+  otp: group(
+    {
+      OTP_LENGTH: int(4, 10, 6),
+      OTP_TTL_SECONDS: int(60, 600, 300),
+      OTP_MAX_ATTEMPTS: int(1, 10, 5),
+      OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
+      OTP_MAX_FAILURES_PER_NUMBER_PER_DAY: int(1, 100, 100),
+      OTP_REQUIRE_VERIFICATION_ID: bool(true),
+      OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
+      OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
+      OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: int(1, 1000, 10),
+      OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
+      OTP_HASH_SECRET: secret,
+    },
+    (e) => ({
+      length: e.OTP_LENGTH,
+      ttlSeconds: e.OTP_TTL_SECONDS,
+      maxAttempts: e.OTP_MAX_ATTEMPTS,
+      /** Wrong guesses in 24 h at one number's codes that one client asked for, before that client gets no new code for it. */
+      maxFailuresPerClientPerDay: e.OTP_MAX_FAILURES_PER_DAY,
+      /** Wrong guesses in 24 h at all of one number's codes, before nobody gets a new code for it (NIST 800-63B: at most 100). */
+      maxFailuresPerNumberPerDay: e.OTP_MAX_FAILURES_PER_NUMBER_PER_DAY,
+      /** Whether /verify-otp needs the verification_id from /send-otp (false: checks the newest live code, for old apps). */
+      requireVerificationId: e.OTP_REQUIRE_VERIFICATION_ID,
+      resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
+      /** Sends to one number that one client may ask for in any rolling hour (the cooldown is per client too). */
+      maxSendsPerHour: e.OTP_MAX_SENDS_PER_HOUR,
+      /** Sends to one number from all clients in any rolling hour. */
+      maxSendsPerNumberPerHour: e.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR,
+      maxSendsPerIpPerHour: e.OTP_MAX_SENDS_PER_IP_PER_HOUR,
+      hashSecret: e.OTP_HASH_SECRET,
+    }),
+  ),
+  testNumbers: group({ TEST_PHONE_NUMBERS: testNumbers }, (e) => e.TEST_PHONE_NUMBERS),
+  turnstile: group(
+    {
+      TURNSTILE_SECRET_KEY: optionalText,
+      TURNSTILE_SITEVERIFY_URL: httpUrl("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+      TURNSTILE_EXPECTED_HOSTNAME: optionalText,
+      TURNSTILE_EXPECTED_ACTION: optionalText,
+      TURNSTILE_TIMEOUT_MS: int(500, 30_000, 5000),
+    },
+    /** Set when TURNSTILE_SECRET_KEY is: /send-otp then needs a valid `turnstile_token`. */
+    (e) =>
+      e.TURNSTILE_SECRET_KEY === undefined
+        ? undefined
+        : {
+            secretKey: e.TURNSTILE_SECRET_KEY,
+            siteverifyUrl: e.TURNSTILE_SITEVERIFY_URL,
+            hostname: e.TURNSTILE_EXPECTED_HOSTNAME,
+            action: e.TURNSTILE_EXPECTED_ACTION,
+            timeoutMs: e.TURNSTILE_TIMEOUT_MS,
+          },
+  ),
+  jwt: group(
+    {
+      JWT_SECRET: optionalSecret,
+      JWT_PRIVATE_KEY: json(privateSigningJwk, "a private JWK with kid and alg EdDSA, ES256 or RS256"),
+      JWT_PREVIOUS_PUBLIC_KEYS: json(z.array(publicSigningJwk), "a JSON array of public JWKs"),
+      JWT_ISSUER: text("phone-otp"),
+      JWT_AUDIENCE: text("phone-otp-app"),
+      JWT_TTL_SECONDS: int(60, 86_400, 900),
+    },
+    (e) => ({
+      /** HS256 key, used when no private key is set. */
+      secret: e.JWT_SECRET as string | undefined,
+      /** The current signing key (private JWK), when tokens are asymmetric. */
+      privateKey: e.JWT_PRIVATE_KEY as SigningJwk | undefined,
+      /** Retired public keys still published in the JWKS. */
+      previousPublicKeys: (e.JWT_PREVIOUS_PUBLIC_KEYS ?? []) as readonly SigningJwk[],
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      ttlSeconds: e.JWT_TTL_SECONDS,
+    }),
+  ),
+  sessions: group(
+    {
+      REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000, 2_592_000),
+      SESSION_MAX_AGE_SECONDS: int(300, 31_536_000, 7_776_000),
+      SESSIONS_MAX_PER_NUMBER: int(1, 100, 10),
+      REFRESH_REUSE_GRACE_SECONDS: int(0, 60, 10),
+      REFRESH_MAX_PER_IP_PER_HOUR: int(1, 100_000, 600),
+    },
+    (e) => ({
+      /** Idle lifetime: a session ends when not refreshed for this long. */
+      refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      /** Absolute lifetime from the verify. */
+      maxAgeSeconds: e.SESSION_MAX_AGE_SECONDS,
+      maxPerNumber: e.SESSIONS_MAX_PER_NUMBER,
+      /** How long the immediately previous refresh token still answers with the same successor. */
+      reuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+      maxRefreshesPerIpPerHour: e.REFRESH_MAX_PER_IP_PER_HOUR,
+    }),
+  ),
+  firebase: group(
+    { FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file") },
+    /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */
+    (e) =>
+      e.FIREBASE_SERVICE_ACCOUNT === undefined
+        ? undefined
+        : {
+            clientEmail: e.FIREBASE_SERVICE_ACCOUNT.client_email,
+            privateKeyPem: e.FIREBASE_SERVICE_ACCOUNT.private_key,
+            projectId: e.FIREBASE_SERVICE_ACCOUNT.project_id as string | undefined,
+          },
+  ),
+  fast2sms: group(
+    {
+      FAST2SMS_API_KEY: optionalText,
+      FAST2SMS_BASE_URL: httpUrl("https://www.fast2sms.com"),
+      FAST2SMS_ROUTE: oneOf(["otp", "q", "dlt"], "otp"),
+      FAST2SMS_SENDER_ID: optionalText,
+      FAST2SMS_TEMPLATE_ID: optionalText,
+      FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
+    },
+    (e) => ({
+      apiKey: e.FAST2SMS_API_KEY as string | undefined,
+      baseUrl: e.FAST2SMS_BASE_URL,
+      route: e.FAST2SMS_ROUTE,
+      senderId: e.FAST2SMS_SENDER_ID as string | undefined,
+      templateId: e.FAST2SMS_TEMPLATE_ID as string | undefined,
+      timeoutMs: e.FAST2SMS_TIMEOUT_MS,
+    }),
+  ),
+};
 
-/** Every setting's name, in the order of the schema (README's settings table is checked against it). */
-export const SETTING_NAMES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+type Groups = typeof groups;
+type GroupOutput<K extends keyof Groups> = ReturnType<Groups[K]["build"]>;
+
+/** The validated settings the rest of the service works with. */
+export type Settings = GroupOutput<"service"> & {
+  otp: GroupOutput<"otp">;
+  /** Fixed codes for app-store reviewers and CI, keyed by E.164; no SMS and no budget for these. */
+  testNumbers: ReadonlyMap<string, string>;
+  turnstile: GroupOutput<"turnstile">;
+  jwt: GroupOutput<"jwt">;
+  /** Refresh-token sessions (src/domain/sessions/). */
+  sessions: GroupOutput<"sessions">;
+  firebase: GroupOutput<"firebase">;
+  fast2sms: GroupOutput<"fast2sms">;
+};
+
+const shapes = Object.values(groups).map((g) => g.shape as Record<string, z.ZodMiniType>);
+
+/** Every setting's name (README's settings table is checked against it). */
+export const SETTING_NAMES: readonly string[] = shapes.flatMap((shape) => Object.keys(shape));
 
 /** What a setting is when it is not set: its default (undefined when it has none, or is required). */
-export function settingDefault(name: (typeof SETTING_NAMES)[number]): unknown {
-  const parsed = envSchema.shape[name].safeParse(undefined);
-  return parsed.success ? parsed.data : undefined;
+export function settingDefault(name: string): unknown {
+  const schema = shapes.find((shape) => name in shape)?.[name];
+  const parsed = schema?.safeParse(undefined);
+  return parsed?.success ? parsed.data : undefined;
 }
 
+type Issue = { name: string; message: string };
+
 /**
- * Checks that depend on other settings. They read the raw values so that they
- * run, and report, even when other settings are broken too.
+ * Checks that depend on more than one setting, on the groups that parsed
+ * (a group that did not parse has reported its own problems already).
  */
-function dependentIssues(env: Record<string, unknown>): { name: string; message: string }[] {
-  const str = (key: string) => (typeof env[key] === "string" ? (env[key] as string).trim() : "");
-  const issues: { name: string; message: string }[] = [];
-  if (!str("JWT_SECRET") && !str("JWT_PRIVATE_KEY")) {
+function dependentIssues(parsed: Partial<{ [K in keyof Groups]: GroupOutput<K> }>): Issue[] {
+  const issues: Issue[] = [];
+  const { service, jwt, fast2sms } = parsed;
+  if (jwt && jwt.secret === undefined && jwt.privateKey === undefined) {
     issues.push({
       name: "JWT_SECRET",
       message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)",
     });
   }
-  if ((str("SMS_PROVIDER") || "fast2sms") !== "fast2sms") return issues;
-  if (!str("FAST2SMS_API_KEY")) {
+  if (service?.smsProvider !== "fast2sms") return issues;
+  if (fast2sms && fast2sms.apiKey === undefined) {
     issues.push({ name: "FAST2SMS_API_KEY", message: "is required when SMS_PROVIDER is fast2sms" });
   }
-  if (str("FAST2SMS_ROUTE") === "dlt") {
-    if (!/^[A-Za-z]{3,6}$/.test(str("FAST2SMS_SENDER_ID"))) {
+  if (fast2sms?.route === "dlt") {
+    if (!/^[A-Za-z]{3,6}$/.test(fast2sms.senderId ?? "")) {
       issues.push({
         name: "FAST2SMS_SENDER_ID",
         message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt",
       });
     }
-    if (!/^\d+$/.test(str("FAST2SMS_TEMPLATE_ID"))) {
+    if (!/^\d+$/.test(fast2sms.templateId ?? "")) {
       issues.push({
         name: "FAST2SMS_TEMPLATE_ID",
         message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt",
       });
     }
   }
-  if (csv(str("ALLOWED_COUNTRIES") || "IN").some((c) => c.toUpperCase() !== "IN")) {
+  if (service.allowedCountries.some((c) => c !== "IN")) {
     issues.push({
       name: "ALLOWED_COUNTRIES",
       message: "may only contain IN with Fast2SMS, which delivers to Indian numbers only",
@@ -236,178 +367,58 @@ function dependentIssues(env: Record<string, unknown>): { name: string; message:
   return issues;
 }
 
-type Parsed = z.output<typeof envSchema>;
-
-/** The validated settings the rest of the service works with. */
-export interface Settings {
-  smsProvider: Parsed["SMS_PROVIDER"];
-  appName: string;
-  allowedCountries: readonly CountryCode[];
-  otp: {
-    length: number;
-    ttlSeconds: number;
-    maxAttempts: number;
-    /** Wrong guesses in 24 h at one number's codes that one client asked for, before that client gets no new code for it. */
-    maxFailuresPerClientPerDay: number;
-    /** Wrong guesses in 24 h at all of one number's codes, before nobody gets a new code for it (NIST 800-63B: at most 100). */
-    maxFailuresPerNumberPerDay: number;
-    /** Whether /verify-otp needs the verification_id from /send-otp (false: checks the newest live code, for old apps). */
-    requireVerificationId: boolean;
-    resendCooldownSeconds: number;
-    /** Sends to one number that one client may ask for in any rolling hour (the cooldown is per client too). */
-    maxSendsPerHour: number;
-    /** Sends to one number from all clients in any rolling hour. */
-    maxSendsPerNumberPerHour: number;
-    maxSendsPerIpPerHour: number;
-    hashSecret: string;
-  };
-  /** Global SMS cap per UTC day. */
-  smsDailyBudget: number;
-  /** How long a KV or Durable Object call may take before the request fails with 503. */
-  storageTimeoutMs: number;
-  /** Fixed codes for app-store reviewers and CI, keyed by E.164; no SMS and no budget for these. */
-  testNumbers: ReadonlyMap<string, string>;
-  /** Set when TURNSTILE_SECRET_KEY is: /send-otp then needs a valid `turnstile_token`. */
-  turnstile:
-    | {
-        secretKey: string;
-        siteverifyUrl: string;
-        hostname: string | undefined;
-        action: string | undefined;
-        timeoutMs: number;
-      }
-    | undefined;
-  jwt: {
-    /** HS256 key, used when no private key is set. */
-    secret: string | undefined;
-    /** The current signing key (private JWK), when tokens are asymmetric. */
-    privateKey: SigningJwk | undefined;
-    /** Retired public keys still published in the JWKS. */
-    previousPublicKeys: readonly SigningJwk[];
-    issuer: string;
-    audience: string;
-    ttlSeconds: number;
-  };
-  /** Refresh-token sessions (src/domain/sessions/ and src/platform/sessions/). */
-  sessions: {
-    /** Idle lifetime: a session ends when not refreshed for this long. */
-    refreshTtlSeconds: number;
-    /** Absolute lifetime from the verify. */
-    maxAgeSeconds: number;
-    maxPerNumber: number;
-    /** How long the immediately previous refresh token still answers with the same successor. */
-    reuseGraceSeconds: number;
-    maxRefreshesPerIpPerHour: number;
-  };
-  /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */
-  firebase: { clientEmail: string; privateKeyPem: string; projectId: string | undefined } | undefined;
-  fast2sms: {
-    apiKey: string | undefined;
-    baseUrl: string;
-    route: Parsed["FAST2SMS_ROUTE"];
-    senderId: string | undefined;
-    templateId: string | undefined;
-    timeoutMs: number;
-  };
-  corsOrigins: readonly string[];
+/** TEST_PHONE_NUMBERS against ALLOWED_COUNTRIES and OTP_LENGTH; problems join the others. */
+function testNumberMap(
+  pairs: readonly { phone: string; code: string }[],
+  allowed: readonly CountryCode[],
+  length: number,
+  issues: Issue[],
+): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const { phone, code } of pairs) {
+    let e164: string;
+    try {
+      e164 = normalizePhone(phone, allowed).e164;
+    } catch {
+      issues.push({ name: "TEST_PHONE_NUMBERS", message: "has a number that is not a valid allowed mobile number" });
+      continue;
+    }
+    if (code.length !== length) {
+      issues.push({ name: "TEST_PHONE_NUMBERS", message: "has a code whose length is not OTP_LENGTH" });
+      continue;
+    }
+    map.set(e164, code);
+  }
+  return map;
 }
-
-const cache = new WeakMap<object, Settings>();
 
 /**
  * Validates the environment and returns the settings, or throws
- * MisconfiguredError naming every bad setting (never its value).
+ * MisconfiguredError naming every bad setting at once (never its value).
  * The result is cached per environment object, so this runs once per isolate.
  */
-export function loadSettings(env: object): Settings {
-  const hit = cache.get(env);
-  if (hit) return hit;
-  const parsed = envSchema.safeParse(env);
-  const issues = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message }))),
-    ...dependentIssues(env as Record<string, unknown>),
-  ];
-  if (!parsed.success || issues.length > 0) {
+export const loadSettings: (env: object) => Settings = memoizeByObject((env: object): Settings => {
+  const issues: Issue[] = [];
+  const parsed: Partial<{ [K in keyof Groups]: GroupOutput<K> }> = {};
+  for (const key of Object.keys(groups) as (keyof Groups)[]) {
+    const result = groups[key].schema.safeParse(env);
+    if (result.success) (parsed as Record<string, unknown>)[key] = groups[key].build(result.data as never);
+    else issues.push(...result.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message })));
+  }
+  issues.push(...dependentIssues(parsed));
+  const { service, otp, testNumbers, turnstile, jwt, sessions, firebase, fast2sms } = parsed;
+  const testNumberCodes =
+    service && otp && testNumbers
+      ? testNumberMap(testNumbers, service.allowedCountries, otp.length, issues)
+      : new Map();
+  if (issues.length > 0 || !service || !otp || !testNumbers || !jwt || !sessions || !fast2sms) {
     const names = [...new Set(issues.map((i) => i.name))].sort();
     throw new MisconfiguredError(names, { cause: issues.map((i) => `${i.name} ${i.message}`).join("; ") });
   }
-  const s = parsed.data;
-  const testNumbers = new Map<string, string>();
-  for (const { phone, code } of s.TEST_PHONE_NUMBERS) {
-    let e164: string;
-    try {
-      e164 = normalizePhone(phone, s.ALLOWED_COUNTRIES).e164;
-    } catch {
-      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], {
-        cause: "TEST_PHONE_NUMBERS has a number that is not a valid allowed mobile number",
-      });
-    }
-    if (code.length !== s.OTP_LENGTH) {
-      throw new MisconfiguredError(["TEST_PHONE_NUMBERS"], {
-        cause: "TEST_PHONE_NUMBERS has a code whose length is not OTP_LENGTH",
-      });
-    }
-    testNumbers.set(e164, code);
-  }
-  const settings: Settings = {
-    smsProvider: s.SMS_PROVIDER,
-    appName: s.APP_NAME,
-    allowedCountries: s.ALLOWED_COUNTRIES,
-    otp: {
-      length: s.OTP_LENGTH,
-      ttlSeconds: s.OTP_TTL_SECONDS,
-      maxAttempts: s.OTP_MAX_ATTEMPTS,
-      maxFailuresPerClientPerDay: s.OTP_MAX_FAILURES_PER_DAY,
-      maxFailuresPerNumberPerDay: s.OTP_MAX_FAILURES_PER_NUMBER_PER_DAY,
-      requireVerificationId: s.OTP_REQUIRE_VERIFICATION_ID,
-      resendCooldownSeconds: s.OTP_RESEND_COOLDOWN_SECONDS,
-      maxSendsPerHour: s.OTP_MAX_SENDS_PER_HOUR,
-      maxSendsPerNumberPerHour: s.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR,
-      maxSendsPerIpPerHour: s.OTP_MAX_SENDS_PER_IP_PER_HOUR,
-      hashSecret: s.OTP_HASH_SECRET,
-    },
-    smsDailyBudget: s.SMS_DAILY_BUDGET,
-    storageTimeoutMs: s.STORAGE_TIMEOUT_MS,
-    testNumbers,
-    turnstile: s.TURNSTILE_SECRET_KEY
-      ? {
-          secretKey: s.TURNSTILE_SECRET_KEY,
-          siteverifyUrl: s.TURNSTILE_SITEVERIFY_URL,
-          hostname: s.TURNSTILE_EXPECTED_HOSTNAME,
-          action: s.TURNSTILE_EXPECTED_ACTION,
-          timeoutMs: s.TURNSTILE_TIMEOUT_MS,
-        }
-      : undefined,
-    jwt: {
-      secret: s.JWT_SECRET,
-      privateKey: s.JWT_PRIVATE_KEY,
-      previousPublicKeys: s.JWT_PREVIOUS_PUBLIC_KEYS ?? [],
-      issuer: s.JWT_ISSUER,
-      audience: s.JWT_AUDIENCE,
-      ttlSeconds: s.JWT_TTL_SECONDS,
-    },
-    sessions: {
-      refreshTtlSeconds: s.REFRESH_TOKEN_TTL_SECONDS,
-      maxAgeSeconds: s.SESSION_MAX_AGE_SECONDS,
-      maxPerNumber: s.SESSIONS_MAX_PER_NUMBER,
-      reuseGraceSeconds: s.REFRESH_REUSE_GRACE_SECONDS,
-      maxRefreshesPerIpPerHour: s.REFRESH_MAX_PER_IP_PER_HOUR,
-    },
-    fast2sms: {
-      apiKey: s.FAST2SMS_API_KEY,
-      baseUrl: s.FAST2SMS_BASE_URL,
-      route: s.FAST2SMS_ROUTE,
-      senderId: s.FAST2SMS_SENDER_ID,
-      templateId: s.FAST2SMS_TEMPLATE_ID,
-      timeoutMs: s.FAST2SMS_TIMEOUT_MS,
-    },
-    firebase: s.FIREBASE_SERVICE_ACCOUNT && {
-      clientEmail: s.FIREBASE_SERVICE_ACCOUNT.client_email,
-      privateKeyPem: s.FIREBASE_SERVICE_ACCOUNT.private_key,
-      projectId: s.FIREBASE_SERVICE_ACCOUNT.project_id,
-    },
-    corsOrigins: s.CORS_ORIGINS,
-  };
-  cache.set(env, settings);
-  return settings;
+  return { ...service, otp, testNumbers: testNumberCodes, turnstile, jwt, sessions, firebase, fast2sms };
+});
+
+/** A group: the variables it reads (a zod object) and how they become what modules receive. */
+function group<S extends Record<string, z.ZodMiniType>, T>(shape: S, build: (env: z.output<z.ZodMiniObject<S>>) => T) {
+  return { shape, schema: z.object(shape), build };
 }
