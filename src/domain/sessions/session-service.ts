@@ -1,3 +1,9 @@
+/**
+ * Domain layer: the session rules (src/domain/sessions/). Refresh tokens are
+ * made and parsed in refresh-token.ts; each number's sessions live in its
+ * SessionStore (src/platform/sessions/), which decides every rotation in one
+ * atomic call. The routes in src/http/routes/ call the functions below.
+ */
 import type { Settings } from "../../kernel/config/settings";
 import { describeWait } from "../../kernel/describe-wait";
 import {
@@ -8,7 +14,7 @@ import {
 } from "../../kernel/errors/service-error";
 import { HOUR_MS } from "../../kernel/time";
 import { type QuotaCounter, type QuotaCounterRpc, quotaCounterFor } from "../../platform/limiter/quota-counter";
-import type { SessionStore } from "../../platform/sessions/session-store";
+import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type {
   IssuedToken,
   NewSession,
@@ -37,9 +43,7 @@ export interface SessionDeps {
   background: (work: Promise<unknown>) => void;
 }
 
-/** The number's store, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
-const stub = (ns: DurableObjectNamespace<SessionStore>, id: DurableObjectId) =>
-  ns.get(id) as unknown as SessionStoreRpc;
+const stub = sessionStoreFor;
 
 const storageOptions = (deps: SessionDeps): StorageCallOptions => ({
   timeoutMs: deps.settings.storageTimeoutMs,

@@ -1,3 +1,9 @@
+/**
+ * Platform layer: the Durable Objects that count and decide (src/platform/limiter/).
+ * PhoneLimiter (this file, one per number; its client is limiter-for.ts) and
+ * QuotaCounter (quota-counter.ts, one per client and per day, with its client).
+ * They know nothing of HTTP; the OTP rules in src/domain/otp/ drive them.
+ */
 import { DurableObject } from "cloudflare:workers";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
 import type {

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { HOUR_MS } from "../../kernel/time";
 
 /** How long a given-back ticket is remembered, so a take with it that arrives late takes nothing. */
-const RELEASED_TICKET_TTL_MS = 3_600_000;
+const RELEASED_TICKET_TTL_MS = HOUR_MS;
 
 export type QuotaResult = { outcome: "taken" } | { outcome: "refused"; retryAfterMs: number };
 

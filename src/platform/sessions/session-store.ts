@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { HOUR_MS } from "../../kernel/time";
 import type {
   CreateResult,
   IssuedToken,
@@ -253,7 +254,7 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
   }
 }
 
-const GIVEN_BACK_TTL_MS = 3_600_000;
+const GIVEN_BACK_TTL_MS = HOUR_MS;
 
 const encoder = new TextEncoder();
 
@@ -262,4 +263,9 @@ function same(a: string, b: string): boolean {
   const x = encoder.encode(a);
   const y = encoder.encode(b);
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+/** The store of one number, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
+export function sessionStoreFor(namespace: DurableObjectNamespace<SessionStore>, id: DurableObjectId): SessionStoreRpc {
+  return namespace.get(id) as unknown as SessionStoreRpc;
 }
