@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { clientKey } from "../../domain/guards/client-address";
 import { refreshSession } from "../../domain/sessions/session-service";
-import { signAccessToken } from "../../domain/tokens/sign-access-token";
-import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
 import type { AppEnv } from "../core/app-env";
 import { sessionDeps } from "../core/session-deps";
 import { refreshTokenBody, type TokenRefreshResponse } from "../core/session-schemas";
+import { tokenAnswer } from "../core/token-answer";
 import { validateJson } from "../core/validate-json";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
@@ -21,7 +20,6 @@ export const tokenRefreshRoute = new Hono<AppEnv>().post(
   jsonBody(MAX_JSON_BODY_BYTES),
   validateJson(refreshTokenBody),
   async (c) => {
-    const settings = c.get("settings");
     const body = c.req.valid("json");
     const session = await refreshSession(
       sessionDeps(c),
@@ -29,22 +27,8 @@ export const tokenRefreshRoute = new Hono<AppEnv>().post(
       clientKey(c.req.header("cf-connecting-ip")),
     );
     c.set("phone", session.e164);
-    const keys = c.get("tokenKeys");
-    const [access, firebaseToken] = await Promise.all([
-      signAccessToken(settings.jwt, keys.access, session.e164, session.sessionId),
-      keys.firebase && signFirebaseToken(keys.firebase, session.e164, { phone_number: session.e164 }),
-    ]);
+    const tokens = await tokenAnswer(c.var, session.e164, session);
     c.header("cache-control", "no-store");
-    return c.json(
-      {
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: access.expiresIn,
-        refresh_token: session.refreshToken,
-        refresh_expires_in: session.refreshExpiresIn,
-        ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
-      } satisfies TokenRefreshResponse,
-      200,
-    );
+    return c.json(tokens satisfies TokenRefreshResponse, 200);
   },
 );

@@ -2,14 +2,13 @@ import { Hono } from "hono";
 import { verifyOtp } from "../../domain/otp/otp-service";
 import { describeClient } from "../../domain/sessions/describe-client";
 import { createSession } from "../../domain/sessions/session-service";
-import { signAccessToken } from "../../domain/tokens/sign-access-token";
-import { signFirebaseToken } from "../../domain/tokens/sign-firebase-token";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
 import { otpDeps } from "../core/otp-deps";
 import { type VerifyOtpResponse, verifyOtpBody } from "../core/schemas";
 import { sessionDeps } from "../core/session-deps";
+import { tokenAnswer } from "../core/token-answer";
 import { validateJson } from "../core/validate-json";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
@@ -49,23 +48,10 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         throw err;
       },
     );
-    const keys = c.get("tokenKeys");
-    const [access, firebaseToken] = await Promise.all([
-      signAccessToken(settings.jwt, keys.access, phone.e164, session.sessionId),
-      keys.firebase && signFirebaseToken(keys.firebase, phone.e164, { phone_number: phone.e164 }),
-    ]);
+    const tokens = await tokenAnswer(c.var, phone.e164, session);
     c.header("cache-control", "no-store");
     return c.json(
-      {
-        message: "OTP verified successfully",
-        status: "success",
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: access.expiresIn,
-        refresh_token: session.refreshToken,
-        refresh_expires_in: session.refreshExpiresIn,
-        ...(firebaseToken ? { firebase_token: firebaseToken } : {}),
-      } satisfies VerifyOtpResponse,
+      { message: "OTP verified successfully", status: "success", ...tokens } satisfies VerifyOtpResponse,
       200,
     );
   },
