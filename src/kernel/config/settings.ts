@@ -1,6 +1,7 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/mobile";
 import * as z from "zod/mini";
 import { MisconfiguredError } from "../errors/service-error";
+import { type Autofill, MAX_AUTOFILL_SMS_BYTES, otpMessageText, smsBytes } from "../otp-message";
 import { normalizePhone } from "../phone/normalize-phone";
 import { privateSigningJwk, publicSigningJwk, type SigningJwk, serviceAccount } from "./key-schemas";
 
@@ -143,8 +144,43 @@ const httpUrl = (fallback: string) =>
     return problem("must be an http(s) URL");
   });
 
+/** Every gateway SMS_PROVIDERS may name; console sends nothing and stands alone. */
+export const GATEWAYS = ["fast2sms", "msg91", "twofactor", "console"] as const;
+export type GatewayName = (typeof GATEWAYS)[number];
+
+/** `fast2sms,msg91,twofactor`: the gateways a send tries, in order (empty: SMS_PROVIDER alone). */
+const gatewayList = setting((v, problem) => {
+  const list = csv(v).map((g) => g.toLowerCase());
+  if (!list.every((g): g is GatewayName => (GATEWAYS as readonly string[]).includes(g))) {
+    return problem(`must be a comma-separated list of ${GATEWAYS.join(", ")}`);
+  }
+  if (new Set(list).size !== list.length) return problem("names a gateway twice");
+  if (list.includes("console") && list.length > 1) return problem("may name console only alone (it sends nothing)");
+  return list as GatewayName[];
+});
+
+/** The Android SMS Retriever hash: 11 characters of base64 (no padding). */
+const appHash = setting((v, problem) => {
+  if (isBlank(v)) return undefined;
+  return /^[A-Za-z0-9+/]{11}$/.test(v.trim()) ? v.trim() : problem("must be the app's 11-character SMS Retriever hash");
+});
+
+/** A host name such as otp.example.com (no scheme, port or path), lower-cased. */
+const host = setting((v, problem) => {
+  if (isBlank(v)) return undefined;
+  const name = v.trim().toLowerCase();
+  const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+  const labels = name.split(".");
+  const valid = name.length <= 253 && labels.length >= 2 && labels.every((l) => label.test(l));
+  return valid ? name : problem("must be a host name such as otp.example.com (no scheme, port or path)");
+});
+
 const envSchema = z.object({
   SMS_PROVIDER: oneOf(["fast2sms", "console"], "fast2sms"),
+  SMS_PROVIDERS: gatewayList,
+  SMS_SEND_DEADLINE_MS: int(1000, 60_000, 20_000),
+  SMS_APP_HASH: appHash,
+  OTP_WEB_DOMAIN: host,
   APP_NAME: text("Phone OTP"),
   ALLOWED_COUNTRIES: countries,
   OTP_LENGTH: int(4, 10, 6),
@@ -184,6 +220,14 @@ const envSchema = z.object({
   FAST2SMS_SENDER_ID: optionalText,
   FAST2SMS_TEMPLATE_ID: optionalText,
   FAST2SMS_TIMEOUT_MS: int(1000, 30_000, 10_000),
+  MSG91_AUTH_KEY: optionalText,
+  MSG91_TEMPLATE_ID: optionalText,
+  MSG91_BASE_URL: httpUrl("https://control.msg91.com"),
+  MSG91_TIMEOUT_MS: int(1000, 30_000, 10_000),
+  TWOFACTOR_API_KEY: optionalText,
+  TWOFACTOR_TEMPLATE_NAME: optionalText,
+  TWOFACTOR_BASE_URL: httpUrl("https://2factor.in"),
+  TWOFACTOR_TIMEOUT_MS: int(1000, 30_000, 10_000),
   CORS_ORIGINS: origins,
 });
 
@@ -209,28 +253,70 @@ function dependentIssues(env: Record<string, unknown>): { name: string; message:
       message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)",
     });
   }
-  if ((str("SMS_PROVIDER") || "fast2sms") !== "fast2sms") return issues;
-  if (!str("FAST2SMS_API_KEY")) {
-    issues.push({ name: "FAST2SMS_API_KEY", message: "is required when SMS_PROVIDER is fast2sms" });
+  const named = csv(str("SMS_PROVIDERS")).map((g) => g.toLowerCase());
+  const gateways = named.length > 0 ? named : [str("SMS_PROVIDER") || "fast2sms"];
+  const via = named.length > 0 ? "SMS_PROVIDERS contains" : "SMS_PROVIDER is";
+  const autofill = ["SMS_APP_HASH", "OTP_WEB_DOMAIN"].filter((name) => str(name) !== "");
+  if (gateways.includes("fast2sms")) {
+    if (!str("FAST2SMS_API_KEY")) {
+      issues.push({ name: "FAST2SMS_API_KEY", message: `is required when ${via} fast2sms` });
+    }
+    const route = str("FAST2SMS_ROUTE") || "otp";
+    if (route === "dlt") {
+      if (!/^[A-Za-z]{3,6}$/.test(str("FAST2SMS_SENDER_ID"))) {
+        issues.push({
+          name: "FAST2SMS_SENDER_ID",
+          message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt",
+        });
+      }
+      if (!/^\d+$/.test(str("FAST2SMS_TEMPLATE_ID"))) {
+        issues.push({
+          name: "FAST2SMS_TEMPLATE_ID",
+          message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt",
+        });
+      }
+    }
+    if (route === "otp") {
+      for (const name of autofill) {
+        issues.push({
+          name,
+          message:
+            "cannot be carried by Fast2SMS's otp route, whose text is fixed: use FAST2SMS_ROUTE q, or dlt with the template README shows",
+        });
+      }
+    }
   }
-  if (str("FAST2SMS_ROUTE") === "dlt") {
-    if (!/^[A-Za-z]{3,6}$/.test(str("FAST2SMS_SENDER_ID"))) {
+  if (gateways.includes("msg91")) {
+    if (!str("MSG91_AUTH_KEY")) issues.push({ name: "MSG91_AUTH_KEY", message: `is required when ${via} msg91` });
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(str("MSG91_TEMPLATE_ID"))) {
+      issues.push({ name: "MSG91_TEMPLATE_ID", message: `must be the OTP template's id when ${via} msg91` });
+    }
+  }
+  if (gateways.includes("twofactor")) {
+    // The key is a segment of 2Factor's URL path: only characters that need no escaping.
+    if (!/^[A-Za-z0-9-]{8,128}$/.test(str("TWOFACTOR_API_KEY"))) {
       issues.push({
-        name: "FAST2SMS_SENDER_ID",
-        message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt",
+        name: "TWOFACTOR_API_KEY",
+        message: `is required when ${via} twofactor (letters, digits and dashes, as 2Factor issues it)`,
       });
     }
-    if (!/^\d+$/.test(str("FAST2SMS_TEMPLATE_ID"))) {
-      issues.push({
-        name: "FAST2SMS_TEMPLATE_ID",
-        message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt",
-      });
+    if (!str("TWOFACTOR_TEMPLATE_NAME")) {
+      for (const name of autofill) {
+        issues.push({
+          name,
+          message:
+            "cannot be carried by 2Factor's default text: set TWOFACTOR_TEMPLATE_NAME to a template that carries it (README shows it)",
+        });
+      }
     }
   }
-  if (csv(str("ALLOWED_COUNTRIES") || "IN").some((c) => c.toUpperCase() !== "IN")) {
+  if (
+    gateways.some((g) => g !== "console") &&
+    csv(str("ALLOWED_COUNTRIES") || "IN").some((c) => c.toUpperCase() !== "IN")
+  ) {
     issues.push({
       name: "ALLOWED_COUNTRIES",
-      message: "may only contain IN with Fast2SMS, which delivers to Indian numbers only",
+      message: "may only contain IN with Fast2SMS, MSG91 or 2Factor, which this service uses for Indian numbers only",
     });
   }
   return issues;
@@ -238,9 +324,30 @@ function dependentIssues(env: Record<string, unknown>): { name: string; message:
 
 type Parsed = z.output<typeof envSchema>;
 
+/**
+ * With a hash or a domain set, the message the service writes must stay
+ * within the SMS Retriever's 140 bytes for the longest code (OTP_LENGTH
+ * digits, twice): found here, before anything is sent.
+ */
+function autofillIssues(s: Parsed): { name: string; message: string }[] {
+  if (!s.SMS_APP_HASH && !s.OTP_WEB_DOMAIN) return [];
+  const autofill = { appHash: s.SMS_APP_HASH, webDomain: s.OTP_WEB_DOMAIN };
+  const bytes = smsBytes(otpMessageText(s.APP_NAME, "0".repeat(s.OTP_LENGTH), autofill));
+  if (bytes <= MAX_AUTOFILL_SMS_BYTES) return [];
+  const message = `makes the autofill SMS ${bytes} bytes with OTP_LENGTH ${s.OTP_LENGTH}; at most ${MAX_AUTOFILL_SMS_BYTES} are read (shorten APP_NAME or OTP_WEB_DOMAIN)`;
+  return ["APP_NAME", ...(s.OTP_WEB_DOMAIN ? ["OTP_WEB_DOMAIN"] : [])].map((name) => ({ name, message }));
+}
+
 /** The validated settings the rest of the service works with. */
 export interface Settings {
-  smsProvider: Parsed["SMS_PROVIDER"];
+  /** The first gateway of smsProviders (console only ever stands alone). */
+  smsProvider: GatewayName;
+  /** The gateways a send tries, in order: SMS_PROVIDERS, else SMS_PROVIDER alone. */
+  smsProviders: readonly GatewayName[];
+  /** How long one send may take across all the gateways it tries. */
+  smsSendDeadlineMs: number;
+  /** SMS Retriever hash and WebOTP / iOS domain, written into every message whose text the service writes. */
+  autofill: Autofill;
   appName: string;
   allowedCountries: readonly CountryCode[];
   otp: {
@@ -309,6 +416,8 @@ export interface Settings {
     templateId: string | undefined;
     timeoutMs: number;
   };
+  msg91: { authKey: string | undefined; templateId: string | undefined; baseUrl: string; timeoutMs: number };
+  twofactor: { apiKey: string | undefined; templateName: string | undefined; baseUrl: string; timeoutMs: number };
   corsOrigins: readonly string[];
 }
 
@@ -326,6 +435,7 @@ export function loadSettings(env: object): Settings {
   const issues = [
     ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message }))),
     ...dependentIssues(env as Record<string, unknown>),
+    ...(parsed.success ? autofillIssues(parsed.data) : []),
   ];
   if (!parsed.success || issues.length > 0) {
     const names = [...new Set(issues.map((i) => i.name))].sort();
@@ -349,8 +459,12 @@ export function loadSettings(env: object): Settings {
     }
     testNumbers.set(e164, code);
   }
+  const smsProviders = s.SMS_PROVIDERS.length > 0 ? s.SMS_PROVIDERS : [s.SMS_PROVIDER];
   const settings: Settings = {
-    smsProvider: s.SMS_PROVIDER,
+    smsProvider: smsProviders[0]!,
+    smsProviders,
+    smsSendDeadlineMs: s.SMS_SEND_DEADLINE_MS,
+    autofill: { appHash: s.SMS_APP_HASH, webDomain: s.OTP_WEB_DOMAIN },
     appName: s.APP_NAME,
     allowedCountries: s.ALLOWED_COUNTRIES,
     otp: {
@@ -400,6 +514,18 @@ export function loadSettings(env: object): Settings {
       senderId: s.FAST2SMS_SENDER_ID,
       templateId: s.FAST2SMS_TEMPLATE_ID,
       timeoutMs: s.FAST2SMS_TIMEOUT_MS,
+    },
+    msg91: {
+      authKey: s.MSG91_AUTH_KEY,
+      templateId: s.MSG91_TEMPLATE_ID,
+      baseUrl: s.MSG91_BASE_URL,
+      timeoutMs: s.MSG91_TIMEOUT_MS,
+    },
+    twofactor: {
+      apiKey: s.TWOFACTOR_API_KEY,
+      templateName: s.TWOFACTOR_TEMPLATE_NAME,
+      baseUrl: s.TWOFACTOR_BASE_URL,
+      timeoutMs: s.TWOFACTOR_TIMEOUT_MS,
     },
     firebase: s.FIREBASE_SERVICE_ACCOUNT && {
       clientEmail: s.FIREBASE_SERVICE_ACCOUNT.client_email,
