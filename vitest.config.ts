@@ -25,6 +25,14 @@ export default defineConfig({
                 JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
                 OTP_HASH_SECRET: "test-otp-hash-secret-0123456789abcdef01234",
                 FAST2SMS_TIMEOUT_MS: "1000",
+                // The other gateways' fakes (test/helpers/fake-msg91.ts, fake-twofactor.ts); used when a test sets SMS_PROVIDERS.
+                MSG91_AUTH_KEY: "test-msg91-key-5b2c",
+                MSG91_TEMPLATE_ID: "64f0a1b2c3d4e5f601234567",
+                MSG91_BASE_URL: "https://msg91.test",
+                MSG91_TIMEOUT_MS: "1000",
+                TWOFACTOR_API_KEY: "test-2factor-key-9d4e",
+                TWOFACTOR_BASE_URL: "https://twofactor.test",
+                TWOFACTOR_TIMEOUT_MS: "1000",
                 // Most tests share one client address; abuse.test.ts checks these limits with their defaults.
                 OTP_MAX_SENDS_PER_IP_PER_HOUR: "100000",
                 SMS_DAILY_BUDGET: "100000",

@@ -68,10 +68,23 @@ export async function get(path: string, init: RequestInit = {}): Promise<ApiResp
 
 /**
  * Sends a request to the same app with other settings: calls its fetch handler with the test
- * environment plus `overrides` (the settings cache is per environment object).
+ * environment plus `overrides` (the settings cache is per environment object,
+ * so each call gets fresh settings and fresh gateways).
  */
 export async function callWith(
   overrides: Record<string, unknown>,
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<ApiResponse> {
+  return withEnv({ ...env, ...overrides } as Env, path, init);
+}
+
+/** The test environment plus `overrides`, as one object: calls with it share settings and gateways (circuit breakers). */
+export const envWith = (overrides: Record<string, unknown>): Env => ({ ...env, ...overrides }) as Env;
+
+/** Calls the app's fetch handler with this environment object. */
+export async function withEnv(
+  environment: Env,
   path: string,
   init: RequestInit & { json?: unknown } = {},
 ): Promise<ApiResponse> {
@@ -84,7 +97,7 @@ export async function callWith(
     headers: merged,
   });
   const ctx = createExecutionContext();
-  const res = await app.fetch(request.clone(), { ...env, ...overrides } as Env, ctx);
+  const res = await app.fetch(request.clone(), environment, ctx);
   await waitOnExecutionContext(ctx);
   return read(request, res);
 }

@@ -37,15 +37,27 @@ export function clientQuota(ns: Counters, client: string, limit: number): QuotaH
   };
 }
 
-/** The global SMS_DAILY_BUDGET for the current UTC day: a circuit breaker against SMS pumping and runaway cost. */
-export function smsBudget(ns: Counters, budget: number, now = Date.now()): QuotaHold {
+/** What a voice call takes from SMS_DAILY_BUDGET: it costs the operator about twice an SMS (README, "Gateways"). */
+export const VOICE_BUDGET_UNITS = 2;
+
+/**
+ * The global SMS_DAILY_BUDGET for the current UTC day: a circuit breaker
+ * against SMS pumping and runaway cost. A send takes `units` of it (a voice
+ * call VOICE_BUDGET_UNITS), all or none: the hits are taken concurrently, in
+ * the same round trip, and given back together when any is refused.
+ */
+export function smsBudget(ns: Counters, budget: number, now = Date.now(), units = 1): QuotaHold {
   const day = new Date(now).toISOString().slice(0, 10);
   const counter = quotaCounterFor(ns, `sms-budget:${day}`);
-  const ticket = crypto.randomUUID();
+  const tickets = Array.from({ length: units }, () => crypto.randomUUID());
+  const release = async () => {
+    await Promise.all(tickets.map((ticket) => counter.release(ticket)));
+  };
   return {
     async take() {
-      const result = await counter.take(ticket, budget, BUDGET_WINDOW_MS);
-      if (result.outcome === "taken") return undefined;
+      const results = await Promise.all(tickets.map((ticket) => counter.take(ticket, budget, BUDGET_WINDOW_MS)));
+      if (results.every((r) => r.outcome === "taken")) return undefined;
+      await release();
       const date = new Date(now);
       const nextDay = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1);
       const seconds = (nextDay - now) / 1000;
@@ -54,6 +66,6 @@ export function smsBudget(ns: Counters, budget: number, now = Date.now()): Quota
         { retryAfter: seconds },
       );
     },
-    release: () => counter.release(ticket),
+    release,
   };
 }

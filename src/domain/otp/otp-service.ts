@@ -1,11 +1,13 @@
 import type { Settings } from "../../kernel/config/settings";
 import { describeWait } from "../../kernel/describe-wait";
 import {
+  ChannelNotAvailableError,
   OtpInvalidError,
   OtpNotFoundError,
   RateLimitedError,
   type ServiceError,
   SmsFailedError,
+  type SmsFailure,
   TooManyAttemptsError,
 } from "../../kernel/errors/service-error";
 import { maskPhone } from "../../kernel/phone/mask-phone";
@@ -15,10 +17,10 @@ import { limiterFor } from "../../platform/limiter/limiter-for";
 import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
-import type { SmsProvider } from "../../platform/sms/sms-provider";
+import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { clientKey } from "../guards/client-address";
-import { clientQuota, type QuotaHold, smsBudget } from "../guards/send-quotas";
+import { clientQuota, type QuotaHold, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { codeMatches, hashCode } from "./code-hash";
 import { generateCode } from "./generate-code";
@@ -39,6 +41,8 @@ export interface OtpDeps {
 export interface SendContext {
   clientAddress: string | undefined;
   turnstileToken: string | undefined;
+  /** `sms` (default) or `voice`: a call that speaks the code, through the first gateway that can call. */
+  channel?: Channel;
 }
 
 export interface VerifiedCode {
@@ -75,11 +79,24 @@ export interface SentCode {
  * stays counted against every limit and the budget.
  *
  * Test numbers (TEST_PHONE_NUMBERS) get their fixed code, no SMS and no budget.
+ *
+ * A voice call obeys every limit an SMS does and takes VOICE_BUDGET_UNITS of
+ * the day's budget; with no gateway that can call, it is refused before
+ * anything is taken. However many gateways the send tries (failover), it is
+ * one send for every limit and the budget.
  */
 export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: SendContext): Promise<SentCode> {
   const { settings } = deps;
   const { otp } = settings;
   const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
+  const channel = context.channel ?? "sms";
+  if (!deps.sms.channels.includes(channel)) {
+    throw new ChannelNotAvailableError(
+      channel === "voice"
+        ? "This service cannot call numbers. Ask for the code by SMS."
+        : `This service cannot deliver codes by ${channel}.`,
+    );
+  }
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
   const testCode = settings.testNumbers.get(phone.e164);
@@ -98,7 +115,10 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
 
   const releaseSend: Undo = () => limiter.releaseSend(codeId);
   const quotas: QuotaHold[] = [clientQuota(deps.quotas, client, otp.maxSendsPerIpPerHour)];
-  if (testCode === undefined) quotas.push(smsBudget(deps.quotas, settings.smsDailyBudget));
+  if (testCode === undefined) {
+    const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
+    quotas.push(smsBudget(deps.quotas, settings.smsDailyBudget, Date.now(), units));
+  }
   const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
 
   // Round trip 1: the client's quota and the day's budget at once. Each undo is safe whatever its take did.
@@ -145,7 +165,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
 
   if (testCode === undefined) {
     try {
-      await deps.sms.send({ to: phone, code, appName: settings.appName });
+      await deps.sms.send({ to: phone, code, channel, appName: settings.appName, autofill: settings.autofill });
     } catch (err) {
       const failure =
         err instanceof SmsFailedError
@@ -165,6 +185,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
           http_status: failure.failure.httpStatus,
           provider_code: failure.failure.providerCode,
           reason: failure.failure.reason,
+          ...(failure.failure.attempts ? { attempts: failure.failure.attempts.map(attemptForLog) } : {}),
         }),
       );
       if (failure.failure.delivery === "not_sent") await giveBackAll();
@@ -294,6 +315,17 @@ export async function verifyOtp(
     case "not_live":
       throw new OtpNotFoundError();
   }
+}
+
+/** One gateway's failure in the `sms.failed` line: the gateway and its reason, never a key or the vendor's text. */
+function attemptForLog(f: SmsFailure) {
+  return {
+    gateway: f.provider,
+    delivery: f.delivery,
+    http_status: f.httpStatus,
+    provider_code: f.providerCode,
+    reason: f.reason,
+  };
 }
 
 function describe(err: unknown): string {

@@ -35,6 +35,15 @@ export const sendOtpBody = z.strictObject({
         z.describe("Cloudflare Turnstile token; required when the service has TURNSTILE_SECRET_KEY set."),
       ),
   ),
+  channel: z.optional(
+    z
+      .enum(["sms", "voice"])
+      .check(
+        z.describe(
+          "sms (default) or voice: a call that speaks the code, through the first gateway that can call (channel_not_available when none can).",
+        ),
+      ),
+  ),
 });
 
 const verificationId = z.string().check(

@@ -54,7 +54,8 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "sendOtp",
     summary: "Text a one-time code to a mobile number",
     description:
-      "Makes a new code, stores only its keyed hash, sends it by SMS, and answers its verification_id. " +
+      "Makes a new code, stores only its keyed hash, sends it by SMS (or a voice call with channel voice), and answers its verification_id. " +
+      "The gateways are tried in order with the same code until one accepts. " +
       "Codes the number already has stay live: a refused or failed send changes nothing for them, and spends nothing.",
     tag: "OTP",
     body: sendOtpBody,
@@ -67,6 +68,7 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [
       ...BODY_ERRORS,
       ...PHONE_ERRORS,
+      "channel_not_available",
       "captcha_failed",
       "too_many_attempts",
       "rate_limited",

@@ -22,6 +22,7 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     const sent = await sendOtp(otpDeps(c), phone, {
       clientAddress: c.req.header("cf-connecting-ip"),
       turnstileToken: body.turnstile_token,
+      channel: body.channel,
     });
     c.header("cache-control", "no-store");
     return c.json(

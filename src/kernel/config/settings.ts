@@ -2,6 +2,7 @@ import { type CountryCode, isSupportedCountry } from "libphonenumber-js/mobile";
 import * as z from "zod/mini";
 import { MisconfiguredError } from "../errors/service-error";
 import { memoizeByObject } from "../memo";
+import { type Autofill, MAX_AUTOFILL_SMS_BYTES, otpMessageText, smsBytes } from "../otp-message";
 import { normalizePhone } from "../phone/normalize-phone";
 import { privateSigningJwk, publicSigningJwk, type SigningJwk, serviceAccount } from "./key-schemas";
 
@@ -144,6 +145,37 @@ const httpUrl = (fallback: string) =>
     return problem("must be an http(s) URL");
   });
 
+/** Every gateway SMS_PROVIDERS may name; console sends nothing and stands alone. */
+export const GATEWAYS = ["fast2sms", "msg91", "twofactor", "console"] as const;
+export type GatewayName = (typeof GATEWAYS)[number];
+
+/** `fast2sms,msg91,twofactor`: the gateways a send tries, in order (empty: SMS_PROVIDER alone). */
+const gatewayList = setting((v, problem) => {
+  const list = csv(v).map((g) => g.toLowerCase());
+  if (!list.every((g): g is GatewayName => (GATEWAYS as readonly string[]).includes(g))) {
+    return problem(`must be a comma-separated list of ${GATEWAYS.join(", ")}`);
+  }
+  if (new Set(list).size !== list.length) return problem("names a gateway twice");
+  if (list.includes("console") && list.length > 1) return problem("may name console only alone (it sends nothing)");
+  return list as GatewayName[];
+});
+
+/** The Android SMS Retriever hash: 11 characters of base64 (no padding). */
+const appHash = setting((v, problem) => {
+  if (isBlank(v)) return undefined;
+  return /^[A-Za-z0-9+/]{11}$/.test(v.trim()) ? v.trim() : problem("must be the app's 11-character SMS Retriever hash");
+});
+
+/** A host name such as otp.example.com (no scheme, port or path), lower-cased. */
+const host = setting((v, problem) => {
+  if (isBlank(v)) return undefined;
+  const name = v.trim().toLowerCase();
+  const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+  const labels = name.split(".");
+  const valid = name.length <= 253 && labels.length >= 2 && labels.every((l) => label.test(l));
+  return valid ? name : problem("must be a host name such as otp.example.com (no scheme, port or path)");
+});
+
 /**
  * The settings, one group per concern. Each group is a zod schema over the
  * environment variables it reads (each written once here, with its default
@@ -154,22 +186,36 @@ const groups = {
   service: group(
     {
       SMS_PROVIDER: oneOf(["fast2sms", "console"], "fast2sms"),
+      SMS_PROVIDERS: gatewayList,
+      SMS_SEND_DEADLINE_MS: int(1000, 60_000, 20_000),
+      SMS_APP_HASH: appHash,
+      OTP_WEB_DOMAIN: host,
       APP_NAME: text("Phone OTP"),
       ALLOWED_COUNTRIES: countries,
       SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
       STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
       CORS_ORIGINS: origins,
     },
-    (e) => ({
-      smsProvider: e.SMS_PROVIDER,
-      appName: e.APP_NAME,
-      allowedCountries: e.ALLOWED_COUNTRIES as readonly CountryCode[],
-      /** Global SMS cap per UTC day. */
-      smsDailyBudget: e.SMS_DAILY_BUDGET,
-      /** How long a KV or Durable Object call may take before the request fails with 503. */
-      storageTimeoutMs: e.STORAGE_TIMEOUT_MS,
-      corsOrigins: e.CORS_ORIGINS as readonly string[],
-    }),
+    (e) => {
+      const smsProviders: readonly GatewayName[] = e.SMS_PROVIDERS.length > 0 ? e.SMS_PROVIDERS : [e.SMS_PROVIDER];
+      return {
+        /** The first gateway of smsProviders (console only ever stands alone). */
+        smsProvider: smsProviders[0]!,
+        /** The gateways a send tries, in order: SMS_PROVIDERS, else SMS_PROVIDER alone. */
+        smsProviders,
+        /** How long one send may take across all the gateways it tries. */
+        smsSendDeadlineMs: e.SMS_SEND_DEADLINE_MS,
+        /** SMS Retriever hash and WebOTP / iOS domain, written into every message whose text the service writes. */
+        autofill: { appHash: e.SMS_APP_HASH, webDomain: e.OTP_WEB_DOMAIN } as Autofill,
+        appName: e.APP_NAME,
+        allowedCountries: e.ALLOWED_COUNTRIES as readonly CountryCode[],
+        /** Global SMS cap per UTC day. */
+        smsDailyBudget: e.SMS_DAILY_BUDGET,
+        /** How long a KV or Durable Object call may take before the request fails with 503. */
+        storageTimeoutMs: e.STORAGE_TIMEOUT_MS,
+        corsOrigins: e.CORS_ORIGINS as readonly string[],
+      };
+    },
   ),
   otp: group(
     {
@@ -295,6 +341,34 @@ const groups = {
       timeoutMs: e.FAST2SMS_TIMEOUT_MS,
     }),
   ),
+  msg91: group(
+    {
+      MSG91_AUTH_KEY: optionalText,
+      MSG91_TEMPLATE_ID: optionalText,
+      MSG91_BASE_URL: httpUrl("https://control.msg91.com"),
+      MSG91_TIMEOUT_MS: int(1000, 30_000, 10_000),
+    },
+    (e) => ({
+      authKey: e.MSG91_AUTH_KEY as string | undefined,
+      templateId: e.MSG91_TEMPLATE_ID as string | undefined,
+      baseUrl: e.MSG91_BASE_URL,
+      timeoutMs: e.MSG91_TIMEOUT_MS,
+    }),
+  ),
+  twofactor: group(
+    {
+      TWOFACTOR_API_KEY: optionalText,
+      TWOFACTOR_TEMPLATE_NAME: optionalText,
+      TWOFACTOR_BASE_URL: httpUrl("https://2factor.in"),
+      TWOFACTOR_TIMEOUT_MS: int(1000, 30_000, 10_000),
+    },
+    (e) => ({
+      apiKey: e.TWOFACTOR_API_KEY as string | undefined,
+      templateName: e.TWOFACTOR_TEMPLATE_NAME as string | undefined,
+      baseUrl: e.TWOFACTOR_BASE_URL,
+      timeoutMs: e.TWOFACTOR_TIMEOUT_MS,
+    }),
+  ),
 };
 
 type Groups = typeof groups;
@@ -311,6 +385,8 @@ export type Settings = GroupOutput<"service"> & {
   sessions: GroupOutput<"sessions">;
   firebase: GroupOutput<"firebase">;
   fast2sms: GroupOutput<"fast2sms">;
+  msg91: GroupOutput<"msg91">;
+  twofactor: GroupOutput<"twofactor">;
 };
 
 const shapes = Object.values(groups).map((g) => g.shape as Record<string, z.ZodMiniType>);
@@ -333,38 +409,94 @@ type Issue = { name: string; message: string };
  */
 function dependentIssues(parsed: Partial<{ [K in keyof Groups]: GroupOutput<K> }>): Issue[] {
   const issues: Issue[] = [];
-  const { service, jwt, fast2sms } = parsed;
+  const { service, otp, jwt, fast2sms, msg91, twofactor } = parsed;
   if (jwt && jwt.secret === undefined && jwt.privateKey === undefined) {
     issues.push({
       name: "JWT_SECRET",
       message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)",
     });
   }
-  if (service?.smsProvider !== "fast2sms") return issues;
-  if (fast2sms && fast2sms.apiKey === undefined) {
-    issues.push({ name: "FAST2SMS_API_KEY", message: "is required when SMS_PROVIDER is fast2sms" });
+  if (!service) return issues;
+  const gateways = service.smsProviders;
+  const via = gateways.length > 1 || service.smsProvider !== "fast2sms" ? "SMS_PROVIDERS contains" : "SMS_PROVIDER is";
+  const autofill = [
+    ...(service.autofill.appHash ? ["SMS_APP_HASH"] : []),
+    ...(service.autofill.webDomain ? ["OTP_WEB_DOMAIN"] : []),
+  ];
+  if (gateways.includes("fast2sms") && fast2sms) {
+    if (fast2sms.apiKey === undefined) {
+      issues.push({ name: "FAST2SMS_API_KEY", message: `is required when ${via} fast2sms` });
+    }
+    if (fast2sms.route === "dlt") {
+      if (!/^[A-Za-z]{3,6}$/.test(fast2sms.senderId ?? "")) {
+        issues.push({
+          name: "FAST2SMS_SENDER_ID",
+          message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt",
+        });
+      }
+      if (!/^\d+$/.test(fast2sms.templateId ?? "")) {
+        issues.push({
+          name: "FAST2SMS_TEMPLATE_ID",
+          message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt",
+        });
+      }
+    }
+    if (fast2sms.route === "otp") {
+      for (const name of autofill) {
+        issues.push({
+          name,
+          message:
+            "cannot be carried by Fast2SMS's otp route, whose text is fixed: use FAST2SMS_ROUTE q, or dlt with the template README shows",
+        });
+      }
+    }
   }
-  if (fast2sms?.route === "dlt") {
-    if (!/^[A-Za-z]{3,6}$/.test(fast2sms.senderId ?? "")) {
+  if (gateways.includes("msg91") && msg91) {
+    if (msg91.authKey === undefined) issues.push({ name: "MSG91_AUTH_KEY", message: `is required when ${via} msg91` });
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(msg91.templateId ?? "")) {
+      issues.push({ name: "MSG91_TEMPLATE_ID", message: `must be the OTP template's id when ${via} msg91` });
+    }
+  }
+  if (gateways.includes("twofactor") && twofactor) {
+    // The key is a segment of 2Factor's URL path: only characters that need no escaping.
+    if (!/^[A-Za-z0-9-]{8,128}$/.test(twofactor.apiKey ?? "")) {
       issues.push({
-        name: "FAST2SMS_SENDER_ID",
-        message: "must be the 3-6 letter DLT sender id when FAST2SMS_ROUTE is dlt",
+        name: "TWOFACTOR_API_KEY",
+        message: `is required when ${via} twofactor (letters, digits and dashes, as 2Factor issues it)`,
       });
     }
-    if (!/^\d+$/.test(fast2sms.templateId ?? "")) {
-      issues.push({
-        name: "FAST2SMS_TEMPLATE_ID",
-        message: "must be the numeric DLT message id when FAST2SMS_ROUTE is dlt",
-      });
+    if (twofactor.templateName === undefined) {
+      for (const name of autofill) {
+        issues.push({
+          name,
+          message:
+            "cannot be carried by 2Factor's default text: set TWOFACTOR_TEMPLATE_NAME to a template that carries it (README shows it)",
+        });
+      }
     }
   }
-  if (service.allowedCountries.some((c) => c !== "IN")) {
+  if (gateways.some((g) => g !== "console") && service.allowedCountries.some((c) => c !== "IN")) {
     issues.push({
       name: "ALLOWED_COUNTRIES",
-      message: "may only contain IN with Fast2SMS, which delivers to Indian numbers only",
+      message: "may only contain IN with Fast2SMS, MSG91 or 2Factor, which this service uses for Indian numbers only",
     });
   }
+  if (otp) issues.push(...autofillIssues(service, otp.length));
   return issues;
+}
+
+/**
+ * With a hash or a domain set, the message the service writes must stay
+ * within the SMS Retriever's 140 bytes for the longest code (OTP_LENGTH
+ * digits, twice): found here, before anything is sent.
+ */
+function autofillIssues(service: GroupOutput<"service">, otpLength: number): Issue[] {
+  const { autofill } = service;
+  if (!autofill.appHash && !autofill.webDomain) return [];
+  const bytes = smsBytes(otpMessageText(service.appName, "0".repeat(otpLength), autofill));
+  if (bytes <= MAX_AUTOFILL_SMS_BYTES) return [];
+  const message = `makes the autofill SMS ${bytes} bytes with OTP_LENGTH ${otpLength}; at most ${MAX_AUTOFILL_SMS_BYTES} are read (shorten APP_NAME or OTP_WEB_DOMAIN)`;
+  return ["APP_NAME", ...(autofill.webDomain ? ["OTP_WEB_DOMAIN"] : [])].map((name) => ({ name, message }));
 }
 
 /** TEST_PHONE_NUMBERS against ALLOWED_COUNTRIES and OTP_LENGTH; problems join the others. */
@@ -406,16 +538,27 @@ export const loadSettings: (env: object) => Settings = memoizeByObject((env: obj
     else issues.push(...result.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message })));
   }
   issues.push(...dependentIssues(parsed));
-  const { service, otp, testNumbers, turnstile, jwt, sessions, firebase, fast2sms } = parsed;
+  const { service, otp, testNumbers, turnstile, jwt, sessions, firebase, fast2sms, msg91, twofactor } = parsed;
   const testNumberCodes =
     service && otp && testNumbers
       ? testNumberMap(testNumbers, service.allowedCountries, otp.length, issues)
       : new Map();
-  if (issues.length > 0 || !service || !otp || !testNumbers || !jwt || !sessions || !fast2sms) {
+  if (issues.length > 0 || !service || !otp || !testNumbers || !jwt || !sessions || !fast2sms || !msg91 || !twofactor) {
     const names = [...new Set(issues.map((i) => i.name))].sort();
     throw new MisconfiguredError(names, { cause: issues.map((i) => `${i.name} ${i.message}`).join("; ") });
   }
-  return { ...service, otp, testNumbers: testNumberCodes, turnstile, jwt, sessions, firebase, fast2sms };
+  return {
+    ...service,
+    otp,
+    testNumbers: testNumberCodes,
+    turnstile,
+    jwt,
+    sessions,
+    firebase,
+    fast2sms,
+    msg91,
+    twofactor,
+  };
 });
 
 /** A group: the variables it reads (a zod object) and how they become what modules receive. */

@@ -70,6 +70,11 @@ export const ERROR_CATALOG = {
     when: "the day's `SMS_DAILY_BUDGET` is spent; `Retry-After` until 00:00 UTC; verifies keep working",
     retryAfter: "always",
   },
+  channel_not_available: {
+    status: 400,
+    title: "Channel not available",
+    when: '`"channel": "voice"` asked for, and no gateway in `SMS_PROVIDERS` can make a call (2Factor can)',
+  },
   sms_failed: {
     status: 502,
     title: "SMS could not be sent",

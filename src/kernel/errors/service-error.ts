@@ -115,6 +115,8 @@ export interface SmsFailure {
   reason: string;
   httpStatus?: number;
   providerCode?: number;
+  /** When several gateways were tried (failover): each one's own failure, in order. */
+  attempts?: readonly SmsFailure[];
 }
 
 export class SmsFailedError extends ServiceError {
@@ -132,6 +134,11 @@ function publicSmsDetail(failure: SmsFailure): string {
   return failure.retryable
     ? "The SMS could not be sent. Trying again in a few minutes may help."
     : "The SMS could not be sent, and trying again soon is unlikely to help. If it keeps failing, contact the app's support.";
+}
+
+/** A delivery channel (a voice call) that no configured gateway offers. */
+export class ChannelNotAvailableError extends ServiceError {
+  readonly code = "channel_not_available";
 }
 
 export class UnavailableError extends RetryLaterError {

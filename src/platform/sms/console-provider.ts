@@ -1,13 +1,18 @@
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import { addToOutbox } from "./outbox-store";
-import { otpText, type SmsProvider } from "./sms-provider";
+import { channelOf, otpText, type SmsProvider } from "./sms-provider";
 
-/** Local development: sends nothing, keeps the text in the dev outbox, logs only the masked number. */
+/** Local development: sends nothing, keeps the text in the dev outbox, logs only the masked number. Both channels, so a voice call can be tried locally. */
 export function createConsoleProvider(): SmsProvider {
   return {
     name: "console",
+    channels: ["sms", "voice"],
     async send(message) {
-      addToOutbox({ to: message.to.e164, text: otpText(message), sent_at: new Date().toISOString() });
+      const text =
+        channelOf(message) === "voice"
+          ? `(voice call) ${otpText({ ...message, autofill: undefined })}`
+          : otpText(message);
+      addToOutbox({ to: message.to.e164, text, sent_at: new Date().toISOString() });
       console.log(
         JSON.stringify({ event: "sms.outbox", to: maskPhone(message.to.e164), note: "read it at GET /dev/outbox" }),
       );

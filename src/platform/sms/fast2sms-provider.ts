@@ -1,5 +1,5 @@
 import type { Settings } from "../../kernel/config/settings";
-import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
+import { attemptTimeout, callGateway, failFor, jsonAnswer } from "./gateway-http";
 import { type OtpMessage, otpText, type SmsProvider } from "./sms-provider";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
@@ -48,7 +48,8 @@ export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record
         route: "dlt",
         sender_id: cfg.senderId ?? "",
         message: cfg.templateId ?? "",
-        variables_values: message.code,
+        // With OTP_WEB_DOMAIN the registered template has the code twice: in its text and in `@host #{#var#}`.
+        variables_values: message.autofill?.webDomain ? `${message.code}|${message.code}` : message.code,
         numbers,
       };
   }
@@ -71,40 +72,24 @@ export function createFast2SmsProvider(
 ): SmsProvider {
   const url = `${cfg.baseUrl}/dev/bulkV2`;
   const apiKey = cfg.apiKey ?? "";
-  const fail = (failure: Omit<SmsFailure, "provider">) => new SmsFailedError({ provider: "fast2sms", ...failure });
+  const fail = failFor("fast2sms");
   return {
     name: "fast2sms",
-    async send(message) {
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetcher(url, {
+    channels: ["sms"],
+    async send(message, options) {
+      const answer = await callGateway(
+        fetcher,
+        url,
+        {
           method: "POST",
           headers: { authorization: apiKey, "content-type": "application/json", accept: "application/json" },
           body: JSON.stringify(fast2smsBody(cfg, message)),
-          signal: AbortSignal.timeout(cfg.timeoutMs),
-        });
-        text = await response.text();
-      } catch (err) {
-        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-        throw fail({
-          delivery: "unknown",
-          retryable: true,
-          reason: timedOut ? `no answer within ${cfg.timeoutMs} ms` : `network error: ${errorName(err)}`,
-        });
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw fail({
-          delivery: response.ok ? "unknown" : "not_sent",
-          retryable: true,
-          reason: "answer is not JSON",
-          httpStatus: response.status,
-        });
-      }
-      const result = isObject(body) ? body : {};
+        },
+        attemptTimeout(cfg.timeoutMs, options?.timeoutMs),
+        fail,
+      );
+      const { response } = answer;
+      const result = jsonAnswer(answer, fail);
       if (response.ok && result.return === true) return;
       const providerCode = Number(result.status_code);
       const reason = REASONS[providerCode];
@@ -126,12 +111,4 @@ export function createFast2SmsProvider(
       });
     },
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : typeof err;
 }

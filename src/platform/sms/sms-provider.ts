@@ -1,23 +1,43 @@
+import { type Autofill, otpMessageText } from "../../kernel/otp-message";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 
-/** One OTP text to deliver. */
+/** How a code reaches the phone: a text message, or a call that speaks the digits. */
+export type Channel = "sms" | "voice";
+
+export const CHANNELS = ["sms", "voice"] as const satisfies readonly Channel[];
+
+/** One OTP to deliver. */
 export interface OtpMessage {
   to: NormalizedPhone;
   code: string;
   appName: string;
+  /** `sms` when absent. */
+  channel?: Channel;
+  /** The autofill hash and domain, for a text the service writes. */
+  autofill?: Autofill;
+}
+
+export interface SendOptions {
+  /** At most this long for this attempt (what is left of the send's deadline); the gateway's own timeout still applies. */
+  timeoutMs?: number;
 }
 
 /**
- * An SMS gateway. `send` resolves once the gateway has accepted the message,
- * and throws SmsFailedError otherwise (its detail is safe to show a client).
- * A provider never writes the code to a log.
+ * A gateway. `send` resolves once the gateway has accepted the message, and
+ * throws SmsFailedError otherwise (its detail is safe to show a client; its
+ * `failure` is for the log). A provider never writes the code or its key to a
+ * log, an error or a URL it reports.
  */
 export interface SmsProvider {
   readonly name: string;
-  send(message: OtpMessage): Promise<void>;
+  /** The channels it can deliver on. */
+  readonly channels: readonly Channel[];
+  send(message: OtpMessage, options?: SendOptions): Promise<void>;
 }
 
-/** The text a person receives where the route lets us choose it. */
+/** The text a person receives where the service writes it (with the autofill lines when set). */
 export function otpText(message: OtpMessage): string {
-  return `Your ${message.appName} verification code is ${message.code}`;
+  return otpMessageText(message.appName, message.code, message.autofill);
 }
+
+export const channelOf = (message: OtpMessage): Channel => message.channel ?? "sms";

@@ -1,0 +1,142 @@
+import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
+import { maskPhone } from "../../kernel/phone/mask-phone";
+import { BREAKER_DEFAULTS, type BreakerOptions, CircuitBreaker } from "./circuit-breaker";
+import { type Channel, channelOf, type OtpMessage, type SmsProvider } from "./sms-provider";
+
+/** A gateway is not started with less than this left of the send's deadline (after a first attempt). */
+export const MIN_ATTEMPT_MS = 1000;
+
+export interface FailoverOptions {
+  /** How long one send may take across every gateway it tries (SMS_SEND_DEADLINE_MS). */
+  deadlineMs: number;
+  breaker?: BreakerOptions;
+}
+
+/**
+ * The ordered gateways behind the one SmsProvider interface. A send tries
+ * them in order with the same message, so the same code: the first that
+ * accepts ends it. A failure that another gateway could avoid (network error,
+ * timeout, 5xx, an unreadable answer, the gateway's own account, key,
+ * template or rate limit) goes on to the next gateway; a refusal of the
+ * number stops there, since every gateway would repeat it. After a timeout
+ * the first message may still arrive, so failing over may deliver the same
+ * code twice at worst; both messages carry the one live code.
+ *
+ * A gateway whose circuit breaker is open is skipped; when every gateway
+ * that can deliver on the channel is open, the one closest to reopening is
+ * tried anyway, so a send is never refused without trying at least one.
+ *
+ * The final failure is `unknown` when any attempt's was (a message may still
+ * arrive), else `not_sent`. One attempt's failure is passed on as it is.
+ *
+ * Logs, number masked, never the code or a key: `sms.sent` (gateway, channel,
+ * duration_ms) and one `sms.gateway_failed` line per failed attempt (gateway,
+ * reason), so an operator sees a failing gateway even when the next one
+ * delivered.
+ */
+export function createFailoverGateway(providers: readonly SmsProvider[], options: FailoverOptions): SmsProvider {
+  const breakerOptions = options.breaker ?? BREAKER_DEFAULTS;
+  const now = breakerOptions.now;
+  const entries = providers.map((provider) => ({ provider, breaker: new CircuitBreaker(breakerOptions) }));
+  const channels = [...new Set(providers.flatMap((p) => p.channels))];
+  return {
+    name: providers.map((p) => p.name).join(","),
+    channels,
+    async send(message: OtpMessage) {
+      const channel = channelOf(message);
+      const able = entries.filter((e) => e.provider.channels.includes(channel));
+      if (able.length === 0) {
+        throw new SmsFailedError({
+          provider: providers.map((p) => p.name).join(","),
+          delivery: "not_sent",
+          retryable: false,
+          reason: `no gateway delivers on the ${channel} channel`,
+        });
+      }
+      let order = able.filter((e) => e.breaker.tryAcquire());
+      const skipped = able.filter((e) => !order.includes(e));
+      if (order.length === 0) {
+        const soonest = [...able].sort((a, b) => a.breaker.reopensAt - b.breaker.reopensAt)[0]!;
+        order = [soonest];
+        skipped.splice(skipped.indexOf(soonest), 1);
+      }
+      const started = now();
+      const failures: SmsFailure[] = [];
+      for (const { provider, breaker } of order) {
+        const left = options.deadlineMs - (now() - started);
+        if (failures.length > 0 && left < MIN_ATTEMPT_MS) break;
+        const attemptStart = now();
+        try {
+          await provider.send(message, { timeoutMs: Math.max(1, left) });
+          breaker.recordSuccess();
+          log("log", {
+            event: "sms.sent",
+            to: maskPhone(message.to.e164),
+            gateway: provider.name,
+            channel,
+            duration_ms: now() - attemptStart,
+            ...(failures.length > 0 ? { failed_over_from: failures.map((f) => f.provider) } : {}),
+          });
+          return;
+        } catch (err) {
+          const failure = asFailure(provider.name, err);
+          if (failure.numberRefused) breaker.recordSuccess();
+          else breaker.recordFailure();
+          failures.push(failure);
+          log("warn", {
+            event: "sms.gateway_failed",
+            to: maskPhone(message.to.e164),
+            gateway: provider.name,
+            channel,
+            duration_ms: now() - attemptStart,
+            delivery: failure.delivery,
+            http_status: failure.httpStatus,
+            provider_code: failure.providerCode,
+            reason: failure.reason,
+            breaker: breaker.state,
+          });
+          if (failure.numberRefused) break;
+        }
+      }
+      throw combined(
+        failures,
+        skipped.map((e) => e.provider.name),
+        channel,
+      );
+    },
+  };
+}
+
+function combined(failures: SmsFailure[], skipped: string[], channel: Channel): SmsFailedError {
+  const last = failures.at(-1)!;
+  if (failures.length === 1 && skipped.length === 0) return new SmsFailedError(last);
+  const reasons = [
+    ...failures.map((f) => `${f.provider}: ${f.reason}`),
+    ...skipped.map((name) => `${name}: skipped (circuit open)`),
+  ];
+  return new SmsFailedError({
+    provider: failures.map((f) => f.provider).join(","),
+    delivery: failures.some((f) => f.delivery === "unknown") ? "unknown" : "not_sent",
+    retryable: skipped.length > 0 || failures.some((f) => f.retryable),
+    ...(last.numberRefused ? { numberRefused: true } : {}),
+    reason: `every ${channel} gateway failed: ${reasons.join("; ")}`,
+    ...(last.httpStatus === undefined ? {} : { httpStatus: last.httpStatus }),
+    ...(last.providerCode === undefined ? {} : { providerCode: last.providerCode }),
+    attempts: failures,
+  });
+}
+
+/** A gateway that threw something other than SmsFailedError (a bug): the message may have gone out. */
+function asFailure(provider: string, err: unknown): SmsFailure {
+  if (err instanceof SmsFailedError) return err.failure;
+  return {
+    provider,
+    delivery: "unknown",
+    retryable: true,
+    reason: `unexpected error: ${err instanceof Error ? err.name : typeof err}`,
+  };
+}
+
+function log(level: "log" | "warn", line: Record<string, unknown>): void {
+  console[level](JSON.stringify(line));
+}

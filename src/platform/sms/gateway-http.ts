@@ -1,0 +1,67 @@
+import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
+
+/** What a gateway answered: its status, and its body as text and, when it is JSON, parsed. */
+export interface GatewayAnswer {
+  response: Response;
+  text: string;
+}
+
+/**
+ * One HTTP call to a gateway with a deadline. A timeout or a lost connection
+ * is `unknown` (the message may have gone out). The reason names only the
+ * error's kind, never the URL (2Factor's holds the key) or the request.
+ */
+export async function callGateway(
+  fetcher: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  fail: (failure: Omit<SmsFailure, "provider">) => SmsFailedError,
+): Promise<GatewayAnswer> {
+  try {
+    const response = await fetcher(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    return { response, text: await response.text() };
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    throw fail({
+      delivery: "unknown",
+      retryable: true,
+      reason: timedOut ? `no answer within ${timeoutMs} ms` : `network error: ${errorName(err)}`,
+    });
+  }
+}
+
+/** Parses a JSON object answer; a body that is not JSON is `unknown` after a 2xx (it may have been sent), else `not_sent`. */
+export function jsonAnswer(
+  answer: GatewayAnswer,
+  fail: (failure: Omit<SmsFailure, "provider">) => SmsFailedError,
+): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.text);
+  } catch {
+    throw fail({
+      delivery: answer.response.ok ? "unknown" : "not_sent",
+      retryable: true,
+      reason: "answer is not JSON",
+      httpStatus: answer.response.status,
+    });
+  }
+  return isObject(body) ? body : {};
+}
+
+export const failFor =
+  (provider: string) =>
+  (failure: Omit<SmsFailure, "provider">): SmsFailedError =>
+    new SmsFailedError({ provider, ...failure });
+
+/** The deadline of one attempt: the gateway's own timeout, cut to what is left of the send's deadline. */
+export const attemptTimeout = (own: number, left: number | undefined) => Math.max(1, Math.min(own, left ?? own));
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}

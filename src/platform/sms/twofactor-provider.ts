@@ -1,0 +1,87 @@
+import type { Settings } from "../../kernel/config/settings";
+import { attemptTimeout, callGateway, failFor, jsonAnswer } from "./gateway-http";
+import { channelOf, type OtpMessage, type SmsProvider } from "./sms-provider";
+
+type TwoFactorSettings = Settings["twofactor"];
+
+/**
+ * 2Factor's `Details` on an error, matched loosely, in words a person can
+ * act on; the first match wins. Only these words are logged, never 2Factor's
+ * text (it could echo the request).
+ */
+const REASONS: { pattern: RegExp; reason: string; numberRefused?: true; retryable?: true }[] = [
+  { pattern: /api ?key|authenticat|unauthori[sz]ed/i, reason: "the gateway rejected the service's API key" },
+  { pattern: /balance|credit|recharge/i, reason: "the gateway account has insufficient balance" },
+  { pattern: /template/i, reason: "the SMS template is missing, invalid or not approved at the gateway" },
+  { pattern: /\bip\b|whitelist/i, reason: "the service's IP address is not allowed by the gateway" },
+  {
+    pattern: /phone|mobile|number/i,
+    reason: "the phone number was refused by the gateway",
+    numberRefused: true,
+  },
+  { pattern: /block|suspend|disabled|inactive|banned|expired/i, reason: "the gateway account is disabled" },
+  { pattern: /too many|limit|throttl/i, reason: "the gateway's rate limit was reached", retryable: true },
+  { pattern: /otp/i, reason: "the gateway refused the code's format" },
+];
+
+/**
+ * The request path. It holds the API key, so it is never logged, put in an
+ * error, or echoed: only callGateway sees it, and its failures name the error's
+ * kind alone.
+ */
+export function twoFactorUrl(cfg: TwoFactorSettings, message: OtpMessage): string {
+  const kind = channelOf(message) === "voice" ? "VOICE" : "SMS";
+  const parts = [cfg.apiKey ?? "", kind, `91${message.to.national}`, message.code];
+  if (kind === "SMS" && cfg.templateName) parts.push(cfg.templateName);
+  return `${cfg.baseUrl}/API/V1/${parts.map(encodeURIComponent).join("/")}`;
+}
+
+/**
+ * 2Factor over fetch: `GET /API/V1/{key}/SMS/{phone}/{otp}[/{template}]`, or
+ * `…/VOICE/{phone}/{otp}` for a call that speaks the digits, with our own
+ * code. A send succeeds only when the HTTP status is 2xx and the JSON says
+ * `"Status": "Success"`.
+ */
+export function createTwoFactorProvider(
+  cfg: TwoFactorSettings,
+  fetcher: typeof fetch = (input, init) => fetch(input, init),
+): SmsProvider {
+  const fail = failFor("twofactor");
+  return {
+    name: "twofactor",
+    channels: ["sms", "voice"],
+    async send(message, options) {
+      const answer = await callGateway(
+        fetcher,
+        twoFactorUrl(cfg, message),
+        { method: "GET", headers: { accept: "application/json" } },
+        attemptTimeout(cfg.timeoutMs, options?.timeoutMs),
+        fail,
+      );
+      const { response } = answer;
+      const body = jsonAnswer(answer, fail);
+      if (response.ok && body.Status === "Success") return;
+      const httpStatus = response.status;
+      if (httpStatus >= 500) {
+        throw fail({ delivery: "not_sent", retryable: true, reason: "gateway server error", httpStatus });
+      }
+      const text = typeof body.Details === "string" ? body.Details : "";
+      const known = body.Status === "Error" ? REASONS.find((r) => r.pattern.test(text)) : undefined;
+      if (known) {
+        throw fail({
+          delivery: "not_sent",
+          retryable: known.retryable ?? false,
+          ...(known.numberRefused ? { numberRefused: true } : {}),
+          reason: known.reason,
+          httpStatus,
+        });
+      }
+      throw fail({
+        delivery: "not_sent",
+        retryable: httpStatus === 429 || response.ok,
+        reason: "refused without a known error message",
+        httpStatus,
+      });
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { routeOutbound } from "./outbound";
+
+/** A fake MSG91 OTP API v5 at MSG91_FAKE_URL (the test environment's MSG91_BASE_URL), answering through outbound.ts. */
+export const MSG91_FAKE_URL = "https://msg91.test";
+
+export interface Msg91Request {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+}
+
+export type GatewayReply = { status: number; body: string } | { network: true } | { hang: true };
+
+export class FakeMsg91 {
+  readonly requests: Msg91Request[] = [];
+  private reply: GatewayReply = msg91Ok();
+
+  respond(reply: GatewayReply): void {
+    this.reply = reply;
+  }
+
+  lastCode(): string {
+    const code = this.requests.at(-1)?.query.otp;
+    if (!code) throw new Error("no MSG91 request carried a code");
+    return code;
+  }
+
+  install(): void {
+    this.requests.length = 0;
+    this.reply = msg91Ok();
+    routeOutbound(MSG91_FAKE_URL, async (request) => {
+      const url = new URL(request.url);
+      this.requests.push({
+        url: request.url,
+        method: request.method,
+        headers: Object.fromEntries(request.headers),
+        query: Object.fromEntries(url.searchParams),
+      });
+      return answer(this.reply, request);
+    });
+  }
+}
+
+export function msg91Ok(): GatewayReply {
+  return { status: 200, body: JSON.stringify({ type: "success", request_id: "3467696e6b6b353039363937" }) };
+}
+
+export function msg91Error(status: number, message: string): GatewayReply {
+  return { status, body: JSON.stringify({ type: "error", message }) };
+}
+
+/** Shared by the fakes: a reply, a lost connection, or no answer until the caller gives up. */
+export function answer(reply: GatewayReply, request: Request): Promise<Response> {
+  if ("network" in reply) return Promise.reject(new TypeError("Network connection lost."));
+  if ("hang" in reply) {
+    return new Promise<Response>((_, reject) => {
+      request.signal.addEventListener("abort", () => reject(request.signal.reason));
+    });
+  }
+  return Promise.resolve(
+    new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } }),
+  );
+}
