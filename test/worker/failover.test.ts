@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/limiter-for";
 import { callWith, envWith, lastVerificationId, uniquePhone, withEnv } from "../helpers/api";
 import { ok, refused } from "../helpers/fake-fast2sms";
@@ -31,8 +31,8 @@ const verify = (settings: Record<string, unknown>, phone: string, otp: string) =
 
 /** Each way Fast2SMS can fail that another gateway could avoid, and whether the first SMS may still arrive. */
 const failovers = [
-  ["HTTP 500", { status: 500, body: "{}" }, "not_sent", "gateway server error"],
-  ["HTTP 503 with an HTML page", { status: 503, body: "<html>down</html>" }, "not_sent", "answer is not JSON"],
+  ["HTTP 500", { status: 500, body: "{}" }, "unknown", "gateway server error"],
+  ["HTTP 503 with an HTML page", { status: 503, body: "<html>down</html>" }, "unknown", "answer is not JSON"],
   ["a 2xx answer that is not JSON", { status: 200, body: "<html>ok?</html>" }, "unknown", "answer is not JSON"],
   ["a lost connection", { network: true as const }, "unknown", "network error: TypeError"],
   ["a timeout", { hang: true as const }, "unknown", "no answer within 1000 ms"],
@@ -110,20 +110,20 @@ describe("failover: the next gateway gets the same code, and it verifies", () =>
 
 describe("when no gateway delivers", () => {
   it("every gateway refuses cleanly: 502, nothing counted, the person may ask again at once", async () => {
-    fast2sms.respond({ status: 500, body: "{}" });
+    fast2sms.respond(refused(400, 416, "Insufficient wallet balance"));
     msg91.respond(msg91Error(200, "Insufficient balance"));
     twofactor.respond(twoFactorError(200, "Invalid API Key"));
     const log = captureConsole();
     const phone = uniquePhone();
     const res = await send(ALL, phone);
     expectProblem(res, 502, "sms_failed");
-    expect(res.body.detail).toBe("The SMS could not be sent. Trying again in a few minutes may help.");
+    expect(res.body.detail).toMatch(/^The SMS could not be sent/);
     const [failed] = log.events("sms.failed");
     expect(failed).toMatchObject({
       provider: "fast2sms,msg91,twofactor",
       delivery: "not_sent",
       attempts: [
-        { gateway: "fast2sms", reason: "gateway server error", http_status: 500 },
+        { gateway: "fast2sms", reason: "the gateway account has insufficient balance", http_status: 400 },
         { gateway: "msg91", reason: "the gateway account has insufficient balance" },
         { gateway: "twofactor", reason: "the gateway rejected the service's API key" },
       ],
@@ -160,7 +160,7 @@ describe("when no gateway delivers", () => {
   });
 
   it("MSG91's refusal of the number stops the chain too", async () => {
-    fast2sms.respond({ status: 500, body: "{}" });
+    fast2sms.respond(refused(400, 416));
     msg91.respond(msg91Error(400, "Mobile no. not valid"));
     const res = await send(ALL, uniquePhone());
     expectProblem(res, 502, "sms_failed");
@@ -252,6 +252,55 @@ describe("circuit breaker: a gateway that keeps failing is skipped for a while, 
     for (let i = 0; i < 4; i++) await withEnv(shared, "/send-otp", { json: { phone: uniquePhone() } });
     expect(fast2sms.requests).toHaveLength(4);
     expect(msg91.requests).toHaveLength(0);
+  });
+});
+
+describe("a stranger cannot steer the gateways (adversarial review of issue 13)", () => {
+  it("Fast2SMS's 'repeated messages' (995) stops the chain and does not open its breaker", async () => {
+    setClock(Date.UTC(2033, 4, 8, 8, 0, 0));
+    const shared = envWith(TWO);
+    fast2sms.respond(refused(400, 995, "Spamming detected"));
+    for (let i = 0; i < 4; i++) {
+      expectProblem(await withEnv(shared, "/send-otp", { json: { phone: uniquePhone() } }), 502, "sms_failed");
+    }
+    // MSG91 was never used to get round Fast2SMS's anti-spam check, and Fast2SMS stays in use for everyone.
+    expect(msg91.requests).toHaveLength(0);
+    fast2sms.respond(ok());
+    expect((await withEnv(shared, "/send-otp", { json: { phone: uniquePhone() } })).status).toBe(200);
+    expect(fast2sms.requests).toHaveLength(5);
+  });
+
+  it("failed voice calls do not take 2Factor away from SMS users (one breaker per gateway and channel)", async () => {
+    setClock(Date.UTC(2033, 4, 9, 8, 0, 0));
+    const shared = envWith({ SMS_PROVIDERS: "twofactor,msg91" });
+    twofactor.respond({ status: 500, body: "{}" });
+    for (let i = 0; i < 3; i++) {
+      await withEnv(shared, "/send-otp", { json: { phone: uniquePhone(), channel: "voice" } });
+    }
+    const before = twofactor.requests.length;
+    twofactor.install();
+    expect((await withEnv(shared, "/send-otp", { json: { phone: uniquePhone() } })).status).toBe(200);
+    expect(twofactor.requests.length).toBe(1);
+    expect(before).toBe(3);
+    expect(msg91.requests).toHaveLength(0);
+  });
+
+  it("an account message that mentions a mobile number is not taken for a refusal of the number: the chain goes on", async () => {
+    fast2sms.respond(refused(400, 416));
+    msg91.respond(msg91Error(200, "Please verify your mobile number to activate your account"));
+    const res = await send(ALL, uniquePhone());
+    expect(res.status).toBe(200);
+    expect(twofactor.requests).toHaveLength(1);
+  });
+
+  it("a redirect is not followed (a key in a header or the path never goes to another host)", async () => {
+    msg91.respond({ status: 302, body: "" });
+    const phone = uniquePhone();
+    const res = await send({ SMS_PROVIDERS: "msg91" }, phone);
+    expectProblem(res, 502, "sms_failed");
+    expect(msg91.requests).toHaveLength(1);
+    const calls = vi.mocked(globalThis.fetch).mock.calls.filter(([input]) => String(input).includes("msg91"));
+    expect(calls.map(([, init]) => init?.redirect)).toEqual(["manual"]);
   });
 });
 

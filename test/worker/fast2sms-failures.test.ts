@@ -121,18 +121,23 @@ describe("Fast2SMS failures → 502 sms_failed, nothing usable left, the reason 
     await expectNothingCounted(phone);
   });
 
-  it("HTTP 500: not sent, and trying again may help", async () => {
-    fast2sms.respond({ status: 500, body: JSON.stringify({ message: "oops" }) });
+  it("a 4xx without a known code: not sent, and trying again may not help", async () => {
+    fast2sms.respond({ status: 400, body: JSON.stringify({ return: false, message: "oops" }) });
     const phone = uniquePhone();
     const res = await sendOtp(phone);
     expectProblem(res, 502, "sms_failed");
-    expect(res.body.detail).toMatch(/Trying again in a few minutes may help/);
     await expectNothingCounted(phone);
   });
 
   // Outcome unknown: the SMS may arrive and may have been billed.
   it.each([
     ["a 2xx body that is not JSON", { status: 200, body: "<html>Bad gateway</html>" }],
+    [
+      "a 2xx JSON body that is neither a success nor an error",
+      { status: 200, body: JSON.stringify({ return: "true" }) },
+    ],
+    ["HTTP 500 (the gateway may have taken the message)", { status: 500, body: JSON.stringify({ message: "oops" }) }],
+    ["HTTP 504 from a proxy", { status: 504, body: "<html>Gateway Timeout</html>" }],
     ["a network error", { network: true as const }],
     ["a timeout (FAST2SMS_TIMEOUT_MS)", { hang: true as const }],
   ])("%s: the code is dead, the send stays counted", async (_, reply) => {

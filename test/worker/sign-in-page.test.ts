@@ -95,6 +95,7 @@ describe("GET / sign-in page", () => {
     const { html } = await page(consoleProvider);
     expect(html).toContain('<aside class="outbox" id="outbox"');
     expect(html).toContain('id="outbox-message"');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the page's script text, as served
     expect(html).toContain("fetch(`/dev/outbox?phone=${encodeURIComponent(phone)}`");
   });
 

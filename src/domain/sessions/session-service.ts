@@ -15,13 +15,7 @@ import {
 import { HOUR_MS } from "../../kernel/time";
 import { type QuotaCounter, type QuotaCounterRpc, quotaCounterFor } from "../../platform/limiter/quota-counter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
-import type {
-  IssuedToken,
-  NewSession,
-  SessionInfo,
-  SessionLimits,
-  SessionStoreRpc,
-} from "../../platform/sessions/session-types";
+import type { IssuedToken, NewSession, SessionInfo, SessionLimits } from "../../platform/sessions/session-types";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import {
   familyHash,

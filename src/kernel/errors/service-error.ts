@@ -112,6 +112,12 @@ export interface SmsFailure {
   retryable: boolean;
   /** A refusal of the number itself, which the person can fix. */
   numberRefused?: boolean;
+  /**
+   * A refusal caused by the recipient, not by the gateway (Fast2SMS 995:
+   * repeated messages to this number): failing over would only get round the
+   * gateway's own anti-spam check, and it says nothing about the gateway's health.
+   */
+  recipientLimited?: boolean;
   reason: string;
   httpStatus?: number;
   providerCode?: number;

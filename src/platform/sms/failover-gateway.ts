@@ -37,14 +37,25 @@ export interface FailoverOptions {
 export function createFailoverGateway(providers: readonly SmsProvider[], options: FailoverOptions): SmsProvider {
   const breakerOptions = options.breaker ?? BREAKER_DEFAULTS;
   const now = breakerOptions.now;
-  const entries = providers.map((provider) => ({ provider, breaker: new CircuitBreaker(breakerOptions) }));
+  // One breaker per gateway and channel: failed calls must not take a gateway away from SMS users.
+  const breakers = new Map<string, CircuitBreaker>();
+  const breakerFor = (provider: SmsProvider, channel: Channel) => {
+    const key = `${provider.name}:${channel}`;
+    const existing = breakers.get(key);
+    if (existing) return existing;
+    const breaker = new CircuitBreaker(breakerOptions);
+    breakers.set(key, breaker);
+    return breaker;
+  };
   const channels = [...new Set(providers.flatMap((p) => p.channels))];
   return {
     name: providers.map((p) => p.name).join(","),
     channels,
     async send(message: OtpMessage) {
       const channel = channelOf(message);
-      const able = entries.filter((e) => e.provider.channels.includes(channel));
+      const able = providers
+        .filter((provider) => provider.channels.includes(channel))
+        .map((provider) => ({ provider, breaker: breakerFor(provider, channel) }));
       if (able.length === 0) {
         throw new SmsFailedError({
           provider: providers.map((p) => p.name).join(","),
@@ -53,18 +64,22 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
           reason: `no gateway delivers on the ${channel} channel`,
         });
       }
-      let order = able.filter((e) => e.breaker.tryAcquire());
-      const skipped = able.filter((e) => !order.includes(e));
-      if (order.length === 0) {
-        const soonest = [...able].sort((a, b) => a.breaker.reopensAt - b.breaker.reopensAt)[0]!;
-        order = [soonest];
-        skipped.splice(skipped.indexOf(soonest), 1);
-      }
+      // A gateway is let through (or takes its half-open probe) only when it is about to be called.
+      const usable = able.filter((e) => e.breaker.state !== "open");
+      const order =
+        usable.length > 0 ? usable : [[...able].sort((a, b) => a.breaker.reopensAt - b.breaker.reopensAt)[0]!];
+      const skipped = able.filter((e) => !order.includes(e)).map((e) => e.provider.name);
       const started = now();
       const failures: SmsFailure[] = [];
-      for (const { provider, breaker } of order) {
+      for (const [index, { provider, breaker }] of order.entries()) {
         const left = options.deadlineMs - (now() - started);
         if (failures.length > 0 && left < MIN_ATTEMPT_MS) break;
+        // The last resort (every breaker open, or nothing tried yet at the end) is tried whatever its breaker says.
+        const lastResort = usable.length === 0 || (failures.length === 0 && index === order.length - 1);
+        if (!lastResort && !breaker.tryAcquire()) {
+          skipped.push(provider.name);
+          continue;
+        }
         const attemptStart = now();
         try {
           await provider.send(message, { timeoutMs: Math.max(1, left) });
@@ -80,7 +95,9 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
           return;
         } catch (err) {
           const failure = asFailure(provider.name, err);
-          if (failure.numberRefused) breaker.recordSuccess();
+          // A refusal of the recipient says the gateway works; it must not open the breaker.
+          const recipient = failure.numberRefused === true || failure.recipientLimited === true;
+          if (recipient) breaker.recordSuccess();
           else breaker.recordFailure();
           failures.push(failure);
           log("warn", {
@@ -95,14 +112,11 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
             reason: failure.reason,
             breaker: breaker.state,
           });
-          if (failure.numberRefused) break;
+          // Another gateway would repeat the refusal, or get round the gateway's anti-spam check.
+          if (recipient) break;
         }
       }
-      throw combined(
-        failures,
-        skipped.map((e) => e.provider.name),
-        channel,
-      );
+      throw combined(failures, skipped, channel);
     },
   };
 }
@@ -119,6 +133,7 @@ function combined(failures: SmsFailure[], skipped: string[], channel: Channel): 
     delivery: failures.some((f) => f.delivery === "unknown") ? "unknown" : "not_sent",
     retryable: skipped.length > 0 || failures.some((f) => f.retryable),
     ...(last.numberRefused ? { numberRefused: true } : {}),
+    ...(last.recipientLimited ? { recipientLimited: true } : {}),
     reason: `every ${channel} gateway failed: ${reasons.join("; ")}`,
     ...(last.httpStatus === undefined ? {} : { httpStatus: last.httpStatus }),
     ...(last.providerCode === undefined ? {} : { providerCode: last.providerCode }),

@@ -1,5 +1,5 @@
 import type { Settings } from "../../kernel/config/settings";
-import { attemptTimeout, callGateway, failFor, jsonAnswer } from "./gateway-http";
+import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
 import { type OtpMessage, otpText, type SmsProvider } from "./sms-provider";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
@@ -57,6 +57,8 @@ export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record
 
 /** Codes a retry in a few minutes cannot fix: the number itself, spam protection, or the operator's account and setup. */
 const NUMBER_REFUSED = 411;
+/** Repeated messages to this number: the recipient's limit at the gateway, not the gateway's trouble. */
+const REPEATED_TO_NUMBER = 995;
 
 /**
  * Fast2SMS bulkV2 over fetch. A send succeeds only when the HTTP status is 2xx
@@ -98,13 +100,14 @@ export function createFast2SmsProvider(
           delivery: "not_sent",
           retryable: false,
           numberRefused: providerCode === NUMBER_REFUSED,
+          recipientLimited: providerCode === REPEATED_TO_NUMBER,
           reason,
           httpStatus: response.status,
           providerCode,
         });
       }
       throw fail({
-        delivery: "not_sent",
+        delivery: unclearDelivery(response.status),
         retryable: response.status >= 500 || response.status === 429 || response.ok,
         reason: response.status >= 500 ? "gateway server error" : "refused without a known error code",
         httpStatus: response.status,

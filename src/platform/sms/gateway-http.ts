@@ -19,7 +19,8 @@ export async function callGateway(
   fail: (failure: Omit<SmsFailure, "provider">) => SmsFailedError,
 ): Promise<GatewayAnswer> {
   try {
-    const response = await fetcher(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    // No redirects: a key in a header or the path must never follow one to another host.
+    const response = await fetcher(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
     return { response, text: await response.text() };
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
@@ -31,7 +32,17 @@ export async function callGateway(
   }
 }
 
-/** Parses a JSON object answer; a body that is not JSON is `unknown` after a 2xx (it may have been sent), else `not_sent`. */
+/**
+ * What an answer that is neither a success nor an explicit, documented error
+ * means: after a 2xx or a 5xx (a proxy timeout, say) the message may have
+ * gone out and been billed, so it is `unknown` (the send stays counted);
+ * otherwise (3xx, 4xx) it was not sent.
+ */
+export function unclearDelivery(status: number): "unknown" | "not_sent" {
+  return (status >= 200 && status < 300) || status >= 500 ? "unknown" : "not_sent";
+}
+
+/** Parses a JSON object answer; a body that is not JSON is `unknown` after a 2xx or 5xx (it may have been sent), else `not_sent`. */
 export function jsonAnswer(
   answer: GatewayAnswer,
   fail: (failure: Omit<SmsFailure, "provider">) => SmsFailedError,
@@ -41,7 +52,7 @@ export function jsonAnswer(
     body = JSON.parse(answer.text);
   } catch {
     throw fail({
-      delivery: answer.response.ok ? "unknown" : "not_sent",
+      delivery: unclearDelivery(answer.response.status),
       retryable: true,
       reason: "answer is not JSON",
       httpStatus: answer.response.status,

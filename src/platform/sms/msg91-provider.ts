@@ -1,5 +1,5 @@
 import type { Settings } from "../../kernel/config/settings";
-import { attemptTimeout, callGateway, failFor, jsonAnswer } from "./gateway-http";
+import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
 import type { OtpMessage, SmsProvider } from "./sms-provider";
 
 type Msg91Settings = Settings["msg91"];
@@ -15,7 +15,8 @@ const REASONS: { pattern: RegExp; reason: string; numberRefused?: true; retryabl
   { pattern: /template/i, reason: "the OTP template is missing, invalid or not approved at the gateway" },
   { pattern: /\bip\b|whitelist/i, reason: "the service's IP address is not allowed by the gateway" },
   {
-    pattern: /mobile|number|msisdn/i,
+    // Only a refusal that names the recipient as invalid; "verify your mobile number" is the account's trouble.
+    pattern: /invalid (mobile|number|msisdn|phone)|(mobile|msisdn|phone)( no\.?| number)? (is )?(not valid|invalid)/i,
     reason: "the phone number was refused by the gateway",
     numberRefused: true,
   },
@@ -69,7 +70,8 @@ export function createMsg91Provider(
       if (response.ok && body.type === "success") return;
       const httpStatus = response.status;
       if (httpStatus >= 500) {
-        throw fail({ delivery: "not_sent", retryable: true, reason: "gateway server error", httpStatus });
+        // A proxy timeout or a server error after the gateway took the message: it may still arrive.
+        throw fail({ delivery: "unknown", retryable: true, reason: "gateway server error", httpStatus });
       }
       const text = typeof body.message === "string" ? body.message : "";
       const known = body.type === "error" ? REASONS.find((r) => r.pattern.test(text)) : undefined;
@@ -86,7 +88,8 @@ export function createMsg91Provider(
         throw fail({ delivery: "not_sent", retryable: false, reason: REASONS[0]!.reason, httpStatus });
       }
       throw fail({
-        delivery: "not_sent",
+        // Only an explicit error says nothing was sent; any other answer after a 2xx may hide a success.
+        delivery: body.type === "error" ? "not_sent" : unclearDelivery(httpStatus),
         retryable: httpStatus === 429 || response.ok,
         reason: "refused without a known error message",
         httpStatus,

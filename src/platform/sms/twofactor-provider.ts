@@ -1,5 +1,5 @@
 import type { Settings } from "../../kernel/config/settings";
-import { attemptTimeout, callGateway, failFor, jsonAnswer } from "./gateway-http";
+import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
 import { channelOf, type OtpMessage, type SmsProvider } from "./sms-provider";
 
 type TwoFactorSettings = Settings["twofactor"];
@@ -15,7 +15,8 @@ const REASONS: { pattern: RegExp; reason: string; numberRefused?: true; retryabl
   { pattern: /template/i, reason: "the SMS template is missing, invalid or not approved at the gateway" },
   { pattern: /\bip\b|whitelist/i, reason: "the service's IP address is not allowed by the gateway" },
   {
-    pattern: /phone|mobile|number/i,
+    // Only a refusal that names the recipient as invalid, not any message that mentions a number.
+    pattern: /invalid (phone|mobile|number)|(phone|mobile)( no\.?| number)? (is )?(not valid|invalid)/i,
     reason: "the phone number was refused by the gateway",
     numberRefused: true,
   },
@@ -63,7 +64,8 @@ export function createTwoFactorProvider(
       if (response.ok && body.Status === "Success") return;
       const httpStatus = response.status;
       if (httpStatus >= 500) {
-        throw fail({ delivery: "not_sent", retryable: true, reason: "gateway server error", httpStatus });
+        // A proxy timeout or a server error after the gateway took the message: it may still arrive.
+        throw fail({ delivery: "unknown", retryable: true, reason: "gateway server error", httpStatus });
       }
       const text = typeof body.Details === "string" ? body.Details : "";
       const known = body.Status === "Error" ? REASONS.find((r) => r.pattern.test(text)) : undefined;
@@ -77,7 +79,8 @@ export function createTwoFactorProvider(
         });
       }
       throw fail({
-        delivery: "not_sent",
+        // Only an explicit error says nothing was sent; any other answer after a 2xx may hide a success.
+        delivery: body.Status === "Error" ? "not_sent" : unclearDelivery(httpStatus),
         retryable: httpStatus === 429 || response.ok,
         reason: "refused without a known error message",
         httpStatus,
