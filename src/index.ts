@@ -5,3 +5,4 @@ export { default } from "./http/app";
 export { PhoneLimiter } from "./platform/limiter/phone-limiter";
 export { QuotaCounter } from "./platform/limiter/quota-counter";
 export { SessionStore } from "./platform/sessions/session-store";
+export { StatsCounter } from "./platform/stats/stats-counter";

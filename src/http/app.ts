@@ -5,6 +5,8 @@ import { onError, problemResponse } from "./core/on-error";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { corsPreflight } from "./middleware/settings-and-keys";
+import { adminRoute } from "./routes/admin";
+import { adminPageRoute } from "./routes/admin-page";
 import { devOutboxRoute } from "./routes/dev-outbox";
 import { healthRoute } from "./routes/health";
 import { jwksRoute } from "./routes/jwks";
@@ -40,7 +42,9 @@ const routes = app
   .route("/", logoutRoute)
   .route("/", sessionsRoute)
   .route("/", devOutboxRoute)
-  .route("/", jwksRoute);
+  .route("/", jwksRoute)
+  .route("/", adminPageRoute)
+  .route("/", adminRoute);
 
 export default routes;
 /** For `hc<AppType>()` from hono/client. */

@@ -22,12 +22,13 @@ import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "
 import { clientKey } from "../guards/client-address";
 import { clientQuota, type QuotaHold, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
+import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
 import { generateCode } from "./generate-code";
 import { isVerificationId, newVerificationId } from "./verification-id";
 
-/** What the OTP rules need from the outside world. */
-export interface OtpDeps {
+/** What the OTP rules need from the outside world; StatsDeps: where its events are counted (after the response). */
+export interface OtpDeps extends StatsDeps {
   settings: Settings;
   kv: KVNamespace;
   limiters: DurableObjectNamespace<PhoneLimiter>;
@@ -133,6 +134,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   );
   const quotaRefusal = firstRefusal(taken);
   if (quotaRefusal) {
+    recordRefusal(deps, phone, quotaRefusal);
     await giveBack(
       deps,
       quotas.map((q) => () => q.release()),
@@ -148,6 +150,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   ]);
   const numberRefusal = firstRefusal(reserved);
   if (numberRefusal) {
+    recordRefusal(deps, phone, numberRefusal);
     await giveBackAll();
     throw numberRefusal;
   }
@@ -163,9 +166,25 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
     throw asUnavailable(err);
   }
 
+  const units = testCode === undefined ? (channel === "voice" ? VOICE_BUDGET_UNITS : 1) : 0;
   if (testCode === undefined) {
     try {
-      await deps.sms.send({ to: phone, code, channel, appName: settings.appName, autofill: settings.autofill });
+      const delivered = await deps.sms.send({
+        to: phone,
+        code,
+        channel,
+        appName: settings.appName,
+        autofill: settings.autofill,
+      });
+      const gateway = delivered ? delivered.gateway : deps.sms.name;
+      recordDelivery(deps, phone, limiter, {
+        kind: "sent",
+        channel,
+        gateway,
+        test: false,
+        budgetUnits: units,
+        failedOver: delivered ? delivered.failedOverFrom : [],
+      });
     } catch (err) {
       const failure =
         err instanceof SmsFailedError
@@ -188,13 +207,56 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
           ...(failure.failure.attempts ? { attempts: failure.failure.attempts.map(attemptForLog) } : {}),
         }),
       );
+      const f = failure.failure;
+      recordDelivery(deps, phone, limiter, {
+        kind: "send_failed",
+        channel,
+        reason: f.numberRefused ? "number_refused" : f.delivery === "unknown" ? "sms_no_answer" : "sms_refused",
+        gateways: (f.attempts ?? [f]).map((a) => a.provider),
+        budgetUnits: f.delivery === "unknown" ? units : 0,
+      });
       if (failure.failure.delivery === "not_sent") await giveBackAll();
       else await giveBack(deps, [() => limiter.cancelCode(codeId)]);
       deps.background(dropHash().catch(() => undefined));
       throw failure;
     }
   }
+  if (testCode !== undefined) {
+    recordOtpEvent(deps, phone, {
+      kind: "sent",
+      channel,
+      gateway: "test_number",
+      test: true,
+      budgetUnits: 0,
+      failedOver: [],
+    });
+  }
   return { verificationId: codeId, expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
+}
+
+/** Counts a delivery (or its failure) and remembers it as the number's last SMS, both after the response. */
+function recordDelivery(
+  deps: OtpDeps,
+  phone: NormalizedPhone,
+  limiter: PhoneLimiterRpc,
+  event: Extract<OtpEvent, { kind: "sent" | "send_failed" }>,
+): void {
+  recordOtpEvent(deps, phone, event);
+  const outcome = event.kind === "sent" ? "sent" : event.reason === "sms_no_answer" ? "unknown" : "failed";
+  const gateway = event.kind === "sent" ? event.gateway : event.gateways.join(",");
+  deps.background(
+    limiter
+      .recordDelivery({ gateway, channel: event.channel, at: Date.now(), outcome })
+      .catch((err: unknown) => console.error(JSON.stringify({ event: "otp.last_sms_failed", error: describe(err) }))),
+  );
+}
+
+/** A send refused by a limit is counted by the limit's code; a storage failure (503) is not a reason. */
+function recordRefusal(deps: OtpDeps, phone: NormalizedPhone, refusal: ServiceError): void {
+  const reasons: readonly string[] = ["rate_limited", "too_many_attempts", "sms_budget_exhausted"];
+  if (reasons.includes(refusal.code)) {
+    recordOtpEvent(deps, phone, { kind: "send_refused", reason: refusal.code as FailureReason });
+  }
 }
 
 /** The refusal to answer with: a limit's own refusal first (it says when to come back), else a storage failure. */
@@ -308,9 +370,11 @@ export async function verifyOtp(
   );
   switch (result.outcome) {
     case "verified":
+      recordOtpEvent(deps, phone, { kind: "verified" });
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
       return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId)]) };
     case "wrong":
+      recordOtpEvent(deps, phone, { kind: "wrong_code" });
       throw new OtpInvalidError(result.attemptsLeft);
     case "not_live":
       throw new OtpNotFoundError();

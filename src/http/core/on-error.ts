@@ -39,6 +39,7 @@ export function problemResponse(problem: ServiceError, requestId?: string): Resp
   const headers = new Headers({ "content-type": "application/problem+json", "cache-control": "no-store" });
   if (problem.retryAfter !== undefined) headers.set("retry-after", String(problem.retryAfter));
   if (problem.code === "invalid_token") headers.set("www-authenticate", 'Bearer error="invalid_token"');
+  if (problem.code === "admin_unauthorized") headers.set("www-authenticate", 'Bearer realm="admin"');
   return new Response(JSON.stringify(body), { status: problem.status, headers });
 }
 

@@ -12,6 +12,8 @@ export function otpDeps(c: Context<ConfiguredEnv>): OtpDeps {
     limiters: c.env.PHONE_LIMITER,
     quotas: c.env.QUOTA_COUNTER,
     sms: smsGatewayFor(settings),
+    stats: c.env.STATS_COUNTER,
+    analytics: c.env.OTP_EVENTS,
     background: (work) => c.executionCtx.waitUntil(work),
   };
 }

@@ -73,6 +73,7 @@ function operationObject(op: Operation): JsonObject {
     tags: [op.tag],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.bearer ? { security: [{ bearerAuth: [] }] } : {}),
+    ...(op.admin ? { security: [{ adminToken: [] }] } : {}),
     ...(op.body
       ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } }
       : {}),
@@ -99,6 +100,7 @@ export function buildOpenApiDocument(): JsonObject {
       { name: "Tokens", description: "Keys to verify the access tokens." },
       { name: "Service", description: "Health and development helpers." },
       { name: "Pages", description: "Pages for people, and this description." },
+      { name: "Admin", description: "The operator's API and dashboard; only while ADMIN_TOKEN is set." },
     ],
     paths,
     components: {
@@ -114,6 +116,11 @@ export function buildOpenApiDocument(): JsonObject {
           scheme: "bearer",
           bearerFormat: "JWT",
           description: "An access token from /verify-otp or /token/refresh.",
+        },
+        adminToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "The operator's ADMIN_TOKEN (at least 32 characters).",
         },
       },
       headers: {

@@ -1,5 +1,6 @@
 import type * as z from "zod/mini";
 import type { ErrorCode } from "../../kernel/errors/error-catalog";
+import { adminNumberResponse, adminStatsResponse } from "../core/admin-schemas";
 import {
   healthResponse,
   jwksResponse,
@@ -25,7 +26,7 @@ export interface Operation {
   operationId: string;
   summary: string;
   description: string;
-  tag: "OTP" | "Sessions" | "Tokens" | "Service" | "Pages";
+  tag: "OTP" | "Sessions" | "Tokens" | "Service" | "Pages" | "Admin";
   /** JSON request body. */
   body?: z.ZodMiniType;
   /** Optional query parameters, with their descriptions. */
@@ -34,6 +35,8 @@ export interface Operation {
   params?: Record<string, string>;
   /** Whether `Authorization: Bearer <access token>` is required. */
   bearer?: boolean;
+  /** Whether `Authorization: Bearer <ADMIN_TOKEN>` is required. */
+  admin?: boolean;
   success:
     | { status: 200; contentType: string; description: string; schema?: z.ZodMiniType }
     | { status: 204; contentType?: undefined; description: string; schema?: undefined };
@@ -46,6 +49,9 @@ export interface Operation {
 /** Every POST: JSON only, at most 4 KB, validated against its schema. */
 const BODY_ERRORS = ["invalid_request", "payload_too_large", "unsupported_media_type"] as const;
 const PHONE_ERRORS = ["invalid_phone", "country_not_allowed"] as const;
+/** Every admin call: absent without ADMIN_TOKEN, 401 without it, 429 after too many failed calls from the client. */
+const ADMIN_ERRORS = ["not_found", "admin_unauthorized", "rate_limited", "unavailable", "misconfigured"] as const;
+const ADMIN_PHONE = { phone: "The number, in any accepted form (URL-encode the +: %2B919876543210)." };
 
 export const OPERATIONS: readonly Operation[] = [
   {
@@ -229,5 +235,76 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "Pages",
     success: { status: 200, contentType: "text/html", description: "The page." },
     errors: [],
+  },
+  {
+    method: "get",
+    path: "/admin",
+    operationId: "getAdminDashboard",
+    summary: "The operator's dashboard",
+    description:
+      "Asks for ADMIN_TOKEN and keeps it in memory only; shows today's and the last 14 days' figures with charts, and a number look-up with unlock and end sessions. " +
+      "Does not exist (404) while ADMIN_TOKEN is not set.",
+    tag: "Admin",
+    success: { status: 200, contentType: "text/html", description: "The page." },
+    errors: ["not_found", "misconfigured"],
+  },
+  {
+    method: "get",
+    path: "/admin/numbers/{phone}",
+    operationId: "adminGetNumber",
+    summary: "A number's state: sends, wrong codes, lock, live code, sessions, last SMS",
+    description: "Read-only. Never a code, a hash, an id or a token.",
+    tag: "Admin",
+    admin: true,
+    params: ADMIN_PHONE,
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The number's state.",
+      schema: adminNumberResponse,
+    },
+    errors: [...ADMIN_ERRORS, ...PHONE_ERRORS],
+  },
+  {
+    method: "post",
+    path: "/admin/numbers/{phone}/unlock",
+    operationId: "adminUnlockNumber",
+    summary: "Clear a number's wrong codes, lock and send limits",
+    description: "Its owner can get a code at once. Live codes and sessions stay.",
+    tag: "Admin",
+    admin: true,
+    params: ADMIN_PHONE,
+    success: { status: 204, description: "Unlocked." },
+    errors: [...ADMIN_ERRORS, ...PHONE_ERRORS],
+  },
+  {
+    method: "delete",
+    path: "/admin/numbers/{phone}/sessions",
+    operationId: "adminEndSessions",
+    summary: "End every session of a number",
+    description: "Every refresh token of the number stops working; access tokens already issued run out on their own.",
+    tag: "Admin",
+    admin: true,
+    params: ADMIN_PHONE,
+    success: { status: 204, description: "Every session has ended." },
+    errors: [...ADMIN_ERRORS, ...PHONE_ERRORS],
+  },
+  {
+    method: "get",
+    path: "/admin/stats",
+    operationId: "adminGetStats",
+    summary: "A day's exact figures: sends, SMS, calls, verifications, conversion, budget, by gateway and country",
+    description:
+      "conversion_rate is the numbers that verified a code that day ÷ the numbers sent a code that day. Counts are kept for 35 days.",
+    tag: "Admin",
+    admin: true,
+    query: { day: "The UTC day, YYYY-MM-DD (default: today)." },
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The day's figures.",
+      schema: adminStatsResponse,
+    },
+    errors: [...ADMIN_ERRORS, "invalid_request"],
   },
 ];

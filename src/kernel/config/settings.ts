@@ -311,6 +311,11 @@ const groups = {
       maxRefreshesPerIpPerHour: e.REFRESH_MAX_PER_IP_PER_HOUR,
     }),
   ),
+  admin: group(
+    { ADMIN_TOKEN: optionalSecret },
+    /** Set when ADMIN_TOKEN is: only then do /admin and everything under it exist. */
+    (e) => (e.ADMIN_TOKEN === undefined ? undefined : { token: e.ADMIN_TOKEN as string }),
+  ),
   firebase: group(
     { FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file") },
     /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */
@@ -383,6 +388,8 @@ export type Settings = GroupOutput<"service"> & {
   jwt: GroupOutput<"jwt">;
   /** Refresh-token sessions (src/domain/sessions/). */
   sessions: GroupOutput<"sessions">;
+  /** The operator's API and dashboard (/admin), when ADMIN_TOKEN is set. */
+  admin: GroupOutput<"admin">;
   firebase: GroupOutput<"firebase">;
   fast2sms: GroupOutput<"fast2sms">;
   msg91: GroupOutput<"msg91">;
@@ -538,7 +545,7 @@ export const loadSettings: (env: object) => Settings = memoizeByObject((env: obj
     else issues.push(...result.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message })));
   }
   issues.push(...dependentIssues(parsed));
-  const { service, otp, testNumbers, turnstile, jwt, sessions, firebase, fast2sms, msg91, twofactor } = parsed;
+  const { service, otp, testNumbers, turnstile, jwt, sessions, admin, firebase, fast2sms, msg91, twofactor } = parsed;
   const testNumberCodes =
     service && otp && testNumbers
       ? testNumberMap(testNumbers, service.allowedCountries, otp.length, issues)
@@ -554,6 +561,7 @@ export const loadSettings: (env: object) => Settings = memoizeByObject((env: obj
     turnstile,
     jwt,
     sessions,
+    admin,
     firebase,
     fast2sms,
     msg91,

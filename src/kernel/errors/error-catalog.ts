@@ -106,7 +106,16 @@ export const ERROR_CATALOG = {
     title: "No such session",
     when: "no session with this id for the token's number (never existed, ended, or another number's)",
   },
-  not_found: { status: 404, title: "Not found", when: "no such route, or `/dev/outbox` with a real SMS provider" },
+  admin_unauthorized: {
+    status: 401,
+    title: "Admin token required",
+    when: "an `/admin` call without `Authorization: Bearer <ADMIN_TOKEN>`, or with another token; `WWW-Authenticate: Bearer` set",
+  },
+  not_found: {
+    status: 404,
+    title: "Not found",
+    when: "no such route, `/dev/outbox` with a real SMS provider, or `/admin` while `ADMIN_TOKEN` is not set",
+  },
   internal_error: {
     status: 500,
     title: "Internal error",

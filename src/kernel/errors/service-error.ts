@@ -198,6 +198,11 @@ export class InvalidTokenError extends ServiceError {
   readonly code = "invalid_token";
 }
 
+/** An /admin call without the operator's token (ADMIN_TOKEN), or with another one. */
+export class AdminUnauthorizedError extends ServiceError {
+  readonly code = "admin_unauthorized";
+}
+
 export class SessionNotFoundError extends ServiceError {
   readonly code = "session_not_found";
 }

@@ -65,6 +65,37 @@ export type AttemptOutcome =
   | { outcome: "wrong"; attemptsLeft: number }
   | { outcome: "not_live" };
 
+/** The outcome of the number's last SMS or call, for the operator (never the code or the gateway's text). */
+export interface LastSms {
+  /** The gateway that accepted it, or the gateways tried when none did. */
+  gateway: string;
+  channel: "sms" | "voice";
+  at: number;
+  outcome: "sent" | "failed" | "unknown";
+}
+
+/** What the operator may see of a number (GET /admin/numbers/{phone}): counts and times, never an id or a hash. */
+export interface NumberInspection {
+  sendsLastHour: number;
+  failuresLastDay: number;
+  /** When the last lock on new codes ends (the number-wide one, or any client network's), or null. */
+  lockedUntil: number | null;
+  /** Whether the number-wide lock holds (OTP_MAX_FAILURES_PER_NUMBER_PER_DAY): every client but trusted ones is refused. */
+  numberLocked: boolean;
+  /** Client networks locked out of new codes for this number by their own wrong guesses (OTP_MAX_FAILURES_PER_DAY). */
+  clientsLocked: number;
+  /** The newest live code's expiry and tries left, or null. */
+  liveCode: { expiresAt: number; attemptsLeft: number } | null;
+  lastSms: LastSms | null;
+}
+
+/** The limits an inspection is read against. */
+export interface InspectLimits {
+  maxAttempts: number;
+  maxFailuresPerClient: number;
+  maxFailuresPerNumber: number;
+}
+
 export interface PhoneLimiterRpc {
   reserveSend(request: SendRequest): Promise<SendReservation>;
   /**
@@ -84,4 +115,14 @@ export interface PhoneLimiterRpc {
    * this id that arrives later does nothing.
    */
   undoAttempt(codeId: string, attemptId: string): Promise<void>;
+  /** Remember how the number's last SMS or call went (after the response). */
+  recordDelivery(last: LastSms): Promise<void>;
+  /** Operator: the number's state, read-only. */
+  inspect(limits: InspectLimits): Promise<NumberInspection>;
+  /**
+   * Operator: forget the number's wrong guesses (so no lock holds) and its
+   * sends (so no cooldown or hourly limit holds). Live codes, sign-in trust
+   * and tombstones stay.
+   */
+  unlock(): Promise<void>;
 }

@@ -9,6 +9,9 @@ import { DAY_MS, HOUR_MS } from "../../kernel/time";
 import type {
   AttemptOutcome,
   AttemptRequest,
+  InspectLimits,
+  LastSms,
+  NumberInspection,
   PhoneLimiterRpc,
   SendLimits,
   SendRequest,
@@ -46,10 +49,13 @@ export interface LimiterState {
    * so strangers filling those ceilings cannot keep a returning owner out.
    */
   trusted: { client: string; at: number }[];
+  /** How the last SMS or call went, kept LAST_SMS_FOR_MS for the operator. */
+  lastSms: LastSms | null;
 }
 
 const TRUSTED_FOR_MS = 30 * DAY_MS;
 const MAX_TRUSTED = 5;
+const LAST_SMS_FOR_MS = 30 * DAY_MS;
 
 /**
  * One instance per E.164 number (`env.PHONE_LIMITER.getByName(e164)`): the
@@ -169,6 +175,48 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     await this.save(state);
   }
 
+  async recordDelivery(last: LastSms): Promise<void> {
+    const state = this.load(Date.now());
+    if (state.lastSms && state.lastSms.at > last.at) return;
+    state.lastSms = last;
+    await this.save(state);
+  }
+
+  async inspect(limits: InspectLimits): Promise<NumberInspection> {
+    const now = Date.now();
+    const state = this.load(now);
+    const live = state.codes.filter((c) => isLive(c, now, limits.maxAttempts)).at(-1);
+    const numberLock = waitFor(state.failures, limits.maxFailuresPerNumber, now);
+    const clientLocks = [...new Set(state.failures.map((f) => f.client))]
+      .map((client) =>
+        waitFor(
+          state.failures.filter((f) => f.client === client),
+          limits.maxFailuresPerClient,
+          now,
+        ),
+      )
+      .filter((ms) => ms > 0);
+    const longest = Math.max(numberLock, ...clientLocks);
+    return {
+      sendsLastHour: state.sends.length,
+      failuresLastDay: state.failures.length,
+      lockedUntil: longest > 0 ? now + longest : null,
+      numberLocked: numberLock > 0,
+      clientsLocked: clientLocks.length,
+      liveCode: live
+        ? { expiresAt: live.expiresAt, attemptsLeft: Math.max(0, limits.maxAttempts - live.attempts) }
+        : null,
+      lastSms: state.lastSms,
+    };
+  }
+
+  async unlock(): Promise<void> {
+    const state = this.load(Date.now());
+    state.failures = [];
+    state.sends = [];
+    await this.save(state);
+  }
+
   /** Deletes what has aged out, and everything once nothing in it can matter any more. */
   override async alarm(): Promise<void> {
     await this.save(this.load(Date.now()));
@@ -182,13 +230,14 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       codes: (stored?.codes ?? []).filter((c) => c.expiresAt > now - HOUR_MS),
       cancelled: (stored?.cancelled ?? []).filter((c) => c.at > now - HOUR_MS),
       trusted: (stored?.trusted ?? []).filter((t) => t.at > now - TRUSTED_FOR_MS),
+      lastSms: stored?.lastSms && stored.lastSms.at > now - LAST_SMS_FOR_MS ? stored.lastSms : null,
     };
   }
 
   /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. */
   private async save(state: LimiterState): Promise<void> {
     const entries = state.sends.length + state.failures.length + state.codes.length + state.cancelled.length;
-    if (entries + state.trusted.length === 0) {
+    if (entries + state.trusted.length === 0 && state.lastSms === null) {
       this.ctx.storage.kv.delete(STATE_KEY);
       await this.ctx.storage.deleteAlarm();
       return;
@@ -200,6 +249,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       ...state.codes.map((c) => c.expiresAt + HOUR_MS),
       ...state.cancelled.map((c) => c.at + HOUR_MS),
       ...state.trusted.map((t) => t.at + TRUSTED_FOR_MS),
+      state.lastSms ? state.lastSms.at + LAST_SMS_FOR_MS : 0,
     );
     await this.ctx.storage.setAlarm(horizon);
   }
@@ -224,13 +274,17 @@ function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
  * code already sent from being checked.
  */
 function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits, trusted: boolean): number {
-  const waitFor = (failures: readonly { at: number }[], max: number) =>
-    failures.length < max ? 0 : failures[failures.length - max]!.at + DAY_MS - now;
   return Math.max(
-    trusted ? 0 : waitFor(state.failures, limits.maxFailuresPerNumber),
+    trusted ? 0 : waitFor(state.failures, limits.maxFailuresPerNumber, now),
     waitFor(
       state.failures.filter((f) => f.client === client),
       limits.maxFailuresPerClient,
+      now,
     ),
   );
+}
+
+/** Milliseconds until fewer than `max` of these failures are within 24 hours, or 0. */
+function waitFor(failures: readonly { at: number }[], max: number, now: number): number {
+  return failures.length < max ? 0 : failures[failures.length - max]!.at + DAY_MS - now;
 }

@@ -200,6 +200,18 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       }));
   }
 
+  async count(): Promise<number> {
+    return this.table(Date.now()).exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+  }
+
+  async adminEndAll(): Promise<number> {
+    const sql = this.table(Date.now());
+    const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+    sql.exec("DELETE FROM sessions");
+    await this.schedule();
+    return n;
+  }
+
   /** Deletes ended sessions and successors past their window; deletes everything once nothing is left. */
   override async alarm(): Promise<void> {
     const sql = this.table(Date.now());

@@ -69,4 +69,8 @@ export interface SessionStoreRpc {
   endAll(caller: string): Promise<number | null>;
   end(sessionId: string, caller?: string | null): Promise<"ended" | "not_found" | "caller_ended">;
   list(caller: string): Promise<SessionInfo[] | null>;
+  /** Operator: how many live sessions the number has. */
+  count(): Promise<number>;
+  /** Operator: ends every session of the number, with no caller to check; how many ended. */
+  adminEndAll(): Promise<number>;
 }

@@ -1,7 +1,7 @@
 import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import { BREAKER_DEFAULTS, type BreakerOptions, CircuitBreaker } from "./circuit-breaker";
-import { type Channel, channelOf, type OtpMessage, type SmsProvider } from "./sms-provider";
+import { type Channel, channelOf, type OtpMessage, type SmsDelivered, type SmsProvider } from "./sms-provider";
 
 /** A gateway is not started with less than this left of the send's deadline (after a first attempt). */
 export const MIN_ATTEMPT_MS = 1000;
@@ -51,7 +51,7 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
   return {
     name: providers.map((p) => p.name).join(","),
     channels,
-    async send(message: OtpMessage) {
+    async send(message: OtpMessage): Promise<SmsDelivered> {
       const channel = channelOf(message);
       const able = providers
         .filter((provider) => provider.channels.includes(channel))
@@ -92,7 +92,7 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
             duration_ms: now() - attemptStart,
             ...(failures.length > 0 ? { failed_over_from: failures.map((f) => f.provider) } : {}),
           });
-          return;
+          return { gateway: provider.name, failedOverFrom: failures.map((f) => f.provider) };
         } catch (err) {
           const failure = asFailure(provider.name, err);
           // A refusal of the recipient says the gateway works; it must not open the breaker.

@@ -22,8 +22,15 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+/** Which gateway accepted a message, and the ones tried before it that failed (failover-gateway.ts says so). */
+export interface SmsDelivered {
+  gateway: string;
+  failedOverFrom: string[];
+}
+
 /**
- * A gateway. `send` resolves once the gateway has accepted the message, and
+ * A gateway. `send` resolves once the gateway has accepted the message (the
+ * failover gateway with the SmsDelivered that names it), and
  * throws SmsFailedError otherwise (its detail is safe to show a client; its
  * `failure` is for the log). A provider never writes the code or its key to a
  * log, an error or a URL it reports.
@@ -32,7 +39,8 @@ export interface SmsProvider {
   readonly name: string;
   /** The channels it can deliver on. */
   readonly channels: readonly Channel[];
-  send(message: OtpMessage, options?: SendOptions): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: one gateway resolves to nothing; the failover gateway to the SmsDelivered naming the one that accepted.
+  send(message: OtpMessage, options?: SendOptions): Promise<SmsDelivered | void>;
 }
 
 /** The text a person receives where the service writes it (with the autofill lines when set). */

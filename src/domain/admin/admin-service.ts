@@ -1,0 +1,150 @@
+/**
+ * Domain layer: what the operator may see and do (src/domain/admin/), behind
+ * ADMIN_TOKEN (src/http/middleware/admin-auth.ts). A number's state comes
+ * from its PhoneLimiter and SessionStore, read-only; the day's figures from
+ * the StatsCounter shards (src/domain/stats/). Nothing here returns a code,
+ * a hash, an id or a token.
+ */
+import type { Settings } from "../../kernel/config/settings";
+import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
+import { limiterFor } from "../../platform/limiter/limiter-for";
+import type { LastSms } from "../../platform/limiter/limiter-types";
+import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
+import type { StatsCounter } from "../../platform/stats/stats-counter";
+import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { type DayCounts, readDay } from "../stats/otp-events";
+
+export interface AdminDeps {
+  settings: Settings;
+  limiters: DurableObjectNamespace<PhoneLimiter>;
+  stores: DurableObjectNamespace<SessionStore>;
+  stats: DurableObjectNamespace<StatsCounter>;
+  background: (work: Promise<unknown>) => void;
+}
+
+const options = (deps: AdminDeps): StorageCallOptions => ({
+  timeoutMs: deps.settings.storageTimeoutMs,
+  background: deps.background,
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface NumberView {
+  phone: string;
+  sends_last_hour: number;
+  failures_last_day: number;
+  locked_until: string | null;
+  number_locked: boolean;
+  clients_locked: number;
+  live_code: { expires_at: string; attempts_left: number } | null;
+  sessions: number;
+  last_sms: { gateway: string; channel: LastSms["channel"]; at: string; outcome: LastSms["outcome"] } | null;
+}
+
+/** "Why can't this number sign in?": its counts, lock, live code, sessions and last SMS, read concurrently. */
+export async function inspectNumber(deps: AdminDeps, phone: NormalizedPhone): Promise<NumberView> {
+  const { otp } = deps.settings;
+  const limiter = limiterFor(deps.limiters, phone.e164);
+  const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
+  const [state, sessions] = await Promise.all([
+    storageCall(options(deps), () =>
+      limiter.inspect({
+        maxAttempts: otp.maxAttempts,
+        maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
+        maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
+      }),
+    ),
+    storageCall(options(deps), () => store.count()),
+  ]);
+  return {
+    phone: phone.e164,
+    sends_last_hour: state.sendsLastHour,
+    failures_last_day: state.failuresLastDay,
+    locked_until: state.lockedUntil === null ? null : iso(state.lockedUntil),
+    number_locked: state.numberLocked,
+    clients_locked: state.clientsLocked,
+    live_code: state.liveCode && {
+      expires_at: iso(state.liveCode.expiresAt),
+      attempts_left: state.liveCode.attemptsLeft,
+    },
+    sessions,
+    last_sms: state.lastSms && {
+      gateway: state.lastSms.gateway,
+      channel: state.lastSms.channel,
+      at: iso(state.lastSms.at),
+      outcome: state.lastSms.outcome,
+    },
+  };
+}
+
+/** Clears the number's wrong guesses (and so every lock) and its sends (cooldown, hourly limits). */
+export async function unlockNumber(deps: AdminDeps, phone: NormalizedPhone): Promise<void> {
+  const limiter = limiterFor(deps.limiters, phone.e164);
+  await storageCall(options(deps), () => limiter.unlock());
+}
+
+/** Ends every session of the number; how many there were. */
+export async function endNumberSessions(deps: AdminDeps, phone: NormalizedPhone): Promise<number> {
+  const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
+  return storageCall(options(deps), () => store.adminEndAll());
+}
+
+export interface DayStats {
+  day: string;
+  sends: number;
+  sms_sent: number;
+  sms_failed: number;
+  voice_calls: number;
+  verifications_succeeded: number;
+  verifications_failed: number;
+  numbers_sent: number;
+  numbers_verified: number;
+  conversion_rate: number;
+  budget: { limit: number; used: number };
+  by_gateway: Record<string, { sent: number; failed: number }>;
+  by_country: Record<string, number>;
+  failures: Record<string, number>;
+}
+
+/**
+ * The budget units the day spent, as counted by the stats (an SMS 1, a call 2,
+ * kept for sends whose outcome was unknown). The one place that says where
+ * "used" comes from, so a change to how the budget is kept changes only this.
+ */
+export function budgetUsed(counts: DayCounts): number {
+  return counts.counters.get("budget_units")?.get("") ?? 0;
+}
+
+/** The day's exact figures, summed over its shards. */
+export async function dayStats(deps: AdminDeps, day: string): Promise<DayStats> {
+  const counts = await storageCall(options(deps), () => readDay(deps.stats, day));
+  const total = (metric: string) => [...(counts.counters.get(metric)?.values() ?? [])].reduce((a, b) => a + b, 0);
+  const byKey = (metric: string) => Object.fromEntries(counts.counters.get(metric) ?? []);
+  const byGateway: Record<string, { sent: number; failed: number }> = {};
+  for (const [metric, field] of [
+    ["gateway_sent", "sent"],
+    ["gateway_failed", "failed"],
+  ] as const) {
+    for (const [gateway, n] of counts.counters.get(metric) ?? []) {
+      byGateway[gateway] ??= { sent: 0, failed: 0 };
+      byGateway[gateway][field] += n;
+    }
+  }
+  return {
+    day,
+    sends: total("sends"),
+    sms_sent: total("sms_sent"),
+    sms_failed: total("sms_failed"),
+    voice_calls: total("voice_calls"),
+    verifications_succeeded: total("verifications_succeeded"),
+    verifications_failed: total("verifications_failed"),
+    numbers_sent: counts.numbersSent,
+    numbers_verified: counts.numbersVerified,
+    conversion_rate: counts.numbersSent === 0 ? 0 : counts.numbersVerified / counts.numbersSent,
+    budget: { limit: deps.settings.smsDailyBudget, used: budgetUsed(counts) },
+    by_gateway: byGateway,
+    by_country: byKey("by_country"),
+    failures: byKey("failures"),
+  };
+}

@@ -1,0 +1,14 @@
+import type { Context } from "hono";
+import type { AdminDeps } from "../../domain/admin/admin-service";
+import type { ConfiguredEnv } from "./app-env";
+
+/** The operator's rules' dependencies for this request. */
+export function adminDeps(c: Context<ConfiguredEnv>): AdminDeps {
+  return {
+    settings: c.get("settings"),
+    limiters: c.env.PHONE_LIMITER,
+    stores: c.env.SESSION_STORE,
+    stats: c.env.STATS_COUNTER,
+    background: (work) => c.executionCtx.waitUntil(work),
+  };
+}

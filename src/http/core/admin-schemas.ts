@@ -1,0 +1,74 @@
+import * as z from "zod/mini";
+
+/** Response shapes of the operator's API (/admin; see schemas.ts for the conventions). */
+
+const count = (description: string) => z.int().check(z.minimum(0), z.describe(description));
+const isoTime = (description: string) => z.string().check(z.describe(`ISO 8601: ${description}`));
+
+export const adminNumberResponse = z.object({
+  phone: z.string().check(z.describe("The number in E.164.")),
+  sends_last_hour: count("Codes sent to the number in the last hour, from all clients."),
+  failures_last_day: count("Wrong codes entered for the number's codes in the last 24 hours."),
+  locked_until: z.nullable(
+    isoTime("when the last lock on new codes ends (the number-wide one or a client network's); null when none holds."),
+  ),
+  number_locked: z
+    .boolean()
+    .check(z.describe("Whether the number-wide lock (OTP_MAX_FAILURES_PER_NUMBER_PER_DAY) holds.")),
+  clients_locked: count("Client networks refused new codes for this number by their own wrong guesses."),
+  live_code: z.nullable(
+    z.object({
+      expires_at: isoTime("when the newest live code expires."),
+      attempts_left: count("Tries that code has left."),
+    }),
+  ),
+  sessions: count("Live sign-in sessions of the number."),
+  last_sms: z.nullable(
+    z.object({
+      gateway: z.string().check(z.describe("The gateway that accepted it, or those tried when none did.")),
+      channel: z.enum(["sms", "voice"]),
+      at: isoTime("when the send ended."),
+      outcome: z
+        .enum(["sent", "failed", "unknown"])
+        .check(
+          z.describe(
+            "sent: a gateway accepted it; failed: every gateway refused; unknown: no clear answer (it may arrive).",
+          ),
+        ),
+    }),
+  ),
+});
+
+export const adminStatsResponse = z.object({
+  day: z.string().check(z.describe("The UTC day, YYYY-MM-DD.")),
+  sends: count("Codes that went out: SMS and calls a gateway accepted, and test numbers' fixed codes."),
+  sms_sent: count("SMS a gateway accepted."),
+  sms_failed: count("Sends (SMS or call) that no gateway accepted."),
+  voice_calls: count("Calls a gateway accepted."),
+  verifications_succeeded: count("Right codes."),
+  verifications_failed: count("Wrong codes for a live verification_id."),
+  numbers_sent: count("Distinct numbers sent a code this day."),
+  numbers_verified: count("Of those, the numbers that verified a code this day."),
+  conversion_rate: z
+    .number()
+    .check(
+      z.minimum(0),
+      z.maximum(1),
+      z.describe("numbers_verified ÷ numbers_sent; 0 when no number was sent a code."),
+    ),
+  budget: z.object({
+    limit: count("SMS_DAILY_BUDGET."),
+    used: count("Budget units spent this day: an SMS 1, a call 2, kept also when a gateway's answer was unclear."),
+  }),
+  by_gateway: z.record(z.string(), z.object({ sent: count("Accepted."), failed: count("Failed attempts.") })),
+  by_country: z.record(z.string(), count("Codes sent to numbers of this ISO 3166 country.")),
+  failures: z.record(
+    z.string(),
+    count(
+      "By reason: sms_refused, sms_no_answer, number_refused, wrong_code, and sends refused by rate_limited, too_many_attempts or sms_budget_exhausted.",
+    ),
+  ),
+});
+
+export type AdminNumberResponse = z.output<typeof adminNumberResponse>;
+export type AdminStatsResponse = z.output<typeof adminStatsResponse>;

@@ -1,0 +1,79 @@
+import type { MiddlewareHandler } from "hono";
+import { clientKey } from "../../domain/guards/client-address";
+import { describeWait } from "../../kernel/describe-wait";
+import { AdminUnauthorizedError, NotFoundError, RateLimitedError } from "../../kernel/errors/service-error";
+import { HOUR_MS } from "../../kernel/time";
+import { quotaCounterFor } from "../../platform/limiter/quota-counter";
+import { storageCall } from "../../platform/storage-call";
+import type { ConfiguredEnv } from "../core/app-env";
+
+/** Failed admin calls one client address may make in any rolling hour; past it, 429 even with the right token. */
+export const ADMIN_FAILURES_PER_HOUR = 20;
+
+/**
+ * A key made once per isolate, on first use (Workers allow no random values
+ * at global scope): both tokens are compared as HMACs under it, so the
+ * comparison leaks nothing of either.
+ */
+let compareKey: Promise<CryptoKey> | undefined;
+
+async function mac(value: string): Promise<ArrayBuffer> {
+  compareKey ??= crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]) as Promise<CryptoKey>;
+  return crypto.subtle.sign("HMAC", await compareKey, new TextEncoder().encode(value));
+}
+
+/**
+ * Constant-time equality of the presented token and ADMIN_TOKEN: both become
+ * 32-byte HMACs under a per-isolate random key, compared with
+ * crypto.subtle.timingSafeEqual, so neither the time taken nor an early exit
+ * says how much of a guess was right, or how long the token is.
+ */
+export async function sameToken(presented: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([mac(presented), mac(expected)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/**
+ * Guards /admin and everything under it. Without ADMIN_TOKEN it does not exist
+ * (404 not_found, as /dev/outbox with a real gateway). Otherwise every call
+ * needs `Authorization: Bearer <ADMIN_TOKEN>`; missing or wrong is 401
+ * admin_unauthorized with `WWW-Authenticate: Bearer`. Failed calls are counted
+ * per client address (QuotaCounter `admin-fail:<client>`); past
+ * ADMIN_FAILURES_PER_HOUR that client gets 429 until the oldest failure is an
+ * hour old, whatever token it sends, so guessing gains nothing from speed.
+ * The hit is taken before the comparison and given back after a right token
+ * (so the dashboard's few concurrent calls never add up to a refusal).
+ * The token never reaches a log: request-log.ts logs no header.
+ */
+export function adminAuth(options: { page?: boolean } = {}): MiddlewareHandler<ConfiguredEnv> {
+  return async function adminAuthMiddleware(c, next) {
+    const admin = c.get("settings").admin;
+    if (!admin) throw new NotFoundError("There is nothing at this address.");
+    if (options.page) return next();
+    const match = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "");
+    const counter = quotaCounterFor(c.env.QUOTA_COUNTER, `admin-fail:${clientKey(c.req.header("cf-connecting-ip"))}`);
+    const ticket = crypto.randomUUID();
+    const storage = {
+      timeoutMs: c.get("settings").storageTimeoutMs,
+      background: (w: Promise<unknown>) => c.executionCtx.waitUntil(w),
+    };
+    const taken = await storageCall(
+      storage,
+      () => counter.take(ticket, ADMIN_FAILURES_PER_HOUR, HOUR_MS),
+      () => counter.release(ticket),
+    );
+    if (taken.outcome === "refused") {
+      const seconds = taken.retryAfterMs / 1000;
+      throw new RateLimitedError(
+        `Too many failed admin calls from your network. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
+    }
+    if (!match || !(await sameToken(match[1]!, admin.token))) {
+      throw new AdminUnauthorizedError('Send the admin token in the header "Authorization: Bearer <ADMIN_TOKEN>".');
+    }
+    // Given back before the call proceeds, so an operator's own concurrent calls never add up to a refusal.
+    await storageCall(storage, () => counter.release(ticket));
+    await next();
+  };
+}

@@ -1,0 +1,93 @@
+import { html, raw } from "hono/html";
+import { ADMIN_SCRIPT } from "./admin-script";
+import { ADMIN_STYLE } from "./admin-style";
+import type { RenderedPage } from "./page-markup";
+
+const FIGURES: readonly [string, string][] = [
+  ["sends", "Codes sent"],
+  ["sms_sent", "SMS sent"],
+  ["sms_failed", "Sends failed"],
+  ["voice_calls", "Calls"],
+  ["verifications_succeeded", "Verified"],
+  ["verifications_failed", "Wrong codes"],
+  ["numbers_sent", "Numbers sent a code"],
+  ["numbers_verified", "Numbers verified"],
+  ["conversion_rate", "Conversion"],
+  ["budget", "SMS budget used"],
+];
+
+/**
+ * The operator's dashboard: a token form, then today's figures, four charts
+ * (sends and conversion over 14 days, today's failures by reason, budget use)
+ * and a number look-up with Unlock and End sessions. Everything it shows
+ * comes from the API with the token the person typed; the page itself holds
+ * no data, so it is the same text for every request.
+ */
+export async function renderAdminPage(appName: string): Promise<RenderedPage> {
+  const page = await html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="robots" content="noindex">
+<title>Operations · ${appName}</title>
+<link rel="icon" href="data:,">
+<style>${raw(ADMIN_STYLE)}</style>
+</head>
+<body>
+<main>
+<h1>${appName}: operations</h1>
+<form id="token-form" class="card" method="post" novalidate>
+<label for="admin-token">Admin token</label>
+<p class="muted">ADMIN_TOKEN. It stays in this tab's memory only: reloading the page forgets it.</p>
+<input id="admin-token" name="token" type="password" autocomplete="off" required autofocus aria-describedby="token-error">
+<p class="error" id="token-error" aria-live="polite"></p>
+<button type="submit" id="open">Open the dashboard</button>
+</form>
+<div id="dashboard" hidden>
+<section class="card" aria-labelledby="today-title">
+<h2 id="today-title">Today (<span id="today-day"></span>, UTC)</h2>
+<dl class="figures">
+${FIGURES.map(([id, label]) => html`<div><dt>${label}</dt><dd id="fig-${id}">–</dd></div>`)}
+</dl>
+<p class="muted" id="gateways"></p>
+<p class="muted" id="countries"></p>
+<p class="muted" id="status" aria-live="polite"></p>
+<button type="button" id="reload">Reload</button>
+<button type="button" class="secondary" id="forget">Forget the token</button>
+</section>
+<div class="grid">
+<section class="card" aria-labelledby="sends-title"><h2 id="sends-title">Codes sent, last 14 days</h2>
+<svg id="chart-sends" role="img" aria-labelledby="sends-title"></svg></section>
+<section class="card" aria-labelledby="conversion-title"><h2 id="conversion-title">Conversion, last 14 days</h2>
+<svg id="chart-conversion" role="img" aria-labelledby="conversion-title"></svg></section>
+<section class="card" aria-labelledby="failures-title"><h2 id="failures-title">Failures by reason, today</h2>
+<svg id="chart-failures" role="img" aria-labelledby="failures-title"></svg></section>
+<section class="card" aria-labelledby="budget-title"><h2 id="budget-title">SMS budget use, last 7 days</h2>
+<svg id="chart-budget" role="img" aria-labelledby="budget-title"></svg></section>
+</div>
+<section class="card" aria-labelledby="lookup-title">
+<h2 id="lookup-title">A number</h2>
+<form id="lookup-form" method="post" novalidate>
+<label for="lookup-phone">Mobile number</label>
+<input id="lookup-phone" name="phone" type="tel" autocomplete="off" aria-describedby="lookup-error">
+<p class="error" id="lookup-error" aria-live="polite"></p>
+<button type="submit" id="lookup">Look up</button>
+</form>
+<div id="number-view" hidden>
+<dl id="number-facts" aria-live="polite"></dl>
+<button type="button" id="unlock">Unlock</button>
+<button type="button" class="secondary" id="revoke">End every session</button>
+<p class="muted" id="action-note" aria-live="polite"></p>
+</div>
+</section>
+</div>
+</main>
+<noscript><p>This dashboard needs JavaScript. The API works without it: see README.md, "Operating it".</p></noscript>
+<script>${raw(ADMIN_SCRIPT)}</script>
+</body>
+</html>
+`;
+  return { html: page.toString(), inline: { scripts: [ADMIN_SCRIPT], styles: [ADMIN_STYLE] } };
+}

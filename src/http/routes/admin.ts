@@ -1,0 +1,73 @@
+import { type Context, Hono } from "hono";
+import { dayStats, endNumberSessions, inspectNumber, unlockNumber } from "../../domain/admin/admin-service";
+import { utcDay } from "../../domain/stats/otp-events";
+import { InvalidRequestError } from "../../kernel/errors/service-error";
+import { maskPhone } from "../../kernel/phone/mask-phone";
+import { type NormalizedPhone, normalizePhone } from "../../kernel/phone/normalize-phone";
+import { adminDeps } from "../core/admin-deps";
+import type { AdminNumberResponse, AdminStatsResponse } from "../core/admin-schemas";
+import type { AppEnv, ConfiguredEnv } from "../core/app-env";
+import { adminAuth } from "../middleware/admin-auth";
+import { settingsAndKeys } from "../middleware/settings-and-keys";
+
+/** One line per admin call: the action and the masked number, never the token. */
+function logAdmin(c: Context<ConfiguredEnv>, action: string, fields: Record<string, unknown> = {}): void {
+  const phone = c.get("phone");
+  console.log(
+    JSON.stringify({
+      event: `admin.${action}`,
+      request_id: c.get("requestId"),
+      ...(phone ? { phone: maskPhone(phone) } : {}),
+      ...fields,
+    }),
+  );
+}
+
+/** The path's number, in any accepted form; set for the request log (masked there). */
+function pathPhone(c: Context<ConfiguredEnv>): NormalizedPhone {
+  const phone = normalizePhone(c.req.param("phone") ?? "", c.get("settings").allowedCountries);
+  c.set("phone", phone.e164);
+  return phone;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The operator's API (README, "Operating it"), behind ADMIN_TOKEN
+ * (admin-auth.ts): a number's state, unlock, end its sessions, the day's
+ * figures. Answers are never cached.
+ */
+export const adminRoute = new Hono<AppEnv>()
+  .get("/admin/numbers/:phone", settingsAndKeys(), adminAuth(), async (c) => {
+    const phone = pathPhone(c);
+    const view = await inspectNumber(adminDeps(c), phone);
+    logAdmin(c, "lookup");
+    c.header("cache-control", "no-store");
+    return c.json(view satisfies AdminNumberResponse, 200);
+  })
+  .post("/admin/numbers/:phone/unlock", settingsAndKeys(), adminAuth(), async (c) => {
+    const phone = pathPhone(c);
+    await unlockNumber(adminDeps(c), phone);
+    logAdmin(c, "unlock");
+    return c.body(null, 204);
+  })
+  .delete("/admin/numbers/:phone/sessions", settingsAndKeys(), adminAuth(), async (c) => {
+    const phone = pathPhone(c);
+    const ended = await endNumberSessions(adminDeps(c), phone);
+    logAdmin(c, "revoke_sessions", { ended });
+    return c.body(null, 204);
+  })
+  .get("/admin/stats", settingsAndKeys(), adminAuth(), async (c) => {
+    const day = c.req.query("day") ?? utcDay(Date.now());
+    if (
+      !DAY.test(day) ||
+      Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ||
+      utcDay(Date.parse(`${day}T00:00:00Z`)) !== day
+    ) {
+      throw new InvalidRequestError("day must be a date as YYYY-MM-DD (UTC).");
+    }
+    const stats = await dayStats(adminDeps(c), day);
+    logAdmin(c, "stats", { day });
+    c.header("cache-control", "no-store");
+    return c.json(stats satisfies AdminStatsResponse, 200);
+  });

@@ -1,0 +1,169 @@
+import { existsSync } from "node:fs";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startWranglerDev } from "../../scripts/lib/wrangler-dev.ts";
+
+/**
+ * The operator's dashboard (GET /admin) in real headless Chromium against the
+ * real `wrangler dev` (console SMS provider, local Durable Objects and
+ * Analytics Engine): a seeded day of traffic, then the page under its strict
+ * CSP with no script error, today's figures and charts, and a number look-up
+ * with Unlock.
+ */
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`SKIPPED the dashboard test (test/e2e/admin-dashboard.test.ts): ${CHROMIUM} not found.`);
+
+const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123456789";
+const A = "+919876543210";
+const B = "+919812345678";
+
+let dev: DevServer;
+let browser: Browser;
+
+async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${dev.url}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+const post = (path: string, body: unknown) =>
+  api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function lastCode(phone: string): Promise<string> {
+  const outbox = await api(`/dev/outbox?phone=${encodeURIComponent(phone)}`);
+  return /(\d{6})$/.exec(outbox.body.messages[0].text)![1]!;
+}
+
+describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against wrangler dev", () => {
+  beforeAll(async () => {
+    const [started, launched] = await Promise.allSettled([
+      startWranglerDev({
+        SMS_PROVIDER: "console",
+        SMS_PROVIDERS: "console",
+        JWT_SECRET: "e2e-admin-jwt-secret-0123456789abcdef01234",
+        OTP_HASH_SECRET: "e2e-admin-otp-hash-secret-0123456789abcdef",
+        ADMIN_TOKEN,
+      }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+      }),
+    ]);
+    if (started.status === "fulfilled") dev = started.value;
+    if (launched.status === "fulfilled") browser = launched.value;
+    for (const result of [started, launched]) if (result.status === "rejected") throw result.reason;
+
+    // A seeded day: A is sent a code and verifies; B is sent one and guesses wrong.
+    const sentA = await post("/send-otp", { phone: A });
+    expect(sentA.status).toBe(200);
+    expect(
+      (await post("/verify-otp", { phone: A, otp: await lastCode(A), verification_id: sentA.body.verification_id }))
+        .status,
+    ).toBe(200);
+    const sentB = await post("/send-otp", { phone: B });
+    const wrong = (await lastCode(B)).replace(/\d/g, (d) => String((Number(d) + 1) % 10));
+    expect(
+      (await post("/verify-otp", { phone: B, otp: wrong, verification_id: sentB.body.verification_id })).status,
+    ).toBe(400);
+    // The counts are written after each response: wait until they are in.
+    for (let i = 0; i < 50; i++) {
+      const stats = await api("/admin/stats", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      if (stats.body.sends === 2 && stats.body.verifications_failed === 1 && stats.body.numbers_verified === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await dev?.stop();
+  });
+
+  it("loads under its CSP with no script error, shows the seeded day, and looks a number up and unlocks it", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    await page.addInitScript(
+      'document.addEventListener("securitypolicyviolation", (e) => console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));',
+    );
+    page.on("console", (m) => {
+      if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+
+    const res = await page.goto(`${dev.url}/admin`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()["content-security-policy"]).toContain("default-src 'none'");
+    expect(await page.locator("#dashboard").isHidden()).toBe(true);
+
+    // A wrong token: the form says so and stays.
+    await page.locator("#admin-token").fill("not-the-token");
+    await page.keyboard.press("Enter");
+    await page
+      .locator("#token-error")
+      .filter({ hasText: /not accepted/ })
+      .waitFor();
+
+    await page.locator("#admin-token").fill(ADMIN_TOKEN);
+    await page.keyboard.press("Enter");
+    await page
+      .locator("#status")
+      .filter({ hasText: /^Updated/ })
+      .waitFor();
+    // The token is kept only in memory: nowhere in storage, the URL or the input.
+    expect(await page.locator("#admin-token").inputValue()).toBe("");
+    expect(await page.evaluate<number>("localStorage.length + sessionStorage.length")).toBe(0);
+    expect(page.url()).not.toContain(ADMIN_TOKEN);
+
+    const figure = (name: string) => page.locator(`#fig-${name}`).innerText();
+    expect(await figure("sends")).toBe("2");
+    expect(await figure("sms_sent")).toBe("2");
+    expect(await figure("verifications_succeeded")).toBe("1");
+    expect(await figure("verifications_failed")).toBe("1");
+    expect(await figure("conversion_rate")).toBe("50 %");
+    expect(await figure("budget")).toBe("2 of 1000");
+    expect(await page.locator("#gateways").innerText()).toBe("console: 2 sent, 0 failed");
+    // Charts drawn on the page: 14 days of bars, and today's failures by reason.
+    expect(await page.locator("#chart-sends rect").count()).toBe(14);
+    expect(await page.locator("#chart-conversion rect").count()).toBe(14);
+    expect(await page.locator("#chart-failures").textContent()).toContain("wrong_code");
+    expect(await page.locator("#chart-budget rect.bar").count()).toBe(7);
+
+    // Look-up of B (typed as people type it), then Unlock.
+    await page.locator("#lookup-phone").fill("98123 45678");
+    await page.keyboard.press("Enter");
+    await page.locator("#number-view").waitFor({ state: "visible" });
+    const fact = (term: string) => page.locator(`[data-fact="${term}"]`).innerText();
+    expect(await fact("number")).toBe(B);
+    expect(await fact("sends in the last hour")).toBe("1");
+    expect(await fact("wrong codes in the last 24 hours")).toBe("1");
+    expect(await fact("live code")).toMatch(/4 tries left/);
+    expect(await fact("last SMS")).toMatch(/^sent via console \(sms\)/);
+    await page.locator("#unlock").click();
+    await page
+      .locator("#action-note")
+      .filter({ hasText: /Unlocked/ })
+      .waitFor();
+    expect(await fact("wrong codes in the last 24 hours")).toBe("0");
+    expect(await fact("sends in the last hour")).toBe("0");
+
+    await page.locator("#revoke").click();
+    await page
+      .locator("#action-note")
+      .filter({ hasText: /session/ })
+      .waitFor();
+    expect(await fact("sessions")).toBe("0");
+
+    expect(requests.every((url) => url.startsWith(dev.url))).toBe(true);
+    expect(problems).toEqual([]);
+    // The admin token never reached wrangler's output (the Worker's logs).
+    expect(dev.output()).not.toContain(ADMIN_TOKEN);
+    expect(dev.output()).toContain('"event":"admin.unlock"');
+    await context.close();
+  });
+});
