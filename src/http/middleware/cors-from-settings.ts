@@ -19,7 +19,8 @@ const corsFor = memoizeByObject((settings: Settings) => {
 export function corsFromSettings(): MiddlewareHandler<ConfiguredEnv> {
   return async function corsFromSettingsMiddleware(c, next) {
     const settings = c.get("settings");
-    if (settings.corsOrigins.length === 0) return next();
+    // The operator's API is not for browsers of other origins: no CORS under /admin.
+    if (settings.corsOrigins.length === 0 || c.req.path.startsWith("/admin")) return next();
     return corsFor(settings)(c, next);
   };
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import type { AppEnv } from "../core/app-env";
 
@@ -20,7 +21,8 @@ export function requestLog(write: (line: string) => void = (line) => console.log
       JSON.stringify({
         event: "request",
         method: c.req.method,
-        path: c.req.path,
+        // The route's pattern (/admin/numbers/:phone), never a number that is part of the path.
+        path: routeOf(c.req.method, matchedRoutes(c)) ?? c.req.path,
         status: c.res.status,
         duration_ms: Date.now() - started,
         request_id: requestId,
@@ -28,4 +30,9 @@ export function requestLog(write: (line: string) => void = (line) => console.log
       }),
     );
   };
+}
+
+/** The pattern of the route that answered (the last one registered for this method), if any. */
+function routeOf(method: string, routes: readonly { method: string; path: string }[]): string | undefined {
+  return routes.filter((r) => r.method === method && r.path !== "/*" && r.path !== "*").at(-1)?.path;
 }

@@ -72,6 +72,11 @@ export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc 
   }
 
   async read(day: string): Promise<StatsShardSnapshot> {
+    // A day that was never written leaves nothing behind: no tables are made just to read it.
+    const empty = this.ctx.storage.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'counters'")
+      .one().n;
+    if (empty === 0) return { counters: [], numbersSent: 0, numbersVerified: 0 };
     const sql = this.tables();
     const counters = sql
       .exec<{ metric: string; key: string; n: number }>("SELECT metric, key, n FROM counters WHERE day = ?", day)
