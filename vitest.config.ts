@@ -36,6 +36,11 @@ export default defineConfig({
                 // Most tests share one client address; abuse.test.ts checks these limits with their defaults.
                 OTP_MAX_SENDS_PER_IP_PER_HOUR: "100000",
                 SMS_DAILY_BUDGET: "100000",
+                OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR: "100000",
+                OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR: "100000",
+                OTP_MAX_SENDS_PER_ASN_PER_HOUR: "0",
+                // The whole budget from 00:00 UTC, so a test's small budget does not depend on the hour it runs at.
+                SMS_BUDGET_HOURLY_PERCENT: "100",
                 REFRESH_MAX_PER_IP_PER_HOUR: "100000",
                 // property.test.ts: a fixed, printed seed; override to replay or explore.
                 PROPERTY_SEED: process.env.PROPERTY_SEED ?? "20261125",

@@ -12,6 +12,10 @@
  *    sent, read from the fake); whole flows send → code → verify.
  *    Around each phase, the CPU time (utime + stime in /proc/<pid>/stat) of
  *    the target's workerd processes is read, giving CPU ms per request.
+ *    Then the budget phase: a third `wrangler dev` (bench/primitives) that
+ *    binds the service's BudgetShard class is driven alone with concurrent
+ *    takes, on one shard and spread over 8, for takes/s per object and CPU
+ *    per take (the capacity model's inputs, BENCHMARKS.md).
  * 4. The bundle wrangler would deploy (`wrangler deploy --dry-run --outdir`),
  *    gzipped, with its largest contributors.
  * 5. Results to bench/results.json and bench/chart.svg, a table to stdout.
@@ -24,6 +28,7 @@ import { parseArgs } from "node:util";
 import { startFakeFast2Sms } from "../scripts/lib/fake-fast2sms-server.ts";
 import { type DevServer, REPO_ROOT, startWranglerDev } from "../scripts/lib/wrangler-dev.ts";
 import { type BenchConfig, FULL, SMOKE } from "./lib/bench-config.ts";
+import { budgetShardPhases } from "./lib/budget-phase.ts";
 import { measureBundle } from "./lib/bundle-size.ts";
 import { chartSvg } from "./lib/chart-svg.ts";
 import { LoopbackClient } from "./lib/http-client.ts";
@@ -69,11 +74,12 @@ async function main(): Promise<number> {
     const started = await Promise.allSettled([
       startWranglerDev(settings, { stateRoot }),
       startWranglerDev(settings, { stateRoot, config: "bench/baseline/wrangler.toml" }),
+      startWranglerDev(settings, { stateRoot, config: "bench/primitives/wrangler.toml" }),
     ]);
     for (const s of started) if (s.status === "fulfilled") servers.push(s.value);
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
-    const [app, baseline] = servers as [DevServer, DevServer];
+    const [app, baseline, primitives] = servers as [DevServer, DevServer, DevServer];
     log(`workerd pids: service ${app.workerdPids().join(",")}, baseline ${baseline.workerdPids().join(",")}`);
 
     const ctx: PhaseContext = { app, baseline, fast2sms, client, phones: indianMobiles() };
@@ -96,11 +102,20 @@ async function main(): Promise<number> {
         `round ${i}/${config.rounds}: echo ${round.baseline.recorder.count("echo")}, send ${round.send.recorder.count("send-otp")}, verify ${round.verify.recorder.count("verify-otp")}, flows ${round.flow.recorder.count("flow")}`,
       );
     }
+    log("budget phase: concurrent takes on BudgetShard objects alone (bench/primitives)");
+    const budgetShards = await budgetShardPhases(primitives, client, bounds, [1, 8]);
     await stopAll();
 
     log("measuring the bundle (wrangler deploy --dry-run)");
     log("counting sequential storage round trips (instrumented bindings in workerd)");
-    const results = buildResults(config, describeMachine(), rounds, await measureBundle(), measureStorageRoundTrips());
+    const results = buildResults(
+      config,
+      describeMachine(),
+      rounds,
+      await measureBundle(),
+      measureStorageRoundTrips(),
+      budgetShards,
+    );
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(chartPath, chartSvg(results));

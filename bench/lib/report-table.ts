@@ -47,6 +47,10 @@ export function reportTable(r: BenchResults): string {
     ...rows.map(line),
     `in-flow requests: ${r.flow.requestsPerSecond.toFixed(0)} req/s = ${(r.flow.shareOfBaselineRequestsPerSecond * 100).toFixed(1)}% of baseline; ${r.flow.flows} flows, failures: ${r.flow.failures}`,
     `sequential storage round trips (counted): /send-otp ${r.storageRoundTrips.sendOtpBeforeSms} before the SMS, /verify-otp ${r.storageRoundTrips.verifyOtp}`,
+    ...r.budgetShards.map(
+      (s) =>
+        `budget shards alone, ${s.shards} object${s.shards === 1 ? "" : "s"}: ${s.takesPerSecond.toFixed(0)} takes/s (${s.takesPerSecondPerShard.toFixed(0)} per object), CPU ${s.cpuMsPerTake.toFixed(3)} ms/take (${s.cpuMsPerTakeAboveEcho.toFixed(3)} above a bare request), failures: ${s.failures}`,
+    ),
     `bundle: ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (${(b.rawBytes / 1024).toFixed(0)} KiB raw, ${b.minified ? "minified" : "not minified"}) = ${(b.shareOfLimit * 100).toFixed(2)}% of ${b.limitName}`,
     `  largest contributors: ${b.largestParts
       .slice(0, 5)

@@ -1,4 +1,5 @@
 import type { BenchConfig } from "./bench-config.ts";
+import type { BudgetShardFigures } from "./budget-phase.ts";
 import type { BundleReport } from "./bundle-size.ts";
 import type { PhaseResult } from "./phases.ts";
 import type { StorageRoundTrips } from "./round-trips.ts";
@@ -67,6 +68,8 @@ export interface BenchResults {
   flow: FlowFigures;
   bundle: BundleReport;
   storageRoundTrips: StorageRoundTrips;
+  /** Budget shards driven alone (bench/lib/budget-phase.ts): takes/s per object, CPU per take. */
+  budgetShards: BudgetShardFigures[];
   targets: Target[];
 }
 
@@ -168,6 +171,7 @@ export function buildResults(
   rounds: Round[],
   bundle: BundleReport,
   storageRoundTrips: StorageRoundTrips,
+  budgetShards: BudgetShardFigures[],
 ): BenchResults {
   const baseline = endpoint(
     rounds.map((r) => r.baseline),
@@ -185,6 +189,7 @@ export function buildResults(
     flow: flow(rounds, baseline.requestsPerSecond),
     bundle,
     storageRoundTrips,
+    budgetShards,
   };
   return { ...partial, targets: targets(partial) };
 }
@@ -192,6 +197,10 @@ export function buildResults(
 /** Failures anywhere in the run: a benchmark of failing requests measures the wrong thing. */
 export function totalFailures(r: BenchResults): number {
   return (
-    r.endpoints.baseline.failures + r.endpoints.sendOtp.failures + r.endpoints.verifyOtp.failures + r.flow.failures
+    r.endpoints.baseline.failures +
+    r.endpoints.sendOtp.failures +
+    r.endpoints.verifyOtp.failures +
+    r.flow.failures +
+    r.budgetShards.reduce((n, b) => n + b.failures, 0)
   );
 }

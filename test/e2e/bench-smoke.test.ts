@@ -90,6 +90,18 @@ describe("npm run bench -- --smoke", () => {
     expect(stdout).toMatch(/sequential storage round trips \(counted\): \/send-otp 3 before the SMS, \/verify-otp 2/);
   });
 
+  it("drives the budget shards alone: takes/s per object and CPU per take, on one shard and on 8", () => {
+    expect(results.budgetShards.map((b) => b.shards)).toEqual([1, 8]);
+    for (const b of results.budgetShards) {
+      expect(b.takes).toBeGreaterThan(0);
+      expect(b.failures).toBe(0);
+      for (const x of [b.takesPerSecond, b.takesPerSecondPerShard, b.cpuMsPerTake]) {
+        expect(isFinitePositive(x), String(x)).toBe(true);
+      }
+    }
+    expect(stdout).toMatch(/budget shards alone, 1 object: \d+ takes\/s/);
+  });
+
   it("draws the chart", () => {
     const svg = readFileSync(join(dir, "chart.svg"), "utf8");
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -36,7 +36,8 @@ export function roundTripCounter() {
       get(t, prop: string) {
         const value = Reflect.get(t, prop) as unknown;
         if (prop === "getByName") {
-          return (name: string) => wrapObject(t.getByName(name) as unknown as object, label);
+          return (name: string, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
+            wrapObject(t.getByName(name, options) as unknown as object, label);
         }
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(t) : value;
       },
@@ -49,6 +50,7 @@ export function roundTripCounter() {
       OTP_KV: wrapObject(env.OTP_KV, "kv"),
       PHONE_LIMITER: wrapNamespace(env.PHONE_LIMITER as DurableObjectNamespace<never>, "limiter"),
       QUOTA_COUNTER: wrapNamespace(env.QUOTA_COUNTER as DurableObjectNamespace<never>, "quota"),
+      BUDGET_SHARD: wrapNamespace(env.BUDGET_SHARD as DurableObjectNamespace<never>, "budget"),
     },
     /** The calls recorded so far, in the order they started. */
     calls: () => calls.map((c) => c.name),

@@ -1,6 +1,7 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { budgetUsed } from "../../src/domain/guards/send-quotas";
 import app from "../../src/index";
 import type { LimiterState } from "../../src/platform/limiter/phone-limiter";
 import { type ApiResponse, BASE, callWith, lastVerificationId, uniquePhone } from "../helpers/api";
@@ -267,9 +268,17 @@ describe("a storage call that commits after its deadline: 503, then nothing coun
     setClock(Date.UTC(2032, 1, 3, 9, 0, 0));
     const ip = "192.0.2.77";
     const quotas = faultyNamespace(env.QUOTA_COUNTER, { take: { late: 300 } });
-    expectProblem(await send({ ...slow, QUOTA_COUNTER: quotas }, uniquePhone(), ip), 503, "unavailable");
+    const budgets = faultyNamespace(env.BUDGET_SHARD, { take: { late: 300 } });
+    expectProblem(
+      await send({ ...slow, QUOTA_COUNTER: quotas, BUDGET_SHARD: budgets }, uniquePhone(), ip),
+      503,
+      "unavailable",
+    );
+    // Wait for the late takes to land and be given back.
+    await new Promise((r) => setTimeout(r, 600));
     expect(await quotaHits(`ip:${ip}`)).toBe(0);
-    expect(await quotaHits("sms-budget:2032-02-03")).toBe(0);
+    const plan = { daily: 100_000, shards: 8, hourlyPercent: 100, retrySpreadSeconds: 0 };
+    expect(await budgetUsed(env.BUDGET_SHARD, plan, "2032-02-03")).toBe(0);
   });
 
   it("send: the KV write commits late", async () => {
@@ -328,10 +337,10 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     expect(sent.depth).toBe(3);
     // Plus, after the SMS and not waited for, the number's last SMS for the operator (limiter.recordDelivery).
     expect(counter.calls().sort()).toEqual([
+      "budget.take",
       "kv.put",
       "limiter.recordDelivery",
       "limiter.reserveSend",
-      "quota.take",
       "quota.take",
     ]);
     counter.reset();

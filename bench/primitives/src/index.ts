@@ -1,8 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
+import { type BudgetShard, budgetShardFor } from "../../../src/platform/limiter/budget-shard";
+
+/** The service's class itself, so the budget phase measures the code that runs in production. */
+export { BudgetShard } from "../../../src/platform/limiter/budget-shard";
 
 interface Env {
   KV: KVNamespace;
   COUNTER: DurableObjectNamespace<Counter>;
+  BUDGET_SHARD: DurableObjectNamespace<BudgetShard>;
   /** The fake Fast2SMS's base URL (loopback). */
   FAST2SMS_BASE_URL: string;
 }
@@ -36,7 +41,17 @@ export class Counter extends DurableObject<Env> {
  * (KV keys, Durable Objects named by the number) are replayed by the profile
  * with numbers an earlier route used, so that reads find what was written.
  */
-const primitives: Record<string, (env: Env, phone: string) => Promise<unknown>> = {
+const primitives: Record<string, (env: Env, phone: string, shard?: number) => Promise<unknown>> = {
+  /** One take from budget shard `shard` (a fresh ticket, a cap never reached), as a send's budget take. */
+  "/budget-take": async (env, _phone, shard = 0) => {
+    const result = await budgetShardFor(env.BUDGET_SHARD, `bench-budget:${shard}`).take(
+      crypto.randomUUID(),
+      1,
+      1_000_000_000,
+      Date.now() + 2 * 86_400_000,
+    );
+    if (result.outcome !== "taken") throw new Error("budget shard refused");
+  },
   "/echo": async () => undefined,
   "/log": async (_env, phone) => console.log(JSON.stringify({ event: "request", path: "/log", status: 200, phone })),
   "/kv-put": (env, phone) =>
@@ -64,8 +79,8 @@ export default {
     if (request.method === "GET" && pathname === "/health") return Response.json({ status: "ok" });
     const primitive = primitives[pathname];
     if (request.method !== "POST" || !primitive) return Response.json({ error: "not found" }, { status: 404 });
-    const { phone } = await request.json<{ phone: string }>();
-    await primitive(env, phone);
+    const { phone, shard } = await request.json<{ phone: string; shard?: number }>();
+    await primitive(env, phone, shard);
     return Response.json({ message: "ok" });
   },
 } satisfies ExportedHandler<Env>;

@@ -21,6 +21,46 @@ export function clientKey(address: string | undefined): string {
   return `${groups.slice(0, 4).join(":")}::/64`;
 }
 
+/**
+ * Every key a client's sends are counted under, narrowest first: an IPv4
+ * address alone; an IPv6 address at /64 (its clientKey), /56 and /48, each
+ * with a larger limit (a home or office usually gets a /56 or /48, and a
+ * tunnel broker hands out a /48 for free: 65,536 /64s that would otherwise
+ * each get the per-address limit).
+ */
+export function clientPrefixes(address: string | undefined): { key: string; prefix: 32 | 64 | 56 | 48 }[] {
+  const key = clientKey(address);
+  if (!key.endsWith("::/64")) return [{ key, prefix: key.includes(":") ? 64 : 32 }];
+  const groups = key.slice(0, -"::/64".length).split(":");
+  const g3 = parseInt(groups[3]!, 16);
+  const at56 = [...groups.slice(0, 3), (g3 & 0xff00).toString(16)].join(":");
+  return [
+    { key, prefix: 64 },
+    { key: `${at56}::/56`, prefix: 56 },
+    { key: `${groups.slice(0, 3).join(":")}::/48`, prefix: 48 },
+  ];
+}
+
+/**
+ * The end user's address when an app's backend calls /send-otp for its users
+ * (one address for all of them): the `X-OTP-Client-IP` header, honoured only
+ * when `X-OTP-Proxy-Secret` equals TRUSTED_PROXY_SECRET (compared in constant
+ * time). Undefined when there is no secret, no header or the wrong secret:
+ * the request then counts against the address it came from.
+ */
+export async function proxiedClientAddress(
+  secret: string | undefined,
+  sentSecret: string | undefined,
+  forwardedAddress: string | undefined,
+): Promise<string | undefined> {
+  if (secret === undefined || sentSecret === undefined || forwardedAddress === undefined) return undefined;
+  const address = forwardedAddress.trim();
+  if (address === "" || address.length > 64 || !/^[0-9a-fA-F:.[\]%]+$/.test(address)) return undefined;
+  const digest = async (v: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(v));
+  const [want, got] = await Promise.all([digest(secret), digest(sentSecret)]);
+  return crypto.subtle.timingSafeEqual(want, got) ? address : undefined;
+}
+
 /** The eight groups of an IPv6 address, without leading zeros; a dotted IPv4 tail becomes two groups. */
 function expandIpv6(ip: string): string[] | undefined {
   let text = ip.replace(/^\[|\]$/g, "").replace(/%.*$/, "");

@@ -13,6 +13,7 @@ import {
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
+import type { BudgetShard } from "../../platform/limiter/budget-shard";
 import { limiterFor } from "../../platform/limiter/limiter-for";
 import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
@@ -20,7 +21,7 @@ import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { clientKey } from "../guards/client-address";
-import { clientQuota, type QuotaHold, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
+import { clientQuotas, type QuotaHold, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
@@ -33,6 +34,8 @@ export interface OtpDeps extends StatsDeps {
   kv: KVNamespace;
   limiters: DurableObjectNamespace<PhoneLimiter>;
   quotas: DurableObjectNamespace<QuotaCounter>;
+  /** The day's SMS budget and each network's hourly sends, sharded (budget-shard.ts). */
+  budgets: DurableObjectNamespace<BudgetShard>;
   sms: SmsProvider;
   /** Runs work after the response (ExecutionContext.waitUntil). */
   background: (work: Promise<unknown>) => void;
@@ -41,6 +44,8 @@ export interface OtpDeps extends StatsDeps {
 /** Who asked for a code: the client's address (CF-Connecting-IP) and its Turnstile token, if any. */
 export interface SendContext {
   clientAddress: string | undefined;
+  /** The client's network (Cloudflare's request.cf.asn); undefined when unknown or sent through a trusted proxy. */
+  asn?: number | undefined;
   turnstileToken: string | undefined;
   /** `sms` (default) or `voice`: a call that speaks the code, through the first gateway that can call. */
   channel?: Channel;
@@ -115,10 +120,24 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   };
 
   const releaseSend: Undo = () => limiter.releaseSend(codeId);
-  const quotas: QuotaHold[] = [clientQuota(deps.quotas, client, otp.maxSendsPerIpPerHour)];
+  const { clients, budget } = settings;
+  const quotas: QuotaHold[] = clientQuotas(
+    deps.quotas,
+    deps.budgets,
+    { address: context.clientAddress, asn: context.asn },
+    {
+      perIp: otp.maxSendsPerIpPerHour,
+      per56: clients.maxSendsPer56PerHour,
+      per48: clients.maxSendsPer48PerHour,
+      perCarrierIp: clients.maxSendsPerCarrierIpPerHour,
+      carrierAsns: clients.carrierAsns,
+      perAsn: clients.maxSendsPerAsnPerHour,
+    },
+    budget,
+  );
   if (testCode === undefined) {
     const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
-    quotas.push(smsBudget(deps.quotas, settings.smsDailyBudget, Date.now(), units));
+    quotas.push(smsBudget(deps.budgets, { ...budget, daily: settings.smsDailyBudget }, Date.now(), units));
   }
   const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
 

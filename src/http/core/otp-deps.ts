@@ -11,6 +11,7 @@ export function otpDeps(c: Context<ConfiguredEnv>): OtpDeps {
     kv: c.env.OTP_KV,
     limiters: c.env.PHONE_LIMITER,
     quotas: c.env.QUOTA_COUNTER,
+    budgets: c.env.BUDGET_SHARD,
     sms: smsGatewayFor(settings),
     stats: c.env.STATS_COUNTER,
     analytics: c.env.OTP_EVENTS,

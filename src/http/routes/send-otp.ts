@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { proxiedClientAddress } from "../../domain/guards/client-address";
 import { sendOtp } from "../../domain/otp/otp-service";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
@@ -19,8 +20,15 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     const body = c.req.valid("json");
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
+    // An app's backend may name its user's address (README, "Calling from your backend").
+    const proxied = await proxiedClientAddress(
+      settings.clients.trustedProxySecret,
+      c.req.header("x-otp-proxy-secret"),
+      c.req.header("x-otp-client-ip"),
+    );
     const sent = await sendOtp(otpDeps(c), phone, {
-      clientAddress: c.req.header("cf-connecting-ip"),
+      clientAddress: proxied ?? c.req.header("cf-connecting-ip"),
+      asn: proxied === undefined ? asnOf(c.req.raw) : undefined,
       turnstileToken: body.turnstile_token,
       channel: body.channel,
     });
@@ -37,3 +45,9 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     );
   },
 );
+
+/** Cloudflare's request.cf.asn: the network the request came from (absent outside Cloudflare's edge). */
+function asnOf(request: Request): number | undefined {
+  const asn = (request.cf as { asn?: unknown } | undefined)?.asn;
+  return typeof asn === "number" && Number.isInteger(asn) ? asn : undefined;
+}

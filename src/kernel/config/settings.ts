@@ -145,6 +145,17 @@ const httpUrl = (fallback: string) =>
     return problem("must be an http(s) URL");
   });
 
+/** Where Cloudflare may place a Durable Object (`none`: wherever it is first used). */
+const LOCATION_HINTS = ["apac", "wnam", "enam", "sam", "weur", "eeur", "oc", "afr", "me", "none"] as const;
+
+/** `55836,45609`: autonomous system numbers. */
+const asnList = (fallback: string) =>
+  setting((v, problem) => {
+    const list = csv(isBlank(v) ? fallback : v);
+    if (!list.every((a) => /^[0-9]{1,10}$/.test(a))) return problem("must be a comma-separated list of AS numbers");
+    return list.map(Number);
+  });
+
 /** Every gateway SMS_PROVIDERS may name; console sends nothing and stands alone. */
 export const GATEWAYS = ["fast2sms", "msg91", "twofactor", "console"] as const;
 export type GatewayName = (typeof GATEWAYS)[number];
@@ -248,6 +259,47 @@ const groups = {
       maxSendsPerNumberPerHour: e.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR,
       maxSendsPerIpPerHour: e.OTP_MAX_SENDS_PER_IP_PER_HOUR,
       hashSecret: e.OTP_HASH_SECRET,
+    }),
+  ),
+  budget: group(
+    {
+      SMS_BUDGET_SHARDS: int(1, 256, 8),
+      SMS_BUDGET_HOURLY_PERCENT: int(1, 100, 10),
+      SMS_BUDGET_RETRY_SPREAD_SECONDS: int(0, 3600, 900),
+      SMS_BUDGET_LOCATION_HINT: oneOf(LOCATION_HINTS, "apac"),
+    },
+    (e) => ({
+      /** Durable Objects SMS_DAILY_BUDGET is split between (and the per-network hourly counts). */
+      shards: e.SMS_BUDGET_SHARDS,
+      /** Percent of the day's budget released each UTC hour, cumulatively (100: all of it at 00:00 UTC). */
+      hourlyPercent: e.SMS_BUDGET_HOURLY_PERCENT,
+      /** A refusal's Retry-After is the moment more budget is released plus up to this many random seconds. */
+      retrySpreadSeconds: e.SMS_BUDGET_RETRY_SPREAD_SECONDS,
+      locationHint:
+        e.SMS_BUDGET_LOCATION_HINT === "none" ? undefined : (e.SMS_BUDGET_LOCATION_HINT as DurableObjectLocationHint),
+    }),
+  ),
+  clients: group(
+    {
+      OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR: int(1, 1_000_000, 50),
+      OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR: int(1, 1_000_000, 200),
+      CARRIER_ASNS: asnList("55836,45609,38266,55410,9829"),
+      OTP_MAX_SENDS_PER_CARRIER_IP_PER_HOUR: int(1, 1_000_000, 200),
+      OTP_MAX_SENDS_PER_ASN_PER_HOUR: int(0, 10_000_000, 2000),
+      TRUSTED_PROXY_SECRET: optionalSecret,
+    },
+    (e) => ({
+      /** Sends per IPv6 /56 and /48 per rolling hour (a /64 gets OTP_MAX_SENDS_PER_IP_PER_HOUR). */
+      maxSendsPer56PerHour: e.OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR,
+      maxSendsPer48PerHour: e.OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR,
+      /** Mobile carriers whose IPv4 addresses are shared by many users (carrier-grade NAT). */
+      carrierAsns: e.CARRIER_ASNS as readonly number[],
+      /** Sends per IPv4 address of a CARRIER_ASNS network per rolling hour, instead of OTP_MAX_SENDS_PER_IP_PER_HOUR. */
+      maxSendsPerCarrierIpPerHour: e.OTP_MAX_SENDS_PER_CARRIER_IP_PER_HOUR,
+      /** Sends per UTC hour from one network that is not in CARRIER_ASNS (0: no limit). */
+      maxSendsPerAsnPerHour: e.OTP_MAX_SENDS_PER_ASN_PER_HOUR,
+      /** Shared with an app's backend that passes its user's address in X-OTP-Client-IP. */
+      trustedProxySecret: e.TRUSTED_PROXY_SECRET as string | undefined,
     }),
   ),
   testNumbers: group({ TEST_PHONE_NUMBERS: testNumbers }, (e) => e.TEST_PHONE_NUMBERS),
@@ -382,6 +434,10 @@ type GroupOutput<K extends keyof Groups> = ReturnType<Groups[K]["build"]>;
 /** The validated settings the rest of the service works with. */
 export type Settings = GroupOutput<"service"> & {
   otp: GroupOutput<"otp">;
+  /** How SMS_DAILY_BUDGET is sharded, paced and placed (src/domain/guards/send-quotas.ts). */
+  budget: GroupOutput<"budget">;
+  /** Per-client limits that fit IPv6 and carrier NAT, and the trusted proxy. */
+  clients: GroupOutput<"clients">;
   /** Fixed codes for app-store reviewers and CI, keyed by E.164; no SMS and no budget for these. */
   testNumbers: ReadonlyMap<string, string>;
   turnstile: GroupOutput<"turnstile">;
@@ -545,18 +601,46 @@ export const loadSettings: (env: object) => Settings = memoizeByObject((env: obj
     else issues.push(...result.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message })));
   }
   issues.push(...dependentIssues(parsed));
-  const { service, otp, testNumbers, turnstile, jwt, sessions, admin, firebase, fast2sms, msg91, twofactor } = parsed;
+  const {
+    service,
+    otp,
+    budget,
+    clients,
+    testNumbers,
+    turnstile,
+    jwt,
+    sessions,
+    admin,
+    firebase,
+    fast2sms,
+    msg91,
+    twofactor,
+  } = parsed;
   const testNumberCodes =
     service && otp && testNumbers
       ? testNumberMap(testNumbers, service.allowedCountries, otp.length, issues)
       : new Map();
-  if (issues.length > 0 || !service || !otp || !testNumbers || !jwt || !sessions || !fast2sms || !msg91 || !twofactor) {
+  if (
+    issues.length > 0 ||
+    !service ||
+    !otp ||
+    !budget ||
+    !clients ||
+    !testNumbers ||
+    !jwt ||
+    !sessions ||
+    !fast2sms ||
+    !msg91 ||
+    !twofactor
+  ) {
     const names = [...new Set(issues.map((i) => i.name))].sort();
     throw new MisconfiguredError(names, { cause: issues.map((i) => `${i.name} ${i.message}`).join("; ") });
   }
   return {
     ...service,
     otp,
+    budget,
+    clients,
     testNumbers: testNumberCodes,
     turnstile,
     jwt,

@@ -67,7 +67,7 @@ export const ERROR_CATALOG = {
   sms_budget_exhausted: {
     status: 503,
     title: "Daily SMS budget spent",
-    when: "the day's `SMS_DAILY_BUDGET` is spent; `Retry-After` until 00:00 UTC; verifies keep working",
+    when: "the budget released so far of the day's `SMS_DAILY_BUDGET` is spent; `Retry-After` until the next release (the next UTC hour, or 00:00 UTC) plus a random spread; verifies keep working",
     retryAfter: "always",
   },
   channel_not_available: {
