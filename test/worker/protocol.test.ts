@@ -98,6 +98,21 @@ describe("a stranger's sends do not hold the owner back", () => {
     expect(mine.status).toBe(200);
   });
 
+  it("a flood of sends refused by the stranger's own quota never holds a unit of the day's budget", async () => {
+    setClock(Date.UTC(2034, 0, 5, 9, 0, 0));
+    const settings = { OTP_MAX_SENDS_PER_IP_PER_HOUR: "1", SMS_DAILY_BUDGET: "3", SMS_BUDGET_SHARDS: "1" };
+    const attacker = "203.0.113.166";
+    expect((await send(settings, uniquePhone(), attacker)).status).toBe(200);
+    const flood = Array.from({ length: 40 }, () => send(settings, uniquePhone(), attacker));
+    const owners = [send(settings, uniquePhone(), "198.51.100.211"), send(settings, uniquePhone(), "198.51.100.212")];
+    const [answers, mine] = await Promise.all([Promise.all(flood), Promise.all(owners)]);
+    for (const res of answers) expectProblem(res, 429, "rate_limited");
+    expect(mine.map((r) => [r.status, r.body.detail])).toEqual([
+      [200, undefined],
+      [200, undefined],
+    ]);
+  });
+
   it("a stranger whose quota is spent learns nothing about the number: idle and busy numbers answer the same", async () => {
     const settings = { OTP_MAX_SENDS_PER_IP_PER_HOUR: "1" };
     await send(settings, uniquePhone(), ATTACKER_IP);

@@ -226,5 +226,14 @@ describe("client limits that fit real networks", () => {
         "rate_limited",
       );
     });
+
+    it("a forwarded value that is not an IP address is ignored: the backend's address counts", async () => {
+      const backend = "192.0.2.253";
+      const odd = (value: string) =>
+        send(limits, backend, { headers: { "x-otp-client-ip": value, "x-otp-proxy-secret": secret } });
+      expect((await odd("1:2:3:4:5:6:7:8:9")).status).toBe(200);
+      for (const value of ["[%]", "::ffff:999.1.1.1", "001.002.003.004"])
+        expectProblem(await odd(value), 429, "rate_limited");
+    });
   });
 });

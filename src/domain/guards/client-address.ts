@@ -55,7 +55,7 @@ export async function proxiedClientAddress(
 ): Promise<string | undefined> {
   if (secret === undefined || sentSecret === undefined || forwardedAddress === undefined) return undefined;
   const address = forwardedAddress.trim();
-  if (address === "" || address.length > 64 || !/^[0-9a-fA-F:.[\]%]+$/.test(address)) return undefined;
+  if (address === "" || address.length > 64 || !isIpAddress(address)) return undefined;
   const digest = async (v: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(v));
   const [want, got] = await Promise.all([digest(secret), digest(sentSecret)]);
   return crypto.subtle.timingSafeEqual(want, got) ? address : undefined;
@@ -86,4 +86,13 @@ function ipv4Mapped(groups: readonly string[]): string | undefined {
   const hi = parseInt(groups[6]!, 16);
   const lo = parseInt(groups[7]!, 16);
   return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+}
+
+/** A well-formed IPv4 address (four numbers 0-255, no leading zeros) or IPv6 address; anything else is not an address. */
+function isIpAddress(text: string): boolean {
+  if (!text.includes(":")) {
+    const parts = text.split(".");
+    return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+  }
+  return expandIpv6(text.toLowerCase()) !== undefined;
 }

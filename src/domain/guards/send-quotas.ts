@@ -17,6 +17,12 @@ type Shards = DurableObjectNamespace<BudgetShard>;
 export interface QuotaHold {
   take(): Promise<ServiceError | undefined>;
   release(): Promise<void>;
+  /**
+   * A counter shared by many clients (a network's, the day's budget): taken
+   * only after the client's own holds let the request through, so requests
+   * refused by their own limits never hold a unit of it, even for a moment.
+   */
+  shared?: true;
 }
 
 /** `limit` sends per rolling hour per client key (see client-address.ts), counted exactly. */
@@ -159,6 +165,7 @@ export function smsBudget(ns: Shards, plan: BudgetPlan, now = Date.now(), units 
     await Promise.all(holds.map((h) => h.release()));
   };
   return {
+    shared: true,
     async take() {
       const refusals = await Promise.all(holds.map((h) => h.take()));
       const refusal = refusals.find((r) => r !== undefined);
@@ -196,12 +203,16 @@ function split(total: number, n: number): number[] {
  * units, and until when that stands (its next release or the end of its
  * period). A unit given back to a shard from this isolate forgets it.
  */
-const spent = new Map<string, { cap: number; units: number; until: number }>();
+const spent = new Map<string, { cap: number; units: number; until: number; trustUntil: number }>();
 const MEMO_MAX_ENTRIES = 10_000;
+/** How long an isolate trusts a refusal it remembers before it asks the shard again. */
+const MEMO_MAX_MS = 30_000;
 
 function knownSpent(name: string, cap: number, units: number, now: number): number | undefined {
   const memo = spent.get(name);
-  return memo !== undefined && memo.cap === cap && memo.units <= units && memo.until > now ? memo.until : undefined;
+  const holds =
+    memo !== undefined && memo.cap === cap && memo.units <= units && memo.until > now && memo.trustUntil > now;
+  return holds ? memo.until : undefined;
 }
 
 function rememberSpent(name: string, cap: number, units: number, until: number, now: number): void {
@@ -209,7 +220,7 @@ function rememberSpent(name: string, cap: number, units: number, until: number, 
     for (const [k, m] of spent) if (m.until <= now) spent.delete(k);
     if (spent.size >= MEMO_MAX_ENTRIES) spent.clear();
   }
-  spent.set(name, { cap, units, until });
+  spent.set(name, { cap, units, until, trustUntil: Math.min(until, now + MEMO_MAX_MS) });
 }
 
 interface Pool {
@@ -238,6 +249,7 @@ function pooledHold(ns: Shards, pool: Pool): QuotaHold {
     await Promise.all([...reached].map((i) => budgetShardFor(ns, pool.names[i]!, pool.locationHint).release(ticket)));
   };
   return {
+    shared: true,
     async take() {
       const now = Date.now();
       const order = shuffle(pool.names.map((_, i) => i));
@@ -255,7 +267,9 @@ function pooledHold(ns: Shards, pool: Pool): QuotaHold {
         const result = await budgetShardFor(ns, name, pool.locationHint).take(ticket, pool.units, cap, pool.expiresAt);
         if (result.outcome === "taken") return undefined;
         reached.delete(i);
-        rememberSpent(name, cap, pool.units, until, now);
+        // Remembered only when the shard's committed units fill it (not units other requests hold for a
+        // moment), and for a short while, so a unit given back elsewhere is found again soon.
+        if (result.used + pool.units > cap) rememberSpent(name, cap, pool.units, until, now);
         soonest = Math.min(soonest, until);
       }
       const spread = Math.floor(Math.random() * (pool.retrySpreadSeconds + 1));

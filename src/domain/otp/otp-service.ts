@@ -68,13 +68,15 @@ export interface SentCode {
  * until it is used, expires or runs out of tries. So a send that is refused
  * or fails at any step costs the owner of an earlier code nothing.
  *
- * Storage round trips before the SMS, at most 3: (1) the client's quota and
- * the day's budget, taken concurrently; (2) the number's limits, which make
- * the code live; (3) the code's hash to KV. The number is touched only once
- * the client's own limits let the request through, so a stranger whose
- * requests are refused never holds the number's cooldown, not even for the
- * moment before a refused reservation is given back, and a refusal never
- * says anything about the number unless the request could have sent an SMS.
+ * Storage round trips before the SMS, at most 3: (1) the client's own
+ * quotas (its address and IPv6 prefixes); (2) the counters shared with other
+ * clients (its network's, the day's budget) and the number's limits, which
+ * make the code live, concurrently; (3) the code's hash to KV. Shared
+ * counters and the number are touched only once the client's own limits let
+ * the request through, so a stranger whose requests are refused never holds
+ * the number's cooldown or a unit of the budget, not even for the moment
+ * before a refused hold is given back, and a refusal never says anything
+ * about the number unless the request could have sent an SMS.
  * Whatever was taken is given back when any step refuses or fails, and a
  * storage call that passes its deadline is undone if it commits late.
  *
@@ -141,16 +143,14 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   }
   const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
 
-  // Round trip 1: the client's quota and the day's budget at once. Each undo is safe whatever its take did.
-  const taken = await Promise.allSettled(
-    quotas.map((q) =>
-      storageCall(
-        options,
-        () => q.take(),
-        () => q.release(),
-      ),
-    ),
-  );
+  const take = (q: QuotaHold) =>
+    storageCall(
+      options,
+      () => q.take(),
+      () => q.release(),
+    );
+  // Round trip 1: the client's own holds (its address and prefixes). Each undo is safe whatever its take did.
+  const taken = await Promise.allSettled(quotas.filter((q) => !q.shared).map(take));
   const quotaRefusal = firstRefusal(taken);
   if (quotaRefusal) {
     recordRefusal(deps, phone, quotaRefusal);
@@ -161,8 +161,11 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
     throw quotaRefusal;
   }
 
-  // Round trip 2: the number's limits; the new code is live from here.
+  // Round trip 2: the counters shared with other clients (the network's, the day's budget) and the
+  // number's limits, at once; the new code is live from here. Only requests their own limits let
+  // through get this far, so a flood of refused requests never holds any of these.
   const reserved = await Promise.allSettled([
+    ...quotas.filter((q) => q.shared).map(take),
     storageCall(options, () => limiter.reserveSend({ codeId, client, limits }), releaseSend).then((r) =>
       r.outcome === "reserved" ? undefined : sendRefusal(r, otp.maxSendsPerHour),
     ),
