@@ -76,3 +76,46 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : typeof err;
 }
+
+/** A gateway's error message the service recognises, in its own words (the vendor's text is never logged). */
+export interface KnownReason {
+  pattern: RegExp;
+  reason: string;
+  numberRefused?: true;
+  retryable?: true;
+}
+
+/**
+ * Why a gateway whose answers carry an error message (MSG91, 2Factor) did
+ * not accept a message: a 5xx is `unknown` (it may have taken it); an
+ * explicit error is `not_sent`, with the reason its message matches; a 401 or
+ * 403 without one is `authFailure`; anything else after a 2xx is `unknown`,
+ * since only an explicit error says nothing was sent.
+ */
+export function refusal(
+  httpStatus: number,
+  explicitError: boolean,
+  message: string,
+  reasons: readonly KnownReason[],
+  authFailure?: KnownReason,
+): Omit<SmsFailure, "provider"> {
+  if (httpStatus >= 500) return { delivery: "unknown", retryable: true, reason: "gateway server error", httpStatus };
+  const known =
+    (explicitError ? reasons.find((r) => r.pattern.test(message)) : undefined) ??
+    (httpStatus === 401 || httpStatus === 403 ? authFailure : undefined);
+  if (known) {
+    return {
+      delivery: "not_sent",
+      retryable: known.retryable ?? false,
+      ...(known.numberRefused ? { numberRefused: true } : {}),
+      reason: known.reason,
+      httpStatus,
+    };
+  }
+  return {
+    delivery: explicitError ? "not_sent" : unclearDelivery(httpStatus),
+    retryable: httpStatus === 429 || (httpStatus >= 200 && httpStatus < 300),
+    reason: "refused without a known error message",
+    httpStatus,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Settings } from "../../kernel/config/settings";
-import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
+import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
 import type { OtpMessage, SmsProvider } from "./sms-provider";
 
 type Msg91Settings = Settings["msg91"];
@@ -9,7 +9,7 @@ type Msg91Settings = Settings["msg91"];
  * accounts and versions), in words a person can act on. The first match wins.
  * Only these words are logged, never MSG91's own text.
  */
-const REASONS: { pattern: RegExp; reason: string; numberRefused?: true; retryable?: true }[] = [
+const REASONS: KnownReason[] = [
   { pattern: /auth ?key|authenticat|unauthori[sz]ed/i, reason: "the gateway rejected the service's auth key" },
   { pattern: /balance|credit|recharge/i, reason: "the gateway account has insufficient balance" },
   { pattern: /template/i, reason: "the OTP template is missing, invalid or not approved at the gateway" },
@@ -68,32 +68,8 @@ export function createMsg91Provider(
       const { response } = answer;
       const body = jsonAnswer(answer, fail);
       if (response.ok && body.type === "success") return;
-      const httpStatus = response.status;
-      if (httpStatus >= 500) {
-        // A proxy timeout or a server error after the gateway took the message: it may still arrive.
-        throw fail({ delivery: "unknown", retryable: true, reason: "gateway server error", httpStatus });
-      }
-      const text = typeof body.message === "string" ? body.message : "";
-      const known = body.type === "error" ? REASONS.find((r) => r.pattern.test(text)) : undefined;
-      if (known) {
-        throw fail({
-          delivery: "not_sent",
-          retryable: known.retryable ?? false,
-          ...(known.numberRefused ? { numberRefused: true } : {}),
-          reason: known.reason,
-          httpStatus,
-        });
-      }
-      if (httpStatus === 401 || httpStatus === 403) {
-        throw fail({ delivery: "not_sent", retryable: false, reason: REASONS[0]!.reason, httpStatus });
-      }
-      throw fail({
-        // Only an explicit error says nothing was sent; any other answer after a 2xx may hide a success.
-        delivery: body.type === "error" ? "not_sent" : unclearDelivery(httpStatus),
-        retryable: httpStatus === 429 || response.ok,
-        reason: "refused without a known error message",
-        httpStatus,
-      });
+      const errorText = typeof body.message === "string" ? body.message : "";
+      throw fail(refusal(response.status, body.type === "error", errorText, REASONS, REASONS[0]));
     },
   };
 }

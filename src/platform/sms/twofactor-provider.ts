@@ -1,5 +1,5 @@
 import type { Settings } from "../../kernel/config/settings";
-import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
+import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
 import { channelOf, type OtpMessage, type SmsProvider } from "./sms-provider";
 
 type TwoFactorSettings = Settings["twofactor"];
@@ -9,7 +9,7 @@ type TwoFactorSettings = Settings["twofactor"];
  * act on; the first match wins. Only these words are logged, never 2Factor's
  * text (it could echo the request).
  */
-const REASONS: { pattern: RegExp; reason: string; numberRefused?: true; retryable?: true }[] = [
+const REASONS: KnownReason[] = [
   { pattern: /api ?key|authenticat|unauthori[sz]ed/i, reason: "the gateway rejected the service's API key" },
   { pattern: /balance|credit|recharge/i, reason: "the gateway account has insufficient balance" },
   { pattern: /template/i, reason: "the SMS template is missing, invalid or not approved at the gateway" },
@@ -62,29 +62,8 @@ export function createTwoFactorProvider(
       const { response } = answer;
       const body = jsonAnswer(answer, fail);
       if (response.ok && body.Status === "Success") return;
-      const httpStatus = response.status;
-      if (httpStatus >= 500) {
-        // A proxy timeout or a server error after the gateway took the message: it may still arrive.
-        throw fail({ delivery: "unknown", retryable: true, reason: "gateway server error", httpStatus });
-      }
-      const text = typeof body.Details === "string" ? body.Details : "";
-      const known = body.Status === "Error" ? REASONS.find((r) => r.pattern.test(text)) : undefined;
-      if (known) {
-        throw fail({
-          delivery: "not_sent",
-          retryable: known.retryable ?? false,
-          ...(known.numberRefused ? { numberRefused: true } : {}),
-          reason: known.reason,
-          httpStatus,
-        });
-      }
-      throw fail({
-        // Only an explicit error says nothing was sent; any other answer after a 2xx may hide a success.
-        delivery: body.Status === "Error" ? "not_sent" : unclearDelivery(httpStatus),
-        retryable: httpStatus === 429 || response.ok,
-        reason: "refused without a known error message",
-        httpStatus,
-      });
+      const details = typeof body.Details === "string" ? body.Details : "";
+      throw fail(refusal(response.status, body.Status === "Error", details, REASONS));
     },
   };
 }
