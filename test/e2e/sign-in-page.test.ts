@@ -89,6 +89,8 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
     const res = await page.goto(`${dev.url}/`);
     expect(res?.status()).toBe(200);
+    // The browser applies autofocus after load, at its next rendering step: typing before it lands goes nowhere.
+    await page.locator("#phone:focus").waitFor();
     return { page, problems };
   }
 
