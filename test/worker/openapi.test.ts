@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "../../src/http/openapi/openapi-document";
+import { renderDocs } from "../../src/http/openapi/render-docs";
 import app from "../../src/index";
 import { ERROR_CODES } from "../../src/kernel/errors/error-catalog";
 import { get } from "../helpers/api";
@@ -113,5 +114,37 @@ describe("GET /docs", () => {
     for (const code of ERROR_CODES) expect(html).toContain(`<code>${code}</code>:`);
     expect(html).not.toMatch(/<script|\bsrc=|href="(?:https?:)?\/\//i);
     expect(html).not.toMatch(/\sstyle=/);
+  });
+
+  it("renders `code` spans as <code> everywhere, never as literal backticks", async () => {
+    const html = (await get("/docs")).body.raw as string;
+    expect(html).not.toContain("`");
+    // From the document's description, an operation's description and a field's description.
+    expect(html).toContain("<code>code</code>");
+    expect(html).toContain("<code>current</code>");
+  });
+
+  it("escapes HTML inside and outside code spans", async () => {
+    const html = await renderDocs({
+      openapi: "3.1.0",
+      info: { title: "T", version: "1", description: "a `<b>x</b>` and <i>y</i>" },
+      paths: {
+        "/p": {
+          get: {
+            operationId: "op",
+            summary: "s `<img src=x>`",
+            description: "d <script>alert(1)</script> `&`",
+            parameters: [{ name: "q", description: "`<u>`" }],
+            responses: { "200": { description: "ok `<em>`" } },
+          },
+        },
+      },
+    });
+    expect(html).toContain("<code>&lt;b&gt;x&lt;/b&gt;</code> and &lt;i&gt;y&lt;/i&gt;");
+    expect(html).toContain("<code>&lt;img src=x&gt;</code>");
+    expect(html).toContain("d &lt;script&gt;alert(1)&lt;/script&gt; <code>&amp;</code>");
+    expect(html).toContain("<code>&lt;u&gt;</code>");
+    expect(html).toContain("<code>&lt;em&gt;</code>");
+    expect(html).not.toMatch(/<(b|i|img|script|u|em)[\s>]/);
   });
 });

@@ -51,12 +51,15 @@ function fieldTable(schema: Schema | undefined): HtmlEscapedString | Promise<Htm
 <thead><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr></thead>
 <tbody>${Object.entries(properties).map(
     ([name, field]) =>
-      html`<tr><td><code>${name}</code></td><td><code>${typeOf(field)}</code></td><td>${required.has(name) ? "yes" : "no"}</td><td>${String(field.description ?? "")}${constraints(field) ? html` <span class="muted">(${constraints(field)})</span>` : null}</td></tr>`,
+      html`<tr><td><code>${name}</code></td><td><code>${typeOf(field)}</code></td><td>${required.has(name) ? "yes" : "no"}</td><td>${withCode(String(field.description ?? ""))}${constraints(field) ? html` <span class="muted">(${constraints(field)})</span>` : null}</td></tr>`,
   )}</tbody>
 </table>`;
 }
 
-/** Text with `code spans`, as HTML. */
+/**
+ * Text with `code spans`, as HTML: the parts between backticks become <code>
+ * elements and every part is escaped by `html`, so no text becomes markup.
+ */
 function withCode(text: string) {
   return text.split("`").map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part));
 }
@@ -91,12 +94,12 @@ export async function renderDocs(doc: Json): Promise<string> {
 <body>
 <header>
 <h1>${String(info.title)} API <span class="muted">${String(info.version)}</span></h1>
-<p>${String(info.description)}</p>
+<p>${withCode(String(info.description))}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${String(doc.openapi)}). Try it: <a href="/">the sign-in page</a>.</p>
 </header>
 <nav aria-label="Operations"><ul>${operations.map(
     ({ path, method, op }) =>
-      html`<li><a href="#${String(op.operationId)}"><span class="method ${method}">${method}</span><code>${path}</code></a> ${String(op.summary)}</li>`,
+      html`<li><a href="#${String(op.operationId)}"><span class="method ${method}">${method}</span><code>${path}</code></a> ${withCode(String(op.summary))}</li>`,
   )}</ul></nav>
 <main>${operations.map(({ path, method, op }) => {
     const body = ((op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined)?.[
@@ -107,8 +110,8 @@ export async function renderDocs(doc: Json): Promise<string> {
     const parameters = (op.parameters ?? []) as Json[];
     return html`<section id="${String(op.operationId)}">
 <h2><span class="method ${method}">${method}</span><code>${path}</code></h2>
-<p><strong>${String(op.summary)}.</strong> ${String(op.description)}</p>
-${parameters.length > 0 ? html`<h3>Query parameters</h3><ul>${parameters.map((p) => html`<li><code>${String(p.name)}</code> (optional): ${String(p.description)}</li>`)}</ul>` : null}
+<p><strong>${withCode(String(op.summary))}.</strong> ${withCode(String(op.description))}</p>
+${parameters.length > 0 ? html`<h3>Query parameters</h3><ul>${parameters.map((p) => html`<li><code>${String(p.name)}</code> (optional): ${withCode(String(p.description))}</li>`)}</ul>` : null}
 ${body ? html`<h3>Request body <code>application/json</code></h3>${fieldTable(body.schema as Schema)}` : null}
 ${success?.schema && (success.schema as Schema).properties ? html`<h3>200 response</h3>${fieldTable(success.schema as Schema)}` : null}
 <h3>Responses</h3>
