@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 // `npm run keygen [-- --alg EdDSA|ES256|RS256] [--json]`: a fresh signing key pair as JWKs,
 // ready for `wrangler secret put JWT_PRIVATE_KEY` (private) and JWT_PREVIOUS_PUBLIC_KEYS (public).
-// No openssl needed. See README.md, "Key rotation".
+// No openssl needed. See docs/tokens.md, "Key rotation".
 import { exportJWK, generateKeyPair } from "jose";
 
 const ALGS = ["EdDSA", "ES256", "RS256"];

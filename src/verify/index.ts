@@ -1,6 +1,6 @@
 /**
  * For the app's other Workers and Node backends: check this service's access
- * tokens. See README.md, "Verifying tokens in your backend".
+ * tokens. See docs/tokens.md, "Verifying tokens in your backend".
  */
 
 export { type PhoneAuthVariables, phoneAuth } from "./phone-auth";

@@ -68,7 +68,7 @@ async function importKeys(settings: Settings): Promise<TokenKeys> {
 
 /**
  * The current key first, then the others. A published key may repeat the
- * current one (the rotation steps in README.md publish a key before it signs);
+ * current one (the rotation steps in docs/tokens.md publish a key before it signs);
  * the same kid with different key material is a misconfiguration.
  */
 function publishedKeys(current: SigningJwk | undefined, previous: readonly SigningJwk[]): JWK[] {

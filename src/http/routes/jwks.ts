@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../core/app-env";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
 
-/** How long verifiers may cache the key set. Key rotation (README.md) waits at least this long between steps. */
+/** How long verifiers may cache the key set. Key rotation (docs/tokens.md) waits at least this long between steps. */
 export const JWKS_MAX_AGE_SECONDS = 300;
 
 /**

@@ -20,7 +20,7 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     const body = c.req.valid("json");
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
-    // An app's backend may name its user's address (README, "Calling from your backend").
+    // An app's backend may name its user's address (docs/scale.md, "Calling /send-otp from your backend").
     const proxied = await proxiedClientAddress(
       settings.clients.trustedProxySecret,
       c.req.header("x-otp-proxy-secret"),
