@@ -35,24 +35,30 @@ export function faultyKv(faults: Partial<Record<"get" | "put" | "delete", Fault>
   });
 }
 
-/** A Durable Object namespace whose stubs fail on the named RPC methods and pass everything else through. */
+/**
+ * A Durable Object namespace whose stubs (by name, or by id for objects
+ * addressed by `idFromName`/`idFromString`) fail on the named RPC methods and
+ * pass everything else through.
+ */
 export function faultyNamespace<T extends Rpc.DurableObjectBranded | undefined>(
   namespace: DurableObjectNamespace<T>,
   faults: Record<string, Fault>,
 ): DurableObjectNamespace<T> {
+  const faulty = (stub: unknown) =>
+    new Proxy(stub as Record<string, (...args: unknown[]) => Promise<unknown>>, {
+      get(target, prop: string) {
+        const fault = faults[prop];
+        const real = (...args: unknown[]) => target[prop]!(...args);
+        if (fault === undefined) return real;
+        return (...args: unknown[]) =>
+          typeof fault === "object" && "late" in fault ? late(() => real(...args), fault.late) : act(fault);
+      },
+    });
   return {
-    getByName(name: string) {
-      const stub = namespace.getByName(name) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-      return new Proxy(stub, {
-        get(target, prop: string) {
-          const fault = faults[prop];
-          const real = (...args: unknown[]) => target[prop]!(...args);
-          if (fault === undefined) return real;
-          return (...args: unknown[]) =>
-            typeof fault === "object" && "late" in fault ? late(() => real(...args), fault.late) : act(fault);
-        },
-      });
-    },
+    getByName: (name: string) => faulty(namespace.getByName(name)),
+    get: (id: DurableObjectId) => faulty(namespace.get(id)),
+    idFromName: (name: string) => namespace.idFromName(name),
+    idFromString: (id: string) => namespace.idFromString(id),
   } as unknown as DurableObjectNamespace<T>;
 }
 

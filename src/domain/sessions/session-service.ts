@@ -13,7 +13,7 @@ import {
   SessionNotFoundError,
 } from "../../kernel/errors/service-error";
 import { HOUR_MS } from "../../kernel/time";
-import { type QuotaCounter, type QuotaCounterRpc, quotaCounterFor } from "../../platform/limiter/quota-counter";
+import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { IssuedToken, NewSession, SessionInfo, SessionLimits } from "../../platform/sessions/session-types";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
@@ -77,12 +77,13 @@ export async function createSession(deps: SessionDeps, e164: string, client: str
     client,
   };
   const store = stub(deps.stores, id);
-  // A session created too late for its answer holds a token nobody received: end it.
+  // A session created too late for its answer holds a token nobody received: end it, and bring back
+  // the sessions it evicted to stay under the cap.
   const created = await storageCall(
     storageOptions(deps),
     () => store.create(e164, session, limitsOf(settings)),
     async () => {
-      await store.end(sessionId);
+      await store.undoCreate(sessionId);
     },
   );
   return { sessionId, refreshToken: token, refreshExpiresIn: secondsUntil(created.expiresAt) };
@@ -103,8 +104,11 @@ const invalid = () =>
   );
 
 /**
- * Rotates a refresh token. Limited per client address first (a sprayed
- * stolen token is not free), then one atomic call to the number's store.
+ * Rotates a refresh token: one atomic call to the number's store. Only a
+ * refresh that fails counts against the client address (a sprayed or guessed
+ * token is not free); a valid token, or a retry answered with its successor,
+ * never touches that allowance, so a neighbour behind the same address who
+ * floods bad tokens cannot stop anyone else's refresh.
  */
 export async function refreshSession(
   deps: SessionDeps,
@@ -112,18 +116,10 @@ export async function refreshSession(
   client: string,
 ): Promise<{ e164: string; sessionId: string; refreshToken: string; refreshExpiresIn: number }> {
   const { settings } = deps;
-  const quota = quotaCounterFor(deps.quotas, `refresh-ip:${client}`);
-  const ticket = crypto.randomUUID();
-  const releaseQuota = () => quota.release(ticket);
-  await storageCall(
-    storageOptions(deps),
-    () => takeRefreshQuota(quota, ticket, settings.sessions.maxRefreshesPerIpPerHour),
-    releaseQuota,
-  );
-
   const parsed = parseRefreshToken(refreshToken);
   const id = parsed && storeIdOf(deps.stores, parsed);
-  if (!parsed || !id) throw invalid();
+  // Malformed, or not one of this namespace's stores: refused without hashing or asking any store.
+  if (!parsed || !id) return await refuseFailed(deps, client);
   const secret = settings.otp.hashSecret;
   const nextRotation = newRotationSecret();
   const nextCounter = parsed.counter + 1;
@@ -139,7 +135,7 @@ export async function refreshSession(
   };
   const store = stub(deps.stores, id);
   // A rotation whose answer comes too late is taken back, so the presented token still works after a 503
-  // (however late the retry), and the 503 costs the client none of its refresh quota.
+  // (however late the retry); a 503 counts as no failure.
   const result = await storageCall(
     storageOptions(deps),
     () =>
@@ -149,15 +145,12 @@ export async function refreshSession(
         limitsOf(settings),
       ),
     () => store.undoRefresh(parsed.sessionId, nh),
-  ).catch(async (err: unknown) => {
-    await releaseQuota().catch(() => undefined);
-    throw err;
-  });
+  );
   if (result.outcome === "reused") {
     console.log(JSON.stringify({ event: "session.reuse_detected" }));
-    throw invalid();
+    return await refuseFailed(deps, client);
   }
-  if (result.outcome === "invalid") throw invalid();
+  if (result.outcome === "invalid") return await refuseFailed(deps, client);
   return {
     e164: result.e164,
     sessionId: parsed.sessionId,
@@ -215,13 +208,63 @@ export async function endSession(deps: SessionDeps, caller: Caller, sessionId: s
   if (outcome === "not_found") throw new SessionNotFoundError("There is no session with this id for your number.");
 }
 
-/** REFRESH_MAX_PER_IP_PER_HOUR refreshes per client address, counted exactly (QuotaCounter `refresh-ip:<client>`). */
-async function takeRefreshQuota(quota: QuotaCounterRpc, ticket: string, limit: number): Promise<void> {
-  const result = await quota.take(ticket, limit, HOUR_MS);
+/**
+ * A failed refresh (malformed, unknown, expired, ended or reused token):
+ * counted against the client address, REFRESH_MAX_PER_IP_PER_HOUR failures
+ * in any rolling hour, exactly (QuotaCounter `refresh-fail:<client>`).
+ * Within the allowance it answers 401; past it, 429 with Retry-After.
+ *
+ * An isolate that saw the address refused trusts that for up to 30 s and
+ * answers 429 without asking the counter again: a flood past the allowance
+ * then costs no storage at all when its tokens are malformed, and one store
+ * call (the check that a valid token still needs) when they are not.
+ */
+async function refuseFailed(deps: SessionDeps, client: string): Promise<never> {
+  const limit = deps.settings.sessions.maxRefreshesPerIpPerHour;
+  const key = `refresh-fail:${client}`;
+  const now = Date.now();
+  const known = refusedUntil(key, limit, now);
+  if (known !== undefined) throw tooManyFailures(known - now);
+  const quota = quotaCounterFor(deps.quotas, key);
+  const ticket = crypto.randomUUID();
+  const result = await storageCall(
+    storageOptions(deps),
+    () => quota.take(ticket, limit, HOUR_MS),
+    () => quota.release(ticket),
+  );
   if (result.outcome === "refused") {
-    const seconds = result.retryAfterMs / 1000;
-    throw new RateLimitedError(`Too many token refreshes from your network. Try again in ${describeWait(seconds)}.`, {
-      retryAfter: seconds,
-    });
+    rememberRefused(key, limit, now + result.retryAfterMs, now);
+    throw tooManyFailures(result.retryAfterMs);
   }
+  throw invalid();
+}
+
+function tooManyFailures(retryAfterMs: number): RateLimitedError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new RateLimitedError(
+    `Too many failed token refreshes from your network. Try again in ${describeWait(seconds)}.`,
+    { retryAfter: seconds },
+  );
+}
+
+/** Per isolate: the addresses whose failure allowance refused, under which limit, and until when. */
+const refused = new Map<string, { limit: number; until: number; trustUntil: number }>();
+const REFUSED_MAX_ENTRIES = 10_000;
+/** How long an isolate trusts a refusal it remembers before it asks the counter again. */
+const REFUSED_TRUST_MS = 30_000;
+
+function refusedUntil(key: string, limit: number, now: number): number | undefined {
+  const memo = refused.get(key);
+  if (memo === undefined) return undefined;
+  if (memo.limit === limit && memo.until > now && memo.trustUntil > now) return memo.until;
+  refused.delete(key);
+  return undefined;
+}
+
+function rememberRefused(key: string, limit: number, until: number, now: number): void {
+  if (refused.size >= REFUSED_MAX_ENTRIES) {
+    for (const [k, m] of refused) if (m.trustUntil <= now) refused.delete(k);
+    if (refused.size >= REFUSED_MAX_ENTRIES) refused.clear();
+  }
+  refused.set(key, { limit, until, trustUntil: Math.min(until, now + REFUSED_TRUST_MS) });
 }

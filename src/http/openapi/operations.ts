@@ -113,7 +113,8 @@ export const OPERATIONS: readonly Operation[] = [
       "The presented refresh token is replaced by a new one. Presenting the immediately previous token again within " +
       "REFRESH_REUSE_GRACE_SECONDS of its rotation (a retry, or two refreshes racing) answers the same successor; " +
       "presenting an older token, or the previous one after that window, is reuse: 401 and the whole session ends. " +
-      "Limited per client address (REFRESH_MAX_PER_IP_PER_HOUR).",
+      "Failed refreshes are limited per client address (REFRESH_MAX_PER_IP_PER_HOUR): past that, 429; a valid " +
+      "token is never refused by that limit.",
     tag: "Sessions",
     body: refreshTokenBody,
     success: { status: 200, contentType: "application/json", description: "Rotated.", schema: tokenRefreshResponse },

@@ -63,15 +63,20 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       expiresAt,
       session.client,
     );
-    // Beyond the cap, the least recently used sessions end.
+    // Beyond the cap, the least recently used sessions end. Each is kept aside, marked with the new session's
+    // id, so an undo of this create (its answer came too late) can put it back exactly.
     const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
     const over = Math.max(0, count - limits.maxPerNumber);
     if (over > 0) {
+      const victims = `SELECT id FROM sessions WHERE id != ? ORDER BY last_used_at ASC, created_at ASC LIMIT ?`;
       sql.exec(
-        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE id != ? ORDER BY last_used_at ASC, created_at ASC LIMIT ?)",
+        `INSERT INTO evicted (evicted_by, evicted_at, ${COLUMNS}) SELECT ?, ?, ${COLUMNS} FROM sessions WHERE id IN (${victims})`,
+        session.sessionId,
+        now,
         session.sessionId,
         over,
       );
+      sql.exec(`DELETE FROM sessions WHERE id IN (${victims})`, session.sessionId, over);
     }
     await this.schedule();
     return { e164, expiresAt, ended: over };
@@ -148,6 +153,28 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     );
   }
 
+  /**
+   * Takes back a create whose answer the client never got (the Worker
+   * answered 503): ends the new session and puts back, exactly as they were,
+   * the sessions that create evicted, so their refresh tokens work again.
+   * Leaves a tombstone, so a create of this id arriving later does nothing.
+   * Idempotent: a second undo finds nothing left to take back.
+   */
+  async undoCreate(sessionId: string): Promise<void> {
+    const now = Date.now();
+    const sql = this.table(now);
+    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", sessionId, now);
+    sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
+    // The created session's slot is free again, so the number is back under its cap.
+    sql.exec(
+      `INSERT OR IGNORE INTO sessions (${COLUMNS}) SELECT ${COLUMNS} FROM evicted WHERE evicted_by = ? AND expires_at > ?`,
+      sessionId,
+      now,
+    );
+    sql.exec("DELETE FROM evicted WHERE evicted_by = ?", sessionId);
+    await this.schedule();
+  }
+
   /** Ends one session if the token belongs to it (its family secret matches). True when it existed. */
   async logout(sessionId: string, familyHash: string): Promise<boolean> {
     const sql = this.table(Date.now());
@@ -163,7 +190,7 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     const sql = this.table(Date.now());
     if (!this.exists(sql, caller)) return null;
     const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
-    sql.exec("DELETE FROM sessions");
+    this.endEverything(sql);
     await this.schedule();
     return n;
   }
@@ -179,6 +206,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     const sql = this.table(now);
     if (caller !== null && !this.exists(sql, caller)) return "caller_ended";
     const cursor = sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
+    // Ended while a late create had evicted it: an undo of that create must not bring it back.
+    sql.exec("DELETE FROM evicted WHERE id = ?", sessionId);
     sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", sessionId, now);
     await this.schedule();
     return cursor.rowsWritten > 0 ? "ended" : "not_found";
@@ -207,7 +236,7 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
   async adminEndAll(): Promise<number> {
     const sql = this.table(Date.now());
     const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
-    sql.exec("DELETE FROM sessions");
+    this.endEverything(sql);
     await this.schedule();
     return n;
   }
@@ -220,6 +249,12 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       return;
     }
     await this.schedule();
+  }
+
+  /** Ends every session, evicted copies included: signing out everywhere is never undone by a late create's undo. */
+  private endEverything(sql: SqlStorage): void {
+    sql.exec("DELETE FROM sessions");
+    sql.exec("DELETE FROM evicted");
   }
 
   private exists(sql: SqlStorage, sessionId: string): boolean {
@@ -246,9 +281,19 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, client TEXT)`);
     // Ids and hashes the Worker gave up (a 503), remembered for an hour so a late call does nothing.
     sql.exec("CREATE TABLE IF NOT EXISTS given_back (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    // Sessions a create evicted, kept as long as that create may still be taken back (as long as a tombstone).
+    sql.exec(`CREATE TABLE IF NOT EXISTS evicted (evicted_by TEXT NOT NULL, evicted_at INTEGER NOT NULL,
+      id TEXT NOT NULL, e164 TEXT NOT NULL, family_hash TEXT NOT NULL, counter INTEGER NOT NULL,
+      current_hash TEXT NOT NULL, previous_hash TEXT, previous_until INTEGER, successor TEXT,
+      successor_delivered INTEGER NOT NULL DEFAULT 0,
+      created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, client TEXT)`);
     sql.exec("DELETE FROM given_back WHERE at <= ?", now - GIVEN_BACK_TTL_MS);
+    sql.exec("DELETE FROM evicted WHERE evicted_at <= ? OR expires_at <= ?", now - GIVEN_BACK_TTL_MS, now);
     sql.exec("DELETE FROM sessions WHERE expires_at <= ?", now);
-    sql.exec("UPDATE sessions SET successor = NULL WHERE successor IS NOT NULL AND previous_until <= ?", now);
+    // A successor's string is kept only for its grace window, in an evicted copy too.
+    for (const table of ["sessions", "evicted"]) {
+      sql.exec(`UPDATE ${table} SET successor = NULL WHERE successor IS NOT NULL AND previous_until <= ?`, now);
+    }
     return sql;
   }
 
@@ -267,6 +312,11 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
 }
 
 const GIVEN_BACK_TTL_MS = HOUR_MS;
+
+/** The columns of a session row, in one order, for copying rows between `sessions` and `evicted`. */
+const COLUMNS =
+  "id, e164, family_hash, counter, current_hash, previous_hash, previous_until, successor, successor_delivered, " +
+  "created_at, last_used_at, expires_at, client";
 
 const encoder = new TextEncoder();
 

@@ -64,6 +64,8 @@ export interface SessionStoreRpc {
   create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult>;
   refresh(presented: PresentedToken, successor: IssuedToken, limits: SessionLimits): Promise<RefreshResult>;
   undoRefresh(sessionId: string, successorHash: string): Promise<void>;
+  /** Takes back a create answered too late: ends that session and restores the sessions it evicted. */
+  undoCreate(sessionId: string): Promise<void>;
   logout(sessionId: string, familyHash: string): Promise<boolean>;
   /** `caller`: the session of the access token asking; null answers mean it has ended. */
   endAll(caller: string): Promise<number | null>;
