@@ -59,10 +59,12 @@ export function roundTripCounter() {
     /**
      * The longest chain of calls, each starting after the previous one ended;
      * with `until`, only calls that ended before it (the ones the answer
-     * waited for, not work left to run after the response).
+     * waited for, not work left to run after the response). `notWaitedFor`:
+     * calls the request starts in the background and never awaits, which
+     * may still end before the answer.
      */
-    sequentialDepth(until = Number.POSITIVE_INFINITY): number {
-      const sorted = calls.filter((c) => c.end < until).sort((a, b) => a.end - b.end);
+    sequentialDepth(until = Number.POSITIVE_INFINITY, notWaitedFor: readonly string[] = []): number {
+      const sorted = calls.filter((c) => c.end < until && !notWaitedFor.includes(c.name)).sort((a, b) => a.end - b.end);
       const depth = new Map<(typeof calls)[number], number>();
       for (const call of sorted) {
         let best = 0;

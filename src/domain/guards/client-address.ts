@@ -22,6 +22,20 @@ export function clientKey(address: string | undefined): string {
 }
 
 /**
+ * The client as one number's limits see it (the per-client cooldown, hourly
+ * sends and wrong-guess lock, and the "signed in here before" trust): the
+ * IPv4 address, or the /48 of an IPv6 address. Not the /64: one home or
+ * office routinely holds a /56 (256 /64s) and a tunnel broker hands out a
+ * /48 for free, so keyed on the /64, one person would count as many clients
+ * and fill the number-wide ceilings that hold strangers back. A /48 is the
+ * largest block commonly assigned to a single customer.
+ */
+export function numberClientKey(address: string | undefined): string {
+  const at48 = clientPrefixes(address).find((p) => p.prefix === 48);
+  return at48 === undefined ? clientKey(address) : at48.key;
+}
+
+/**
  * Every key a client's sends are counted under, narrowest first: an IPv4
  * address alone; an IPv6 address at /64 (its clientKey), /56 and /48, each
  * with a larger limit (a home or office usually gets a /56 or /48, and a

@@ -20,8 +20,9 @@ import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
-import { clientKey } from "../guards/client-address";
+import { numberClientKey } from "../guards/client-address";
 import { clientQuotas, type QuotaHold, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
+import { verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
@@ -49,6 +50,12 @@ export interface SendContext {
   turnstileToken: string | undefined;
   /** `sms` (default) or `voice`: a call that speaks the code, through the first gateway that can call. */
   channel?: Channel;
+}
+
+/** Who checks a code: the client's address (CF-Connecting-IP) and network (request.cf.asn), if known. */
+export interface VerifyContext {
+  address: string | undefined;
+  asn?: number | undefined;
 }
 
 export interface VerifiedCode {
@@ -108,9 +115,13 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
   const testCode = settings.testNumbers.get(phone.e164);
-  const client = clientKey(context.clientAddress);
+  const client = numberClientKey(context.clientAddress);
+  const shared = isCarrier(settings, context.asn);
   const limiter = limiterFor(deps.limiters, phone.e164);
   const codeId = newVerificationId();
+  // Made before the number's object is called: it holds the hash until KV has reached every location.
+  const code = testCode ?? generateCode(otp.length);
+  const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
   // Made here and passed in, so a call that answers too late can be undone by it.
   const limits: SendLimits = {
     ttlMs: otp.ttlSeconds * 1000,
@@ -121,7 +132,9 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
     maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
   };
 
-  const releaseSend: Undo = () => limiter.releaseSend(codeId);
+  // Only a call that passed its deadline leaves a tombstone; a reservation that answered in time is simply undone.
+  const releaseLateSend: Undo = () => limiter.releaseSend(codeId, { late: true });
+  const releaseSend: Undo = () => limiter.releaseSend(codeId, { late: false });
   const { clients, budget } = settings;
   const quotas: QuotaHold[] = clientQuotas(
     deps.quotas,
@@ -141,7 +154,10 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
     const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
     quotas.push(smsBudget(deps.budgets, { ...budget, daily: settings.smsDailyBudget }, Date.now(), units));
   }
-  const giveBackAll = () => giveBack(deps, [releaseSend, ...quotas.map((q) => () => q.release())]);
+  let reserved = false;
+  // A number that refused took nothing, so it is given nothing back (and keeps no trace of the request).
+  const giveBackAll = () =>
+    giveBack(deps, [...(reserved ? [releaseSend] : []), ...quotas.map((q) => () => q.release())]);
 
   const take = (q: QuotaHold) =>
     storageCall(
@@ -164,13 +180,17 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   // Round trip 2: the counters shared with other clients (the network's, the day's budget) and the
   // number's limits, at once; the new code is live from here. Only requests their own limits let
   // through get this far, so a flood of refused requests never holds any of these.
-  const reserved = await Promise.allSettled([
+  const reservations = await Promise.allSettled([
     ...quotas.filter((q) => q.shared).map(take),
-    storageCall(options, () => limiter.reserveSend({ codeId, client, limits }), releaseSend).then((r) =>
-      r.outcome === "reserved" ? undefined : sendRefusal(r, otp.maxSendsPerHour),
+    storageCall(options, () => limiter.reserveSend({ codeId, client, shared, hash, limits }), releaseLateSend).then(
+      (r) => {
+        if (r.outcome !== "reserved") return sendRefusal(r, otp.maxSendsPerHour);
+        reserved = true;
+        return undefined;
+      },
     ),
   ]);
-  const numberRefusal = firstRefusal(reserved);
+  const numberRefusal = firstRefusal(reservations);
   if (numberRefusal) {
     recordRefusal(deps, phone, numberRefusal);
     await giveBackAll();
@@ -178,8 +198,6 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   }
 
   // Round trip 3: the code's keyed hash, under a key of its own.
-  const code = testCode ?? generateCode(otp.length);
-  const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
   const dropHash: Undo = () => deleteCodeHash(deps.kv, phone.e164, codeId);
   try {
     await storageCall(options, () => putCodeHash(deps.kv, phone.e164, codeId, hash, otp.ttlSeconds), dropHash);
@@ -294,6 +312,7 @@ function sendRefusal(refusal: SendRefusal, maxSendsPerHour: number): ServiceErro
   const seconds = refusal.retryAfterMs / 1000;
   switch (refusal.outcome) {
     case "locked":
+    case "throttled":
       return new TooManyAttemptsError(
         `Too many wrong codes were entered for this number. Try again in ${describeWait(seconds)}.`,
         { retryAfter: seconds },
@@ -358,11 +377,25 @@ export async function verifyOtp(
   phone: NormalizedPhone,
   guess: string,
   verificationId: string | undefined,
-  clientAddress: string | undefined,
+  client: VerifyContext,
 ): Promise<VerifiedCode> {
-  const { otp } = deps.settings;
-  const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
+  const { settings } = deps;
+  const { otp } = settings;
+  const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
   const limiter: PhoneLimiterRpc = limiterFor(deps.limiters, phone.e164);
+
+  // Round trip 1: the client's verify allowance, before any KV read or call on the number's object.
+  const allowance = verifyQuota(deps.quotas, client, {
+    perIp: otp.maxVerifiesPerIpPerHour,
+    sendsPerIp: otp.maxSendsPerIpPerHour,
+    sendsPer56: settings.clients.maxSendsPer56PerHour,
+    sendsPer48: settings.clients.maxSendsPer48PerHour,
+    sendsPerCarrierIp: settings.clients.maxSendsPerCarrierIpPerHour,
+    carrierAsns: settings.clients.carrierAsns,
+  });
+  const refused = await storageCall(options, () => allowance.take(), allowance.release);
+  if (refused) throw refused;
+  const giveAllowanceBack = () => deps.background(giveBack(deps, [allowance.release]));
 
   let codeId = verificationId;
   if (codeId === undefined) {
@@ -373,8 +406,11 @@ export async function verifyOtp(
   const id = codeId;
 
   const hash = await storageCall(options, () => getCodeHash(deps.kv, phone.e164, id));
-  if (hash === undefined) throw new OtpNotFoundError();
-  const matched = await codeMatches(otp.hashSecret, phone.e164, id, guess, hash);
+  // Not in KV here (yet): a young code's hash is still held by the number's object, which then compares.
+  const check =
+    hash === undefined
+      ? { guessHash: await hashCode(otp.hashSecret, phone.e164, id, guess) }
+      : { matched: await codeMatches(otp.hashSecret, phone.e164, id, guess, hash) };
 
   const attemptId = crypto.randomUUID();
   const result = await storageCall(
@@ -383,24 +419,31 @@ export async function verifyOtp(
       limiter.recordAttempt({
         codeId: id,
         attemptId,
-        matched,
+        check,
         maxAttempts: otp.maxAttempts,
         // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
-        ...(verificationId === undefined ? { chargeTo: clientKey(clientAddress) } : {}),
+        ...(verificationId === undefined ? { chargeTo: numberClientKey(client.address) } : {}),
       }),
-    () => limiter.undoAttempt(id, attemptId),
+    () => limiter.undoAttempt(id, attemptId, { late: true }),
   );
   switch (result.outcome) {
     case "verified":
       recordOtpEvent(deps, phone, { kind: "verified" });
+      // A right code costs its sender nothing, so neighbours behind one address cannot spend each other's allowance.
+      giveAllowanceBack();
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
-      return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId)]) };
+      return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId, { late: false })]) };
     case "wrong":
       recordOtpEvent(deps, phone, { kind: "wrong_code" });
       throw new OtpInvalidError(result.attemptsLeft);
     case "not_live":
       throw new OtpNotFoundError();
   }
+}
+
+/** Whether a client of this network stands for many people (a carrier's NAT address, CARRIER_ASNS). */
+function isCarrier(settings: Settings, asn: number | undefined): boolean {
+  return asn !== undefined && settings.clients.carrierAsns.includes(asn);
 }
 
 /** One gateway's failure in the `sms.failed` line: the gateway and its reason, never a key or the vendor's text. */

@@ -102,7 +102,15 @@ export const OPERATIONS: readonly Operation[] = [
       description: "The code was right.",
       schema: verifyOtpResponse,
     },
-    errors: [...BODY_ERRORS, ...PHONE_ERRORS, "otp_not_found", "otp_invalid", "unavailable", "misconfigured"],
+    errors: [
+      ...BODY_ERRORS,
+      ...PHONE_ERRORS,
+      "otp_not_found",
+      "otp_invalid",
+      "rate_limited",
+      "unavailable",
+      "misconfigured",
+    ],
   },
   {
     method: "post",

@@ -3,6 +3,7 @@ import { proxiedClientAddress } from "../../domain/guards/client-address";
 import { sendOtp } from "../../domain/otp/otp-service";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
+import { asnOf } from "../core/client-network";
 import { otpDeps } from "../core/otp-deps";
 import { type SendOtpResponse, sendOtpBody } from "../core/schemas";
 import { validateJson } from "../core/validate-json";
@@ -45,9 +46,3 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     );
   },
 );
-
-/** Cloudflare's request.cf.asn: the network the request came from (absent outside Cloudflare's edge). */
-function asnOf(request: Request): number | undefined {
-  const asn = (request.cf as { asn?: unknown } | undefined)?.asn;
-  return typeof asn === "number" && Number.isInteger(asn) ? asn : undefined;
-}

@@ -5,6 +5,7 @@ import { createSession } from "../../domain/sessions/session-service";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
+import { asnOf } from "../core/client-network";
 import { otpDeps } from "../core/otp-deps";
 import { type VerifyOtpResponse, verifyOtpBody } from "../core/schemas";
 import { sessionDeps } from "../core/session-deps";
@@ -33,13 +34,10 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         'Field "verification_id" is required: send the verification_id that /send-otp answered.',
       );
     }
-    const verified = await verifyOtp(
-      otpDeps(c),
-      phone,
-      body.otp,
-      body.verification_id,
-      c.req.header("cf-connecting-ip"),
-    );
+    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, {
+      address: c.req.header("cf-connecting-ip"),
+      asn: asnOf(c.req.raw),
+    });
     // A refresh-token session (src/domain/sessions/ and src/platform/sessions/); the access token names it in its `sid` claim.
     // If it cannot be started, the code is given back: a 503 uses nothing up.
     const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(

@@ -236,6 +236,7 @@ const groups = {
       OTP_MAX_FAILURES_PER_DAY: int(1, 100, 10),
       OTP_MAX_FAILURES_PER_NUMBER_PER_DAY: int(1, 100, 100),
       OTP_REQUIRE_VERIFICATION_ID: bool(true),
+      OTP_MAX_VERIFIES_PER_IP_PER_HOUR: int(1, 10_000_000, 60),
       OTP_RESEND_COOLDOWN_SECONDS: int(0, 3600, 30),
       OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
       OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: int(1, 1000, 10),
@@ -252,6 +253,8 @@ const groups = {
       maxFailuresPerNumberPerDay: e.OTP_MAX_FAILURES_PER_NUMBER_PER_DAY,
       /** Whether /verify-otp needs the verification_id from /send-otp (false: checks the newest live code, for old apps). */
       requireVerificationId: e.OTP_REQUIRE_VERIFICATION_ID,
+      /** Verifies per client address (IPv6: per /64, and more per /56 and /48; carrier addresses more) per rolling hour; a right code is given back. */
+      maxVerifiesPerIpPerHour: e.OTP_MAX_VERIFIES_PER_IP_PER_HOUR,
       resendCooldownSeconds: e.OTP_RESEND_COOLDOWN_SECONDS,
       /** Sends to one number that one client may ask for in any rolling hour (the cooldown is per client too). */
       maxSendsPerHour: e.OTP_MAX_SENDS_PER_HOUR,

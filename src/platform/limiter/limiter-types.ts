@@ -3,7 +3,7 @@
  * the Worker's stub (limiter-for.ts) is typed by it, so a change on one side
  * breaks the build of the other. Every id (code ids, attempt ids) is made by
  * the Worker and passed in, so a call that passed its deadline can be
- * identified and undone (see otp/storage-call.ts).
+ * identified and undone (see platform/storage-call.ts).
  */
 
 /** Limits the Worker passes to its number's PhoneLimiter with each send. */
@@ -24,14 +24,28 @@ export interface SendLimits {
 export interface SendRequest {
   /** The new code's id, which is also its public `verification_id`. */
   codeId: string;
-  /** The requesting client's key (guards/client-address.ts); wrong guesses at this code count against it. */
+  /** The requesting client's key (guards/client-address.ts, numberClientKey); wrong guesses at this code count against it. */
   client: string;
+  /**
+   * The client stands for many people (a carrier's NAT address): wrong
+   * guesses at its codes slow new codes down for such clients instead of
+   * locking anyone out, and it never earns the "signed in here before" trust.
+   */
+  shared: boolean;
+  /**
+   * The code's keyed hash, as written to KV. The object holds it until KV
+   * has surely reached every location (HASH_HELD_MS), so a verify that lands
+   * where the KV write has not arrived yet still finds the code.
+   */
+  hash: string;
   limits: SendLimits;
 }
 
 /** Why a send was refused; retryAfterMs says when it can succeed. */
 export type SendRefusal =
   | { outcome: "locked"; retryAfterMs: number }
+  /** Wrong guesses from shared addresses (carrier NAT): a growing wait for new codes to shared clients, at most an hour. */
+  | { outcome: "throttled"; retryAfterMs: number }
   | { outcome: "cooldown"; retryAfterMs: number }
   | { outcome: "hourly_limit"; retryAfterMs: number }
   | { outcome: "number_limit"; retryAfterMs: number }
@@ -44,8 +58,14 @@ export interface AttemptRequest {
   codeId: string;
   /** Made by the Worker, so a late-committed attempt can be undone (undoAttempt). */
   attemptId: string;
-  /** Whether the guess matched the code's stored hash (compared by the Worker in constant time). */
-  matched: boolean;
+  /**
+   * The guess checked by the Worker: `matched` when it read the code's hash
+   * from KV (and compared in constant time); else `guessHash`, the keyed
+   * hash of the guess, which the object compares with the hash it holds for
+   * a young code (KV has not reached every location yet). A code whose hash
+   * neither side has is not live.
+   */
+  check: { matched: boolean } | { guessHash: string };
   maxAttempts: number;
   /**
    * Whose failure a wrong guess is: by default the client that asked for the
@@ -53,6 +73,15 @@ export interface AttemptRequest {
    * OTP_REQUIRE_VERIFICATION_ID=false mode) is charged to the guesser.
    */
   chargeTo?: string;
+}
+
+/**
+ * Whether an undo's call passed its deadline (it may still arrive and
+ * commit): only then is a tombstone left, so that late call does nothing.
+ * An undo of a call that answered in time leaves nothing behind.
+ */
+export interface UndoOptions {
+  late: boolean;
 }
 
 /**
@@ -100,10 +129,10 @@ export interface PhoneLimiterRpc {
   reserveSend(request: SendRequest): Promise<SendReservation>;
   /**
    * Undo a reservation whose request was refused or failed before any SMS
-   * went out: nothing stays counted. It also leaves a tombstone, so a
-   * reserveSend with this id that arrives later does nothing.
+   * went out: nothing stays counted. With `late`, it also leaves a
+   * tombstone, so a reserveSend with this id that arrives later does nothing.
    */
-  releaseSend(codeId: string): Promise<void>;
+  releaseSend(codeId: string, options: UndoOptions): Promise<void>;
   /** Kill a code whose SMS may or may not have gone out (gateway timeout): its send stays counted. */
   cancelCode(codeId: string): Promise<void>;
   /** The newest live code's id: only for OTP_REQUIRE_VERIFICATION_ID=false. */
@@ -111,10 +140,10 @@ export interface PhoneLimiterRpc {
   recordAttempt(request: AttemptRequest): Promise<AttemptOutcome>;
   /**
    * Undo an attempt whose answer the client never got (a 503): the code and
-   * counts are as before it. It leaves a tombstone, so a recordAttempt with
-   * this id that arrives later does nothing.
+   * counts are as before it. With `late`, it leaves a tombstone, so a
+   * recordAttempt with this id that arrives later does nothing.
    */
-  undoAttempt(codeId: string, attemptId: string): Promise<void>;
+  undoAttempt(codeId: string, attemptId: string, options: UndoOptions): Promise<void>;
   /** Remember how the number's last SMS or call went (after the response). */
   recordDelivery(last: LastSms): Promise<void>;
   /** Operator: the number's state, read-only. */

@@ -1,7 +1,8 @@
 /**
  * Platform layer: the Durable Objects that count and decide (src/platform/limiter/).
- * PhoneLimiter (this file, one per number; its client is limiter-for.ts) and
- * QuotaCounter (quota-counter.ts, one per client and per day, with its client).
+ * PhoneLimiter (this file, one per number; its client is limiter-for.ts),
+ * QuotaCounter (quota-counter.ts, one per client key, with its client) and
+ * BudgetShard (budget-shard.ts, the day's budget and networks' hourly sends).
  * They know nothing of HTTP; the OTP rules in src/domain/otp/ drive them.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -16,15 +17,41 @@ import type {
   SendLimits,
   SendRequest,
   SendReservation,
+  UndoOptions,
 } from "./limiter-types";
 
 const STATE_KEY = "state";
+
+/**
+ * How long the object holds a new code's hash beside KV: KV may take 60 s
+ * or more to carry a write to other locations, and a location that looked
+ * the key up before it arrived may keep answering "missing" for its cache
+ * time (60 s) after that. Three minutes covers both with a margin; after
+ * it, a miss in KV means the code is gone.
+ */
+export const HASH_HELD_MS = 180_000;
+
+/**
+ * The growing wait that wrong guesses from shared addresses (carrier NAT)
+ * put on new codes for shared clients, once there are as many as the
+ * per-client lock's threshold: the first wait, doubled for each further
+ * failure, never longer than THROTTLE_MAX_MS. So a stranger behind the same
+ * NAT can delay the owner's next code by at most an hour after the
+ * stranger's last wrong guess, never lock it for a day.
+ */
+export const THROTTLE_FIRST_MS = 60_000;
+export const THROTTLE_MAX_MS = HOUR_MS;
 
 /** One issued code. Several can be live at once: a new send never kills an older code. */
 export interface CodeRecord {
   id: string;
   /** The client key that asked for it; wrong guesses at it count against that client. */
   client: string;
+  /** Whether that client stands for many people (a carrier's NAT address). */
+  shared?: boolean;
+  /** The code's keyed hash, held until `hashUntil` (HASH_HELD_MS) while KV reaches every location. */
+  hash?: string;
+  hashUntil?: number;
   issuedAt: number;
   expiresAt: number;
   /** Wrong guesses so far. */
@@ -37,12 +64,14 @@ export interface CodeRecord {
 export interface LimiterState {
   /** Sends within the last hour, oldest first, each with the client that asked for it. */
   sends: { at: number; codeId: string; client: string }[];
-  /** Wrong guesses within the last 24 hours, oldest first, each with the client that asked for the code. */
-  failures: { at: number; client: string; codeId: string; attemptId: string }[];
+  /**
+   * Wrong guesses within the last 24 hours, oldest first, each with the
+   * client that asked for the code; `shared` when that client stands for
+   * many people (they throttle instead of lock).
+   */
+  failures: { at: number; client: string; codeId: string; attemptId: string; shared?: boolean }[];
   /** Codes issued within the last TTL + 1 hour, oldest first. */
   codes: CodeRecord[];
-  /** Code ids and attempt ids the Worker undid within the last hour: a late call with one of them does nothing. */
-  cancelled: { id: string; at: number }[];
   /**
    * Clients that signed in to this number within TRUSTED_FOR_MS, newest last
    * (at most MAX_TRUSTED): the number-wide ceilings do not hold them back,
@@ -62,10 +91,15 @@ const LAST_SMS_FOR_MS = 30 * DAY_MS;
  * single source of truth for sends, cooldown, codes, attempts and failures.
  *
  * Every method reads and writes storage through the synchronous SQLite-backed
- * KV API and awaits nothing before its decision is written, so each call is
- * atomic: concurrent requests for one number are decided one after another.
- * Every method is idempotent for the ids it is given, so the Worker can undo
- * or repeat a call whose answer it did not get in time.
+ * KV and SQL APIs and awaits nothing before its decision is written, so each
+ * call is atomic: concurrent requests for one number are decided one after
+ * another. Every method is idempotent for the ids it is given, so the Worker
+ * can undo or repeat a call whose answer it did not get in time.
+ *
+ * The state is one small value (every list pruned by time on each access),
+ * plus tombstones as rows of their own with an expiry: an id the Worker gave
+ * up after its call passed the deadline, so that call does nothing if it
+ * arrives late. A refused request leaves nothing behind.
  */
 export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc {
   /**
@@ -73,15 +107,18 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * this client is locked by wrong guesses, in the resend cooldown, or over
    * the hourly limit. Codes already live stay live.
    */
-  async reserveSend({ codeId, client, limits }: SendRequest): Promise<SendReservation> {
+  async reserveSend({ codeId, client, shared, hash, limits }: SendRequest): Promise<SendReservation> {
     const now = Date.now();
     const state = this.load(now);
-    if (state.cancelled.some((c) => c.id === codeId)) return { outcome: "cancelled" };
+    if (this.isTombstoned(codeId, now)) return { outcome: "cancelled" };
     const existing = state.codes.find((c) => c.id === codeId);
     if (existing) return { outcome: "reserved", expiresAt: existing.expiresAt };
-    const trusted = state.trusted.some((t) => t.client === client);
+    // A shared address is many people: having signed in from it says nothing about who asks now.
+    const trusted = !shared && state.trusted.some((t) => t.client === client);
     const locked = lockedFor(state, client, now, limits, trusted);
     if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
+    const throttled = shared ? throttleFor(state.failures, limits.maxFailuresPerClient, now) : 0;
+    if (throttled > 0) return { outcome: "throttled", retryAfterMs: throttled };
     // The cooldown and the hourly limit are per client, so nobody else's sends delay the owner's.
     const mine = state.sends.filter((s) => s.client === client);
     const last = mine.at(-1);
@@ -99,6 +136,9 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     const code: CodeRecord = {
       id: codeId,
       client,
+      ...(shared ? { shared: true } : {}),
+      hash,
+      hashUntil: now + Math.min(HASH_HELD_MS, limits.ttlMs),
       issuedAt: now,
       expiresAt: now + limits.ttlMs,
       attempts: 0,
@@ -110,13 +150,14 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     return { outcome: "reserved", expiresAt: code.expiresAt };
   }
 
-  async releaseSend(codeId: string): Promise<void> {
+  async releaseSend(codeId: string, options: UndoOptions): Promise<void> {
     const now = Date.now();
     const state = this.load(now);
+    if (options.late) this.tombstone(codeId, now);
+    const before = state.sends.length + state.codes.length;
     state.sends = state.sends.filter((s) => s.codeId !== codeId);
     state.codes = state.codes.filter((c) => c.id !== codeId);
-    tombstone(state, codeId, now);
-    await this.save(state);
+    if (state.sends.length + state.codes.length !== before || options.late) await this.save(state);
   }
 
   async cancelCode(codeId: string): Promise<void> {
@@ -139,21 +180,36 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * right guess uses the code up; a wrong one spends one of its tries and
    * counts against the client that asked for the code.
    */
-  async recordAttempt({ codeId, attemptId, matched, maxAttempts, chargeTo }: AttemptRequest): Promise<AttemptOutcome> {
+  async recordAttempt({ codeId, attemptId, check, maxAttempts, chargeTo }: AttemptRequest): Promise<AttemptOutcome> {
     const now = Date.now();
     const state = this.load(now);
-    if (state.cancelled.some((c) => c.id === attemptId)) return { outcome: "not_live" };
+    if (this.isTombstoned(attemptId, now)) return { outcome: "not_live" };
     const code = state.codes.find((c) => c.id === codeId);
     if (!code || !isLive(code, now, maxAttempts)) return { outcome: "not_live" };
+    let matched: boolean;
+    if ("matched" in check) matched = check.matched;
+    else if (code.hash !== undefined && code.hashUntil !== undefined && now < code.hashUntil) {
+      // KV has not reached the verifying location yet: this object's copy of the hash decides.
+      matched = sameHash(code.hash, check.guessHash);
+    } else return { outcome: "not_live" };
     if (matched) {
       code.usedBy = attemptId;
-      state.trusted = [
-        ...state.trusted.filter((t) => t.client !== code.client),
-        { client: code.client, at: now },
-      ].slice(-MAX_TRUSTED);
+      if (!code.shared) {
+        state.trusted = [
+          ...state.trusted.filter((t) => t.client !== code.client),
+          { client: code.client, at: now },
+        ].slice(-MAX_TRUSTED);
+      }
     } else {
       code.attempts += 1;
-      state.failures.push({ at: now, client: chargeTo ?? code.client, codeId, attemptId });
+      const shared = chargeTo === undefined && code.shared === true;
+      state.failures.push({
+        at: now,
+        client: chargeTo ?? code.client,
+        codeId,
+        attemptId,
+        ...(shared ? { shared: true } : {}),
+      });
     }
     await this.save(state);
     return matched
@@ -161,9 +217,10 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       : { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
   }
 
-  async undoAttempt(codeId: string, attemptId: string): Promise<void> {
+  async undoAttempt(codeId: string, attemptId: string, options: UndoOptions): Promise<void> {
     const now = Date.now();
     const state = this.load(now);
+    if (options.late) this.tombstone(attemptId, now);
     const code = state.codes.find((c) => c.id === codeId);
     if (code?.usedBy === attemptId) code.usedBy = null;
     const index = state.failures.findIndex((f) => f.attemptId === attemptId && f.codeId === codeId);
@@ -171,7 +228,6 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       state.failures.splice(index, 1);
       if (code) code.attempts = Math.max(0, code.attempts - 1);
     }
-    tombstone(state, attemptId, now);
     await this.save(state);
   }
 
@@ -186,17 +242,18 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     const now = Date.now();
     const state = this.load(now);
     const live = state.codes.filter((c) => isLive(c, now, limits.maxAttempts)).at(-1);
-    const numberLock = waitFor(state.failures, limits.maxFailuresPerNumber, now);
-    const clientLocks = [...new Set(state.failures.map((f) => f.client))]
+    const locking = state.failures.filter((f) => !f.shared);
+    const numberLock = waitFor(locking, limits.maxFailuresPerNumber, now);
+    const clientLocks = [...new Set(locking.map((f) => f.client))]
       .map((client) =>
         waitFor(
-          state.failures.filter((f) => f.client === client),
+          locking.filter((f) => f.client === client),
           limits.maxFailuresPerClient,
           now,
         ),
       )
       .filter((ms) => ms > 0);
-    const longest = Math.max(numberLock, ...clientLocks);
+    const longest = Math.max(numberLock, ...clientLocks, throttleFor(state.failures, limits.maxFailuresPerClient, now));
     return {
       sendsLastHour: state.sends.length,
       failuresLastDay: state.failures.length,
@@ -224,22 +281,32 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
 
   private load(now: number): LimiterState {
     const stored = this.ctx.storage.kv.get<Partial<LimiterState>>(STATE_KEY);
+    const codes = (stored?.codes ?? []).filter((c) => c.expiresAt > now - HOUR_MS);
+    // A held hash is dropped once KV has surely reached every location.
+    for (const c of codes) {
+      if (c.hashUntil !== undefined && c.hashUntil <= now) {
+        delete c.hash;
+        delete c.hashUntil;
+      }
+    }
     return {
       sends: (stored?.sends ?? []).filter((s) => s.at > now - HOUR_MS),
       failures: (stored?.failures ?? []).filter((f) => f.at > now - DAY_MS),
-      codes: (stored?.codes ?? []).filter((c) => c.expiresAt > now - HOUR_MS),
-      cancelled: (stored?.cancelled ?? []).filter((c) => c.at > now - HOUR_MS),
+      codes,
       trusted: (stored?.trusted ?? []).filter((t) => t.at > now - TRUSTED_FOR_MS),
       lastSms: stored?.lastSms && stored.lastSms.at > now - LAST_SMS_FOR_MS ? stored.lastSms : null,
     };
   }
 
-  /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. */
+  /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. A held hash is dropped by the next write. */
   private async save(state: LimiterState): Promise<void> {
-    const entries = state.sends.length + state.failures.length + state.codes.length + state.cancelled.length;
-    if (entries + state.trusted.length === 0 && state.lastSms === null) {
+    const now = Date.now();
+    const tombstonesUntil = this.pruneTombstones(now);
+    const entries = state.sends.length + state.failures.length + state.codes.length + state.trusted.length;
+    if (entries === 0 && state.lastSms === null) {
       this.ctx.storage.kv.delete(STATE_KEY);
-      await this.ctx.storage.deleteAlarm();
+      if (tombstonesUntil === null) await this.ctx.storage.deleteAlarm();
+      else await this.ctx.storage.setAlarm(tombstonesUntil);
       return;
     }
     this.ctx.storage.kv.put(STATE_KEY, state);
@@ -247,17 +314,51 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       (state.sends.at(-1)?.at ?? 0) + HOUR_MS,
       (state.failures.at(-1)?.at ?? 0) + DAY_MS,
       ...state.codes.map((c) => c.expiresAt + HOUR_MS),
-      ...state.cancelled.map((c) => c.at + HOUR_MS),
       ...state.trusted.map((t) => t.at + TRUSTED_FOR_MS),
       state.lastSms ? state.lastSms.at + LAST_SMS_FOR_MS : 0,
     );
+    // Tombstones expire before the state does (TOMBSTONE_MS is the shortest horizon), so one alarm serves both.
     await this.ctx.storage.setAlarm(horizon);
+  }
+
+  /** Remembers an id the Worker gave up after its call passed the deadline, for TOMBSTONE_MS. */
+  private tombstone(id: string, now: number): void {
+    this.tombstones().exec(
+      "INSERT INTO tombstones (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+      id,
+      now + TOMBSTONE_MS,
+    );
+  }
+
+  private isTombstoned(id: string, now: number): boolean {
+    return (
+      this.tombstones().exec("SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?", id, now).toArray().length > 0
+    );
+  }
+
+  /** Deletes tombstones that have expired; answers when the last one left expires, or null when none is. */
+  private pruneTombstones(now: number): number | null {
+    const sql = this.tombstones();
+    sql.exec("DELETE FROM tombstones WHERE expires_at <= ?", now);
+    return sql.exec<{ t: number | null }>("SELECT max(expires_at) AS t FROM tombstones").one().t;
+  }
+
+  private tombstones(): SqlStorage {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
+    sql.exec("CREATE INDEX IF NOT EXISTS tombstones_expiry ON tombstones (expires_at)");
+    return sql;
   }
 }
 
-/** Remembers an id the Worker gave up, so a call with it that arrives late does nothing. */
-function tombstone(state: LimiterState, id: string, now: number): void {
-  if (!state.cancelled.some((c) => c.id === id)) state.cancelled.push({ id, at: now });
+/** How long a tombstone stands: longer than any late call can take to arrive (the Worker waits 30 s at most). */
+const TOMBSTONE_MS = HOUR_MS;
+
+/** Keyed hashes compared in constant time (their length is public). */
+function sameHash(stored: string, guess: string): boolean {
+  const a = new TextEncoder().encode(stored);
+  const b = new TextEncoder().encode(guess);
+  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
 function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
@@ -274,14 +375,30 @@ function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
  * code already sent from being checked.
  */
 function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits, trusted: boolean): number {
+  // Failures at codes of shared addresses never lock: they throttle (throttleFor).
+  const locking = state.failures.filter((f) => !f.shared);
   return Math.max(
-    trusted ? 0 : waitFor(state.failures, limits.maxFailuresPerNumber, now),
+    trusted ? 0 : waitFor(locking, limits.maxFailuresPerNumber, now),
     waitFor(
-      state.failures.filter((f) => f.client === client),
+      locking.filter((f) => f.client === client),
       limits.maxFailuresPerClient,
       now,
     ),
   );
+}
+
+/**
+ * Milliseconds a shared client waits for a new code, or 0: once the
+ * number's codes of shared addresses have `threshold` wrong guesses in 24
+ * hours, THROTTLE_FIRST_MS after the latest, doubled for each one beyond,
+ * at most THROTTLE_MAX_MS.
+ */
+function throttleFor(failures: LimiterState["failures"], threshold: number, now: number): number {
+  const shared = failures.filter((f) => f.shared);
+  const beyond = shared.length - threshold;
+  if (beyond < 0) return 0;
+  const wait = Math.min(THROTTLE_FIRST_MS * 2 ** Math.min(beyond, 30), THROTTLE_MAX_MS);
+  return Math.max(0, shared.at(-1)!.at + wait - now);
 }
 
 /** Milliseconds until fewer than `max` of these failures are within 24 hours, or 0. */

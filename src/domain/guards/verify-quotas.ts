@@ -1,0 +1,71 @@
+import { describeWait } from "../../kernel/describe-wait";
+import { RateLimitedError, type ServiceError } from "../../kernel/errors/service-error";
+import { HOUR_MS } from "../../kernel/time";
+import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
+import { clientPrefixes } from "./client-address";
+
+/** What sizes a client's verify allowance: OTP_MAX_VERIFIES_PER_IP_PER_HOUR, scaled like its send limits. */
+export interface VerifyAllowance {
+  perIp: number;
+  /** The send limits whose ratios to the per-address one give shared keys (a /56, a /48, a carrier's address) more. */
+  sendsPerIp: number;
+  sendsPer56: number;
+  sendsPer48: number;
+  sendsPerCarrierIp: number;
+  carrierAsns: readonly number[];
+}
+
+/** The verifies a client may make before it is refused, under one of its keys. */
+export interface VerifyHold {
+  /** Takes a verify from every key of the client; resolves to the refusal, or undefined when all took it. */
+  take(): Promise<ServiceError | undefined>;
+  /** Gives the verify back (a right code costs its sender nothing); safe whatever take did. */
+  release(): Promise<void>;
+}
+
+/**
+ * The per-client verify allowance, checked before any KV read or call on a
+ * number's object, so guesses with made-up ids cost their sender, not the
+ * service or the number's owner. Counted per address (an IPv6 client per
+ * /64, /56 and /48, each /56 and /48 with more, in the ratio of their send
+ * limits; an address of a carrier in CARRIER_ASNS, shared by many people,
+ * with more in the ratio of OTP_MAX_SENDS_PER_CARRIER_IP_PER_HOUR). A
+ * right code is given back, so only failed verifies use it up.
+ */
+export function verifyQuota(
+  ns: DurableObjectNamespace<QuotaCounter>,
+  client: { address: string | undefined; asn?: number | undefined },
+  allowance: VerifyAllowance,
+): VerifyHold {
+  const carrier = client.asn !== undefined && allowance.carrierAsns.includes(client.asn);
+  const scaled = (sends: number) =>
+    Math.max(allowance.perIp, Math.ceil((allowance.perIp * sends) / allowance.sendsPerIp));
+  const holds = clientPrefixes(client.address).map(({ key, prefix }) => {
+    const limit =
+      prefix === 56
+        ? scaled(allowance.sendsPer56)
+        : prefix === 48
+          ? scaled(allowance.sendsPer48)
+          : prefix === 32 && carrier
+            ? scaled(allowance.sendsPerCarrierIp)
+            : allowance.perIp;
+    return { counter: quotaCounterFor(ns, `verify:${key}`), limit, ticket: crypto.randomUUID() };
+  });
+  return {
+    async take() {
+      const results = await Promise.all(holds.map((h) => h.counter.take(h.ticket, h.limit, HOUR_MS)));
+      const waits = results.flatMap((r) => (r.outcome === "refused" ? [r.retryAfterMs / 1000] : []));
+      if (waits.length === 0) return undefined;
+      // Refused: nothing stays counted under the keys that took it, so a refused flood never extends the wait.
+      await Promise.all(holds.map((h) => h.counter.release(h.ticket)));
+      const seconds = Math.max(1, Math.ceil(Math.max(...waits)));
+      return new RateLimitedError(
+        `Too many codes were checked from your network. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      );
+    },
+    async release() {
+      await Promise.all(holds.map((h) => h.counter.release(h.ticket)));
+    },
+  };
+}
