@@ -1,5 +1,10 @@
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { workerWithoutLocalSettings } from "./scripts/lib/worker-options.ts";
+
+/** wrangler.toml's Worker without a developer's .dev.vars, .env or CLOUDFLARE_ENV (scripts/lib/worker-options.ts). */
+const worker = workerWithoutLocalSettings(fileURLToPath(new URL("./wrangler.toml", import.meta.url)));
 
 /**
  * Two projects:
@@ -8,17 +13,25 @@ import { defineConfig } from "vitest/config";
  *   Fast2SMS is faked in one place, test/helpers/fake-fast2sms.ts.
  * - e2e: Node tests that start the real `wrangler dev` and a fake Fast2SMS
  *   server on loopback and talk to them over HTTP.
+ * Neither reads a developer's .dev.vars: the worker project's settings are
+ * wrangler.toml's [vars] and the bindings below, and `wrangler dev` gets its
+ * own settings file (scripts/lib/wrangler-dev.ts).
  */
 export default defineConfig({
   test: {
     reporters: ["default", "./test/summary-reporter.ts"],
+    // Console output (the Worker's one-line JSON logs, wrangler's) only for tests that fail.
+    // A root-level option: Vitest ignores silent and onConsoleLog in a project.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            main: worker.main,
             miniflare: {
+              ...worker.miniflare,
               bindings: {
+                ...worker.miniflare.bindings,
                 SMS_PROVIDER: "fast2sms",
                 FAST2SMS_API_KEY: "test-fast2sms-key-7f3a",
                 FAST2SMS_BASE_URL: "https://fast2sms.test",
@@ -52,8 +65,6 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
-          // The app's one-line JSON request logs are asserted in logging.test.ts; keep them out of the report.
-          onConsoleLog: (log) => !log.startsWith('{"event":'),
         },
       },
       {

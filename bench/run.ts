@@ -18,7 +18,9 @@
  *    per take (the capacity model's inputs, BENCHMARKS.md).
  * 4. The bundle wrangler would deploy (`wrangler deploy --dry-run --outdir`),
  *    gzipped, with its largest contributors.
- * 5. Results to bench/results.json and bench/chart.svg, a table to stdout.
+ * 5. Results to bench/results/results.json and bench/results/chart.svg (git-ignored, so a
+ *    run leaves the clone as it was; `--out bench/results.json` updates the committed
+ *    figures BENCHMARKS.md shows, the chart beside it), a table to stdout.
  *    Exit code 1 if any request failed (the figures would be of the wrong thing).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -45,9 +47,12 @@ const { values: args } = parseArgs({
   options: { smoke: { type: "boolean" }, out: { type: "string" }, "state-root": { type: "string" } },
 });
 const config: BenchConfig = args.smoke ? SMOKE : FULL;
+// The chart goes beside the results. Without --out, nothing tracked is written.
 const out = resolve(
   args.out ??
-    (args.smoke ? join(tmpdir(), "phone-otp-bench-smoke", "results.json") : join(REPO_ROOT, "bench/results.json")),
+    (args.smoke
+      ? join(tmpdir(), "phone-otp-bench-smoke", "results.json")
+      : join(REPO_ROOT, "bench/results/results.json")),
 );
 const chartPath = join(dirname(out), "chart.svg");
 const stateRoot = args["state-root"] ?? benchStateRoot();

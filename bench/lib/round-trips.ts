@@ -18,7 +18,9 @@ const LINE = /storage round trips: (\{[^}]*\})/;
  * /verify-otp inside workerd, and reads the figures it prints.
  */
 export function measureStorageRoundTrips(): StorageRoundTrips {
-  const run = spawnSync("npx", ["vitest", "run", "--project", "worker", TEST, "-t", "sequential storage round trips"], {
+  // --silent=false: the figures are a passing test's console line, which vitest.config.ts keeps quiet otherwise.
+  const args = ["vitest", "run", "--project", "worker", TEST, "-t", "sequential storage round trips", "--silent=false"];
+  const run = spawnSync("npx", args, {
     cwd: REPO_ROOT,
     encoding: "utf8",
     env: { ...process.env, FORCE_COLOR: "0" },

@@ -46,8 +46,31 @@ export interface WranglerDevOptions {
 }
 
 /**
+ * wrangler's environment: the caller's, with the settings that would let a
+ * developer's shell change the Worker's settings pinned. The Worker's settings
+ * are wrangler.toml's [vars] and the `--env-file` given, nothing else: with an
+ * `--env-file`, wrangler does not read .dev.vars (nor .env); these make sure it
+ * reads that file (CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV), adds none of the
+ * shell's variables (CLOUDFLARE_INCLUDE_PROCESS_ENV) and picks no environment
+ * from wrangler.toml (CLOUDFLARE_ENV).
+ */
+function devEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: "true",
+    CLOUDFLARE_INCLUDE_PROCESS_ENV: "false",
+    WRANGLER_SEND_METRICS: "false",
+    CI: "true",
+    NO_COLOR: "1",
+  };
+  delete env.CLOUDFLARE_ENV;
+  return env;
+}
+
+/**
  * Starts the real `wrangler dev` (workerd, local KV and Durable Objects in a
- * temporary folder) on a free loopback port with the given settings, and
+ * temporary folder) on a free loopback port with the given settings (on top of
+ * the config's [vars]; never a developer's .dev.vars), and
  * resolves once GET /health answers 2xx (every Worker served this way has it).
  */
 export async function startWranglerDev(
@@ -85,7 +108,7 @@ export async function startWranglerDev(
     ],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+      env: devEnv(),
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     },
