@@ -14,7 +14,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`SKIPPED the dashboard test (test/e2e/admin-dashboard.test.ts): ${CHROMIUM} not found.`);
 
-const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123456789";
+const ADMIN_TOKEN = "W30yApNb9juT6vlOySl-45jrlY_mqKUbfSe46GOwgAs";
 const A = "+919876543210";
 const B = "+919812345678";
 

@@ -11,7 +11,7 @@ import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
 
-const TOKEN = "admin-token-for-tests-0123456789abcdefABCDEF";
+const TOKEN = "xxIT_SXoxRcrvsZPbU6_8zJoiPCmkzjympyjGpmaNUc";
 /** One environment object for every call, so they share settings (and the app's waitUntil work is awaited). */
 const admin = envWith({ ADMIN_TOKEN: TOKEN });
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -251,7 +251,8 @@ describe("GET /admin/stats", () => {
       budget: { limit: 100000, used: 3 },
       by_gateway: { fast2sms: { sent: 3, failed: 1 } },
       by_country: { IN: 3 },
-      failures: { wrong_code: 1, sms_refused: 1, rate_limited: 1 },
+      failures: { wrong_code: 1, sms_refused: 1 },
+      refused: { total: 1, by_reason: { rate_limited: 1 } },
     });
     expect(log.events("admin.stats")).toEqual([expect.objectContaining({ day })]);
 

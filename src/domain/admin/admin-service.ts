@@ -13,7 +13,7 @@ import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
-import { type DayCounts, readDay } from "../stats/otp-events";
+import { type DayCounts, REFUSAL_REASONS, readDay } from "../stats/otp-events";
 
 export interface AdminDeps {
   settings: Settings;
@@ -105,6 +105,28 @@ export interface DayStats {
   by_gateway: Record<string, { sent: number; failed: number }>;
   by_country: Record<string, number>;
   failures: Record<string, number>;
+  /** Sends refused by a limit before anything was sent: neither sends nor failures. */
+  refused: { total: number; by_reason: Record<string, number> };
+}
+
+/** Decimals the API gives conversion_rate to (a rate of distinct numbers; more digits only add noise). */
+const RATE_DECIMALS = 4;
+const roundRate = (x: number) => Math.round(x * 10 ** RATE_DECIMALS) / 10 ** RATE_DECIMALS;
+
+/**
+ * The day's failures and refusals by reason. Days counted before refusals had
+ * their own metric kept them among the failures: those are moved over too.
+ */
+function failuresAndRefusals(counts: DayCounts): Pick<DayStats, "failures" | "refused"> {
+  const failures: Record<string, number> = {};
+  const byReason: Record<string, number> = Object.fromEntries(counts.counters.get("refused") ?? []);
+  const refusal = new Set<string>(REFUSAL_REASONS);
+  for (const [reason, n] of counts.counters.get("failures") ?? []) {
+    if (refusal.has(reason)) byReason[reason] = (byReason[reason] ?? 0) + n;
+    else failures[reason] = n;
+  }
+  const total = Object.values(byReason).reduce((a, b) => a + b, 0);
+  return { failures, refused: { total, by_reason: byReason } };
 }
 
 /**
@@ -141,10 +163,11 @@ export async function dayStats(deps: AdminDeps, day: string): Promise<DayStats> 
     verifications_failed: total("verifications_failed"),
     numbers_sent: counts.numbersSent,
     numbers_verified: counts.numbersVerified,
-    conversion_rate: counts.numbersSent === 0 ? 0 : counts.numbersVerified / counts.numbersSent,
+    // Over numbers a code really went to: refused requests never join that set.
+    conversion_rate: counts.numbersSent === 0 ? 0 : roundRate(counts.numbersVerified / counts.numbersSent),
     budget: { limit: deps.settings.smsDailyBudget, used: budgetUsed(counts) },
     by_gateway: byGateway,
     by_country: byKey("by_country"),
-    failures: byKey("failures"),
+    ...failuresAndRefusals(counts),
   };
 }

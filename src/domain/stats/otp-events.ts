@@ -26,7 +26,16 @@ export interface StatsDeps {
   background: (work: Promise<unknown>) => void;
 }
 
-/** Why a send or a guess did not succeed, as the dashboard's "failures by reason" names it. */
+/**
+ * Why a send was refused by a limit before anything was sent (the error's
+ * code). Refusals are counted apart (`refused`, by reason), never as sends or
+ * failures, so a flood of refused requests changes neither the day's sends
+ * nor its conversion.
+ */
+export const REFUSAL_REASONS = ["rate_limited", "too_many_attempts", "sms_budget_exhausted"] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** Why a send or a guess did not succeed, as the dashboard's "failures by reason" names it (or a refusal's reason). */
 export type FailureReason =
   /** Every gateway refused the message cleanly (nothing went out). */
   | "sms_refused"
@@ -36,10 +45,7 @@ export type FailureReason =
   | "number_refused"
   /** A wrong code for a live verification_id. */
   | "wrong_code"
-  /** A send refused by a limit before anything was sent (the error's code). */
-  | "rate_limited"
-  | "too_many_attempts"
-  | "sms_budget_exhausted";
+  | RefusalReason;
 
 export type OtpEvent =
   /** A code went out (SMS or call accepted), or a test number got its fixed code. */
@@ -108,7 +114,8 @@ function increments(event: OtpEvent, country: string): StatsIncrement[] {
         ...(event.budgetUnits > 0 ? [{ metric: "budget_units", key: "", n: event.budgetUnits }] : []),
       ];
     case "send_refused":
-      return [one("failures", event.reason)];
+      // Apart from sends and failures: a refused request sent nothing and failed at nothing.
+      return [one("refused", event.reason)];
     case "verified":
       return [one("verifications_succeeded")];
     case "wrong_code":

@@ -54,7 +54,9 @@ export const adminStatsResponse = z.object({
     .check(
       z.minimum(0),
       z.maximum(1),
-      z.describe("numbers_verified ÷ numbers_sent; 0 when no number was sent a code."),
+      z.describe(
+        "numbers_verified ÷ numbers_sent, to 4 decimals; 0 when no number was sent a code. Refused sends never count.",
+      ),
     ),
   budget: z.object({
     limit: count("SMS_DAILY_BUDGET."),
@@ -62,12 +64,14 @@ export const adminStatsResponse = z.object({
   }),
   by_gateway: z.record(z.string(), z.object({ sent: count("Accepted."), failed: count("Failed attempts.") })),
   by_country: z.record(z.string(), count("Codes sent to numbers of this ISO 3166 country.")),
-  failures: z.record(
-    z.string(),
-    count(
-      "By reason: sms_refused, sms_no_answer, number_refused, wrong_code, and sends refused by rate_limited, too_many_attempts or sms_budget_exhausted.",
+  failures: z.record(z.string(), count("By reason: sms_refused, sms_no_answer, number_refused, wrong_code.")),
+  refused: z.object({
+    total: count("Sends refused by a limit before anything was sent; not counted in sends, failures or conversion."),
+    by_reason: z.record(
+      z.string(),
+      count("By the refusal's code: rate_limited, too_many_attempts or sms_budget_exhausted."),
     ),
-  ),
+  }),
 });
 
 export type AdminNumberResponse = z.output<typeof adminNumberResponse>;

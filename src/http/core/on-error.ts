@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { InternalError, InvalidRequestError, ServiceError } from "../../kernel/errors/service-error";
+import { maskPhonesIn } from "../../kernel/phone/mask-phone";
 import type { AppEnv } from "./app-env";
 
 export const PROBLEM_TYPE_BASE = "urn:phone-otp:problem:";
@@ -57,8 +58,8 @@ function toServiceError(err: Error): ServiceError {
   );
 }
 
+/** The cause for the log, with anything that looks like a phone number masked (a message may quote one). */
 function describeCause(cause: unknown): string | undefined {
   if (cause === undefined) return undefined;
-  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
-  return String(cause);
+  return maskPhonesIn(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
 }

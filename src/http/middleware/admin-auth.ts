@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { clientKey } from "../../domain/guards/client-address";
+import { clientPrefixes } from "../../domain/guards/client-address";
 import { describeWait } from "../../kernel/describe-wait";
 import { AdminUnauthorizedError, NotFoundError, RateLimitedError } from "../../kernel/errors/service-error";
 import { HOUR_MS } from "../../kernel/time";
@@ -7,7 +7,12 @@ import { quotaCounterFor } from "../../platform/limiter/quota-counter";
 import { storageCall } from "../../platform/storage-call";
 import type { ConfiguredEnv } from "../core/app-env";
 
-/** Failed admin calls one client address may make in any rolling hour; past it, 429 even with the right token. */
+/**
+ * Failed admin calls one client address may make in any rolling hour, counted
+ * for an IPv4 address, and for an IPv6 address both at its /64 and its /48
+ * (a home, an office or a free tunnel holds a whole /48: 65,536 /64s that
+ * would otherwise each get their own 20 guesses). Past it, 429 for wrong tokens.
+ */
 export const ADMIN_FAILURES_PER_HOUR = 20;
 
 /**
@@ -38,9 +43,10 @@ export async function sameToken(presented: string, expected: string): Promise<bo
  * (404 not_found, as /dev/outbox with a real gateway). Otherwise every call
  * needs `Authorization: Bearer <ADMIN_TOKEN>`; missing or wrong is 401
  * admin_unauthorized with `WWW-Authenticate: Bearer`. Failed calls are counted
- * per client address (QuotaCounter `admin-fail:<client>`); past
- * ADMIN_FAILURES_PER_HOUR that client's wrong tokens get 429 until the oldest
- * failure is an hour old, so guessing gains nothing from speed. The right
+ * per client address (QuotaCounter `admin-fail:<client>`; for IPv6 under its
+ * /64 and its /48 both); past ADMIN_FAILURES_PER_HOUR under any of its keys a
+ * client's wrong tokens get 429 until the oldest failure there is an hour old,
+ * so guessing gains nothing from speed or from spreading over one network. The right
  * token is never counted and never refused.
  * The token never reaches a log: request-log.ts logs no header.
  */
@@ -50,22 +56,30 @@ export function adminAuth(options: { page?: boolean } = {}): MiddlewareHandler<C
     if (!admin) throw new NotFoundError("There is nothing at this address. See /docs for the API.");
     if (options.page) return next();
     const match = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "");
-    const counter = quotaCounterFor(c.env.QUOTA_COUNTER, `admin-fail:${clientKey(c.req.header("cf-connecting-ip"))}`);
+    const counters = clientPrefixes(c.req.header("cf-connecting-ip"))
+      // A /56 lies inside its /48 and has the same limit: the /48 alone decides for both.
+      .filter(({ prefix }) => prefix !== 56)
+      .map(({ key }) => quotaCounterFor(c.env.QUOTA_COUNTER, `admin-fail:${key}`));
     const ticket = crypto.randomUUID();
     const storage = {
       timeoutMs: c.get("settings").storageTimeoutMs,
       background: (w: Promise<unknown>) => c.executionCtx.waitUntil(w),
     };
     // The right token always passes: only wrong ones are counted, so nobody sharing the operator's
-    // address (a NAT, a /64) can lock the operator out by failing on purpose.
+    // address (a NAT, a /64, a /48) can lock the operator out by failing on purpose.
     if (match && (await sameToken(match[1]!, admin.token))) return next();
+    const release = () => Promise.all(counters.map((counter) => counter.release(ticket))).then(() => undefined);
     const taken = await storageCall(
       storage,
-      () => counter.take(ticket, ADMIN_FAILURES_PER_HOUR, HOUR_MS),
-      () => counter.release(ticket),
+      () => Promise.all(counters.map((counter) => counter.take(ticket, ADMIN_FAILURES_PER_HOUR, HOUR_MS))),
+      release,
     );
-    if (taken.outcome === "refused") {
-      const seconds = taken.retryAfterMs / 1000;
+    const refusals = taken.flatMap((t) => (t.outcome === "refused" ? [t.retryAfterMs] : []));
+    if (refusals.length > 0) {
+      // A refused call is counted under no key (as a refused take is not): give back what the others
+      // took. Should that fail, those hits only run out with their hour.
+      await release().catch(() => undefined);
+      const seconds = Math.max(...refusals) / 1000;
       throw new RateLimitedError(
         `Too many failed admin calls from your network. Try again in ${describeWait(seconds)}.`,
         { retryAfter: seconds },

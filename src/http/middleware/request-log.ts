@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { maskPhone } from "../../kernel/phone/mask-phone";
+import { maskPhone, maskPhonesIn } from "../../kernel/phone/mask-phone";
 import type { AppEnv } from "../core/app-env";
 
 /**
  * One JSON line per request: method, path, status, duration, request id and
- * the masked number. Bodies, codes, headers and tokens are never logged.
- * The request id comes from Cloudflare's cf-ray when present and is echoed
+ * the masked number. A path no route matched is logged with anything that
+ * looks like a phone number in it masked. Bodies, codes, headers and tokens
+ * are never logged. The request id comes from Cloudflare's cf-ray when present and is echoed
  * in the X-Request-Id header and in problem documents.
  */
 export function requestLog(write: (line: string) => void = (line) => console.log(line)): MiddlewareHandler<AppEnv> {
@@ -21,8 +22,9 @@ export function requestLog(write: (line: string) => void = (line) => console.log
       JSON.stringify({
         event: "request",
         method: c.req.method,
-        // The route's pattern (/admin/numbers/:phone), never a number that is part of the path.
-        path: routeOf(c.req.method, matchedRoutes(c)) ?? c.req.path,
+        // The route's pattern (/admin/numbers/:phone), never a number that is part of the path; a
+        // path no route matched (a 404) is logged with anything that looks like a number masked.
+        path: maskPhonesIn(routeOf(c.req.method, matchedRoutes(c)) ?? c.req.path),
         status: c.res.status,
         duration_ms: Date.now() - started,
         request_id: requestId,

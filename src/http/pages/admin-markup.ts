@@ -7,6 +7,7 @@ const FIGURES: readonly [string, string][] = [
   ["sends", "Codes sent"],
   ["sms_sent", "SMS sent"],
   ["sms_failed", "Sends failed"],
+  ["refused", "Sends refused"],
   ["voice_calls", "Calls"],
   ["verifications_succeeded", "Verified"],
   ["verifications_failed", "Wrong codes"],
@@ -53,6 +54,7 @@ ${FIGURES.map(([id, label]) => html`<div><dt>${label}</dt><dd id="fig-${id}">–
 </dl>
 <p class="muted" id="gateways"></p>
 <p class="muted" id="countries"></p>
+<p class="muted" id="refusals"></p>
 <p class="muted" id="status" aria-live="polite"></p>
 <button type="button" id="reload">Reload</button>
 <button type="button" class="secondary" id="forget">Forget the token</button>

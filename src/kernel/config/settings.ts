@@ -5,6 +5,7 @@ import { memoizeByObject } from "../memo";
 import { type Autofill, MAX_AUTOFILL_SMS_BYTES, otpMessageText, smsBytes } from "../otp-message";
 import { normalizePhone } from "../phone/normalize-phone";
 import { privateSigningJwk, publicSigningJwk, type SigningJwk, serviceAccount } from "./key-schemas";
+import { estimateTokenBits } from "./token-entropy";
 
 /**
  * All settings, read from the Worker's environment ([vars] in wrangler.toml,
@@ -75,6 +76,22 @@ const secret = setting((v, problem) => {
 const optionalSecret = setting((v, problem) => {
   if (v === undefined || v === "") return undefined;
   return longEnough(v) ? v : problem(`must be at least ${MIN_SECRET_BYTES} bytes`);
+});
+
+/** Bits of randomness ADMIN_TOKEN must show (estimateTokenBits): it is the one lock on /admin. */
+const MIN_ADMIN_TOKEN_BITS = 128;
+
+/** Like `optionalSecret`, and refused when it looks typed rather than random (repeats, runs, few distinct characters). */
+const adminToken = setting((v, problem) => {
+  if (v === undefined || v === "") return undefined;
+  const make = "make one with `openssl rand -base64 32`";
+  if (!longEnough(v)) return problem(`must be at least ${MIN_SECRET_BYTES} bytes; ${make}`);
+  if (estimateTokenBits(v) < MIN_ADMIN_TOKEN_BITS) {
+    return problem(
+      `looks guessable (repeated or sequential characters, or too few distinct ones) and must be random, at least ${MIN_ADMIN_TOKEN_BITS} bits; ${make}`,
+    );
+  }
+  return v;
 });
 
 /** A JSON value in a string setting; the message never quotes the value. */
@@ -367,7 +384,7 @@ const groups = {
     }),
   ),
   admin: group(
-    { ADMIN_TOKEN: optionalSecret },
+    { ADMIN_TOKEN: adminToken },
     /** Set when ADMIN_TOKEN is: only then do /admin and everything under it exist. */
     (e) => (e.ADMIN_TOKEN === undefined ? undefined : { token: e.ADMIN_TOKEN as string }),
   ),

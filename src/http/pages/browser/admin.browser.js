@@ -178,6 +178,8 @@
     ].forEach(function (k) {
       setFigure(k, String(today[k]));
     });
+    // Refused sends are their own figure: they are in neither the sends nor the conversion.
+    setFigure("refused", String(today.refused.total));
     setFigure("conversion_rate", pct(today.conversion_rate));
     setFigure("budget", `${today.budget.used} of ${today.budget.limit}`);
     byId("today-day").textContent = today.day;
@@ -229,6 +231,10 @@
       return `${c}: ${today.by_country[c]}`;
     });
     byId("countries").textContent = countries.length ? countries.join(" · ") : "No codes sent today.";
+    var refusals = Object.keys(today.refused.by_reason).map(function (r) {
+      return `${r}: ${today.refused.by_reason[r]} refused`;
+    });
+    byId("refusals").textContent = refusals.length ? refusals.join(" · ") : "No sends refused today.";
     status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
   }
 
