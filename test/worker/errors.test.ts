@@ -14,6 +14,16 @@ describe("invalid_request", () => {
     ["a missing phone", {}, /"phone" is required/],
     ["a phone of the wrong type", { phone: 9876543210 }, /"phone" must be a string/],
     ["an unknown field", { phone: "+919876543210", admin: true }, /Unknown field "admin"/],
+    [
+      "a channel that is not offered",
+      { phone: "+919876543210", channel: "pigeon" },
+      /^Field "channel" must be one of: sms, voice\.$/,
+    ],
+    [
+      "a channel of the wrong type",
+      { phone: "+919876543210", channel: 1 },
+      /^Field "channel" must be one of: sms, voice\.$/,
+    ],
   ];
   for (const [name, body, detail] of cases) {
     it(`send-otp refuses ${name}`, async () => {
