@@ -131,7 +131,22 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
     // Charts drawn on the page: 14 days of bars, and today's failures by reason.
     expect(await page.locator("#chart-sends rect").count()).toBe(14);
     expect(await page.locator("#chart-conversion rect").count()).toBe(14);
-    expect(await page.locator("#chart-failures").textContent()).toContain("wrong_code");
+    // Reasons in words (the code stays in the bar's tooltip), and the breakdowns say what they are.
+    expect(await page.locator("#chart-failures text.label").first().textContent()).toBe("Wrong code");
+    expect(await page.locator("#chart-failures title").first().textContent()).toBe("Wrong code (wrong_code): 1");
+    expect(await page.locator(".breakdown dt").allInnerTexts()).toEqual(["Gateways", "Countries"]);
+    // Chart text is readable: at least 12 px on screen, however the SVG is scaled.
+    const smallest = await page.evaluate<number>(
+      `Math.min(...[...document.querySelectorAll("#dashboard svg text")].map((t) => {
+        const svg = t.ownerSVGElement;
+        return parseFloat(getComputedStyle(t).fontSize) * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+      }))`,
+    );
+    expect(smallest).toBeGreaterThanOrEqual(12);
+    // The chart grid keeps its distance from the card below it.
+    const gridBottom = (await page.locator("#dashboard .grid").boundingBox())!;
+    const lookupTop = (await page.locator('section[aria-labelledby="lookup-title"]').boundingBox())!.y;
+    expect(lookupTop - (gridBottom.y + gridBottom.height)).toBeGreaterThanOrEqual(12);
     expect(await page.locator("#chart-budget rect.bar").count()).toBe(7);
 
     // Look-up of B (typed as people type it), then Unlock.

@@ -194,6 +194,17 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
       /^This session · Chrome/,
     );
 
+    // Refresh is styled like Sign out (not the browser's grey button), and no empty error band
+    // sits between the session buttons and "Your sessions".
+    const look = (selector: string) =>
+      page.evaluate<string>(
+        `(() => { const s = getComputedStyle(document.querySelector(${JSON.stringify(selector)})); return [s.backgroundColor, s.color, s.borderColor].join(" / "); })()`,
+      );
+    expect(await look("#refresh")).toBe(await look("#sign-out"));
+    const heading = page.locator("#success h3", { hasText: "Your sessions" });
+    expect(
+      (await heading.boundingBox())!.y - ((await box(page, "#refresh")).y + (await box(page, "#refresh")).height),
+    ).toBeLessThan(32);
     expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

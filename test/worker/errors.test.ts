@@ -5,6 +5,10 @@ import { setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
 
+/** HS256 over {"sub":"+919876543210"} with a key this service does not have. */
+const FOREIGN_JWT =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIrOTE5ODc2NTQzMjEwIn0.c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5LWF0LWFsbC14eA";
+
 describe("invalid_request", () => {
   const cases: [string, string | unknown, RegExp][] = [
     ["a body that is not JSON", "{phone: 98765", /not valid JSON/],
@@ -14,6 +18,16 @@ describe("invalid_request", () => {
     ["a missing phone", {}, /"phone" is required/],
     ["a phone of the wrong type", { phone: 9876543210 }, /"phone" must be a string/],
     ["an unknown field", { phone: "+919876543210", admin: true }, /Unknown field "admin"/],
+    [
+      "a channel that is not offered",
+      { phone: "+919876543210", channel: "pigeon" },
+      /^Field "channel" must be one of: sms, voice\.$/,
+    ],
+    [
+      "a channel of the wrong type",
+      { phone: "+919876543210", channel: 1 },
+      /^Field "channel" must be one of: sms, voice\.$/,
+    ],
   ];
   for (const [name, body, detail] of cases) {
     it(`send-otp refuses ${name}`, async () => {
@@ -85,6 +99,28 @@ describe("verify without a code", () => {
     expectProblem(res, 400, "invalid_request");
     expect(res.body.detail).toContain('"verification_id"');
     expect(res.body).not.toHaveProperty("attempts_left");
+  });
+});
+
+describe("the Bearer challenge of a 401 invalid_token", () => {
+  it.each([
+    ["no Authorization header", {}],
+    ["another scheme", { authorization: "Basic dXNlcjpwYXNz" }],
+  ])("%s: a bare Bearer challenge, no error code", async (_, headers) => {
+    for (const res of [await get("/sessions", { headers }), await post("/logout-all", "", { headers })]) {
+      expectProblem(res, 401, "invalid_token");
+      expect(res.headers.get("www-authenticate")).toBe("Bearer");
+    }
+  });
+
+  it.each([
+    ["a token that is not a JWT", "Bearer not.a.jwt"],
+    ["a JWT signed with another key", `Bearer ${FOREIGN_JWT}`],
+    ["an empty Bearer", "Bearer"],
+  ])('%s: Bearer error="invalid_token"', async (_, authorization) => {
+    const res = await get("/sessions", { headers: { authorization } });
+    expectProblem(res, 401, "invalid_token");
+    expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
   });
 });
 

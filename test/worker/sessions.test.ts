@@ -312,7 +312,7 @@ describe("logout", () => {
     const other = await signIn(fast2sms);
     const missing = await post("/logout-all", "");
     expectProblem(missing, 401, "invalid_token");
-    expect(missing.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(missing.headers.get("www-authenticate")).toBe("Bearer");
     expectProblem(
       await post("/logout-all", "", { headers: { authorization: "Bearer not.a.jwt" } }),
       401,

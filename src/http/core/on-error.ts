@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { InternalError, InvalidRequestError, ServiceError } from "../../kernel/errors/service-error";
+import { InternalError, InvalidRequestError, InvalidTokenError, ServiceError } from "../../kernel/errors/service-error";
 import { maskPhonesIn } from "../../kernel/phone/mask-phone";
 import type { AppEnv } from "./app-env";
 
@@ -39,7 +39,10 @@ export function problemResponse(problem: ServiceError, requestId?: string): Resp
   };
   const headers = new Headers({ "content-type": "application/problem+json", "cache-control": "no-store" });
   if (problem.retryAfter !== undefined) headers.set("retry-after", String(problem.retryAfter));
-  if (problem.code === "invalid_token") headers.set("www-authenticate", 'Bearer error="invalid_token"');
+  if (problem instanceof InvalidTokenError) {
+    // No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
+    headers.set("www-authenticate", problem.credentialsMissing ? "Bearer" : 'Bearer error="invalid_token"');
+  }
   if (problem.code === "admin_unauthorized") headers.set("www-authenticate", 'Bearer realm="admin"');
   return new Response(JSON.stringify(body), { status: problem.status, headers });
 }

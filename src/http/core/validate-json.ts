@@ -23,9 +23,19 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, input: unknown): str
       return valueAt(input, issue.path) === undefined
         ? `Field ${field} is required.`
         : `Field ${field} must be a ${issue.expected}.`;
+    case "invalid_value":
+      // z.enum and z.literal: name what is allowed, so a client can fix the call without the docs.
+      return `${field ? `Field ${field}` : "The request body"} must be ${
+        issue.values.length === 1 ? showValue(issue.values[0]) : `one of: ${issue.values.map(showValue).join(", ")}`
+      }.`;
     default:
       return field ? `Field ${field} ${issue.message}.` : `The request body is not valid: ${issue.message}.`;
   }
+}
+
+/** Strings as they are (sms, voice); other literals (true, 3, null) as JSON. */
+function showValue(value: unknown): string {
+  return typeof value === "string" ? value : typeof value === "bigint" ? `${value}` : String(JSON.stringify(value));
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

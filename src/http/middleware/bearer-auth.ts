@@ -30,12 +30,20 @@ function verifierFor(settings: Settings, keys: TokenKeys): Verify {
  * `Authorization: Bearer <access token>` required: a valid access token of
  * this service sets c.var.auth (its number and session id). Access tokens are
  * stateless: a token stays valid until it expires even if its session ended.
- * Otherwise 401 invalid_token with `WWW-Authenticate: Bearer` (on-error.ts).
+ * Otherwise 401 invalid_token with `WWW-Authenticate: Bearer` (on-error.ts):
+ * a bare `Bearer` when no Bearer credentials came, `Bearer error="invalid_token"`
+ * when a token came and is not valid.
  */
 export function bearerAuth(): MiddlewareHandler<ConfiguredEnv> {
   return async function bearerAuthMiddleware(c, next) {
-    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(c.req.header("authorization") ?? "");
-    if (!match) throw new InvalidTokenError('Send the access token in the header "Authorization: Bearer <token>".');
+    const header = c.req.header("authorization");
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header ?? "");
+    if (!match) {
+      throw new InvalidTokenError('Send the access token in the header "Authorization: Bearer <token>".', {
+        // No header, or another scheme (Basic …): the client sent no Bearer credentials at all.
+        credentialsMissing: header === undefined || !/^Bearer(?: |$)/i.test(header.trim()),
+      });
+    }
     let claims: PhoneClaims;
     try {
       claims = await verifierFor(c.get("settings"), c.get("tokenKeys"))(match[1]!);

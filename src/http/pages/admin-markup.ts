@@ -52,9 +52,11 @@ export async function renderAdminPage(appName: string): Promise<RenderedPage> {
 <dl class="figures">
 ${FIGURES.map(([id, label]) => html`<div><dt>${label}</dt><dd id="fig-${id}">–</dd></div>`)}
 </dl>
-<p class="muted" id="gateways"></p>
-<p class="muted" id="countries"></p>
-<p class="muted" id="refusals"></p>
+<dl class="breakdown">
+<div><dt>Gateways</dt><dd id="gateways"></dd></div>
+<div><dt>Countries</dt><dd id="countries"></dd></div>
+<div><dt>Sends refused</dt><dd id="refusals"></dd></div>
+</dl>
 <p class="muted" id="status" aria-live="polite"></p>
 <button type="button" id="reload">Reload</button>
 <button type="button" class="secondary" id="forget">Forget the token</button>

@@ -24,7 +24,9 @@ main { max-width: 64rem; margin: 0 auto; }
 h1 { font-size: 1.375rem; margin: 0 0 .75rem; }
 h2 { font-size: 1.125rem; margin: 0 0 .5rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 1rem; margin-bottom: 1rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem; }
+/* Two charts a row on a desktop, one on a phone; the gap also keeps the grid off the card below it. */
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(26rem, 1fr)); gap: 1rem; margin-bottom: 1rem; }
+@media (max-width: 30rem) { .grid { grid-template-columns: 1fr; } }
 .grid .card { margin-bottom: 0; }
 label { display: block; font-weight: 600; margin-bottom: .25rem; }
 input {
@@ -38,19 +40,25 @@ button {
 button.secondary { background: transparent; color: var(--accent); border-color: var(--line); }
 .error { color: var(--error); min-height: 1.5em; margin: .25rem 0; }
 .muted { color: var(--muted); }
+.breakdown { margin: .75rem 0 0; }
+.breakdown div { display: flex; flex-wrap: wrap; gap: 0 .5rem; margin-bottom: .25rem; }
+.breakdown dt { font-weight: 600; min-width: 6rem; }
+.breakdown dd { margin: 0; color: var(--muted); }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: .5rem; margin: 0; }
 .figures div { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .75rem; }
 .figures dt { font-size: .8125rem; color: var(--muted); }
 .figures dd { margin: 0; font-size: 1.375rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 #number-facts dt { font-size: .8125rem; color: var(--muted); }
 #number-facts dd { margin: 0 0 .5rem; }
-svg { width: 100%; height: auto; display: block; }
+svg { width: 100%; height: auto; display: block; overflow: visible; }
 svg .bar { fill: var(--accent); }
 svg .track { fill: var(--line); }
-svg text { fill: var(--fg); font-size: 11px; }
+/* Charts are drawn one unit to a CSS pixel (admin.browser.js), so these are the sizes on screen. */
+svg text { fill: var(--fg); font-size: 12px; }
 svg .value, svg .axis { text-anchor: middle; }
 svg .axis { fill: var(--muted); }
 svg .label { font-size: 13px; }
+svg .end { text-anchor: end; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 [hidden] { display: none !important; }
 `;

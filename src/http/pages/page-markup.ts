@@ -78,7 +78,7 @@ ${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p
 <h3>Session</h3>
 <p id="session-note">You stay signed in: the refresh token gets a new access token without another SMS.</p>
 <div class="row">
-<button type="button" id="refresh">Refresh</button>
+<button type="button" class="secondary" id="refresh">Refresh</button>
 <button type="button" class="secondary" id="sign-out">Sign out</button>
 </div>
 <p class="error" id="session-error" aria-live="polite"></p>

@@ -193,9 +193,19 @@ export class InvalidRefreshTokenError extends ServiceError {
   readonly code = "invalid_refresh_token";
 }
 
-/** A missing or bad access token; on-error.ts adds `WWW-Authenticate: Bearer` (RFC 6750 §3). */
+/**
+ * A missing or bad access token; on-error.ts adds `WWW-Authenticate: Bearer`
+ * (RFC 6750 §3). `credentialsMissing` when the request sent no Bearer
+ * credentials at all: that challenge then names no error (RFC 6750 §3.1).
+ */
 export class InvalidTokenError extends ServiceError {
   readonly code = "invalid_token";
+  readonly credentialsMissing: boolean;
+
+  constructor(detail: string, options?: { cause?: unknown; credentialsMissing?: boolean }) {
+    super(detail, options);
+    this.credentialsMissing = options?.credentialsMissing ?? false;
+  }
 }
 
 /** An /admin call without the operator's token (ADMIN_TOKEN), or with another one. */

@@ -23,6 +23,20 @@
     revokeButton = byId("revoke"),
     actionNote = byId("action-note");
 
+  /** The dashboard's words for the failure reasons of /admin/stats; an unknown reason shows as it is. */
+  var REASONS = new Map([
+    ["sms_refused", "Gateways refused"],
+    ["sms_no_answer", "No gateway answer"],
+    ["number_refused", "Number refused"],
+    ["wrong_code", "Wrong code"],
+    ["rate_limited", "Rate limited"],
+    ["too_many_attempts", "Too many tries"],
+    ["sms_budget_exhausted", "Budget used up"],
+  ]);
+
+  /** Redraws the charts from the figures last loaded (after a resize); null before the first load. */
+  var redraw = null;
+
   /** Held in this variable only: never in storage, a cookie or the URL. */
   var token = "";
   var shownPhone = "";
@@ -102,37 +116,65 @@
   }
 
   /**
-   * Vertical bars, one per day, with the value above and the day below.
+   * The chart's width in CSS pixels: charts are drawn one unit to a pixel, so
+   * their text is the font size the stylesheet gives it, however wide the card.
+   * @param {any} svg
+   */
+  function widthOf(svg) {
+    return Math.max(240, Math.round(svg.getBoundingClientRect().width) || 560);
+  }
+
+  /**
+   * Every how many slots a text fits, so that neighbours never overlap.
+   * @param {number} slot @param {number} chars @param {number} size
+   */
+  function stepFor(slot, chars, size) {
+    return Math.max(1, Math.ceil((chars * size * 0.62 + 6) / slot));
+  }
+
+  /**
+   * Vertical bars, one per day, with the value above and the day below (as
+   * many as fit, counted back from today; each bar's title has its own).
    * @param {any} svg @param {{ label: string, value: number, text: string }[]} points @param {number} max
    */
   function columns(svg, points, max) {
     clear(svg);
-    var w = 560,
-      h = 180,
-      top = 18,
-      bottom = 22,
+    var w = widthOf(svg),
+      h = 200,
+      top = 22,
+      bottom = 26,
       gap = 4;
     var bw = (w - gap * (points.length - 1)) / points.length;
+    var longest = points.reduce(function (m, p) {
+      return Math.max(m, p.text.length);
+    }, 1);
+    var valueStep = stepFor(bw + gap, longest, 12),
+      axisStep = stepFor(bw + gap, 5, 12);
     svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
     points.forEach(function (p, i) {
       var x = i * (bw + gap);
+      var back = points.length - 1 - i;
       var bh = max > 0 ? ((h - top - bottom) * p.value) / max : 0;
       var bar = svgEl("rect", { x: x, y: h - bottom - bh, width: bw, height: Math.max(bh, 0.5), class: "bar" });
       bar.appendChild(svgEl("title", {}, `${p.label}: ${p.text}`));
       svg.appendChild(bar);
-      svg.appendChild(svgEl("text", { x: x + bw / 2, y: h - bottom - bh - 4, class: "value" }, p.text));
-      svg.appendChild(svgEl("text", { x: x + bw / 2, y: h - 6, class: "axis" }, p.label.slice(5)));
+      // A short value ("0", "–") fits its own slot; longer ones every valueStep-th bar.
+      if (back % valueStep === 0 || stepFor(bw + gap, p.text.length, 12) === 1) {
+        svg.appendChild(svgEl("text", { x: x + bw / 2, y: h - bottom - bh - 5, class: "value" }, p.text));
+      }
+      if (back % axisStep === 0)
+        svg.appendChild(svgEl("text", { x: x + bw / 2, y: h - 7, class: "axis" }, p.label.slice(5)));
     });
   }
 
   /**
-   * Horizontal bars with their label and value.
-   * @param {any} svg @param {{ label: string, value: number, max?: number }[]} rows @param {string} empty
+   * Horizontal bars with their label and value; `title` (the raw reason) goes in the bar's tooltip.
+   * @param {any} svg @param {{ label: string, value: number, max?: number, title?: string }[]} rows @param {string} empty
    */
   function rowsChart(svg, rows, empty) {
     clear(svg);
-    var w = 560,
-      rh = 26;
+    var w = widthOf(svg),
+      rh = 28;
     var h = Math.max(1, rows.length) * rh + 4;
     svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
     if (rows.length === 0) {
@@ -142,17 +184,19 @@
     var max = rows.reduce(function (m, r) {
       return Math.max(m, r.max || r.value);
     }, 0);
+    var labelWidth = Math.min(170, Math.round(w * 0.38)),
+      valueWidth = 100;
+    var full = w - labelWidth - valueWidth - 8;
     rows.forEach(function (r, i) {
       var y = i * rh + 2;
-      var full = 300;
-      svg.appendChild(svgEl("text", { x: 4, y: y + 17, class: "label" }, r.label));
-      if (r.max) svg.appendChild(svgEl("rect", { x: 180, y: y + 4, width: full, height: 16, class: "track" }));
+      svg.appendChild(svgEl("text", { x: 4, y: y + 18, class: "label" }, r.label));
+      if (r.max) svg.appendChild(svgEl("rect", { x: labelWidth, y: y + 5, width: full, height: 16, class: "track" }));
       var bw = max > 0 ? (full * r.value) / max : 0;
-      var bar = svgEl("rect", { x: 180, y: y + 4, width: Math.max(bw, 0.5), height: 16, class: "bar" });
-      bar.appendChild(svgEl("title", {}, `${r.label}: ${r.value}`));
+      var bar = svgEl("rect", { x: labelWidth, y: y + 5, width: Math.max(bw, 0.5), height: 16, class: "bar" });
+      bar.appendChild(svgEl("title", {}, `${r.title || r.label}: ${r.value}`));
       svg.appendChild(bar);
       svg.appendChild(
-        svgEl("text", { x: 490, y: y + 17, class: "label" }, r.max ? `${r.value} of ${r.max}` : String(r.value)),
+        svgEl("text", { x: w - 4, y: y + 18, class: "label end" }, r.max ? `${r.value} of ${r.max}` : String(r.value)),
       );
     });
   }
@@ -185,6 +229,27 @@
     byId("today-day").textContent = today.day;
 
     var known = days.filter(Boolean);
+    redraw = function () {
+      drawCharts(today, known);
+    };
+    redraw();
+    var gateways = Object.keys(today.by_gateway).map(function (g) {
+      return `${g}: ${today.by_gateway[g].sent} sent, ${today.by_gateway[g].failed} failed`;
+    });
+    byId("gateways").textContent = gateways.length ? gateways.join(" · ") : "No gateway used today.";
+    var countries = Object.keys(today.by_country).map(function (c) {
+      return `${c}: ${today.by_country[c]}`;
+    });
+    byId("countries").textContent = countries.length ? countries.join(" · ") : "No codes sent today.";
+    var refusals = Object.keys(today.refused.by_reason).map(function (r) {
+      return `${REASONS.get(r) ?? r}: ${today.refused.by_reason[r]}`;
+    });
+    byId("refusals").textContent = refusals.length ? refusals.join(" · ") : "No sends refused today.";
+    status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+  }
+
+  /** The four charts, from today's figures and the days that could be read. @param {any} today @param {any[]} known */
+  function drawCharts(today, known) {
     var maxSends = known.reduce(function (m, d) {
       return Math.max(m, d.sends);
     }, 0);
@@ -209,7 +274,10 @@
           return today.failures[b] - today.failures[a];
         })
         .map(function (k) {
-          return { label: k, value: today.failures[k] };
+          var words = REASONS.get(k);
+          return words
+            ? { label: words, title: `${words} (${k})`, value: today.failures[k] }
+            : { label: k, value: today.failures[k] };
         }),
       "No failures today.",
     );
@@ -223,19 +291,6 @@
         }),
       "No budget used.",
     );
-    var gateways = Object.keys(today.by_gateway).map(function (g) {
-      return `${g}: ${today.by_gateway[g].sent} sent, ${today.by_gateway[g].failed} failed`;
-    });
-    byId("gateways").textContent = gateways.length ? gateways.join(" · ") : "No gateway used today.";
-    var countries = Object.keys(today.by_country).map(function (c) {
-      return `${c}: ${today.by_country[c]}`;
-    });
-    byId("countries").textContent = countries.length ? countries.join(" · ") : "No codes sent today.";
-    var refusals = Object.keys(today.refused.by_reason).map(function (r) {
-      return `${r}: ${today.refused.by_reason[r]} refused`;
-    });
-    byId("refusals").textContent = refusals.length ? refusals.join(" · ") : "No sends refused today.";
-    status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
   }
 
   function fact(term, value) {
@@ -318,6 +373,14 @@
     tokenForm.hidden = true;
     dashboard.hidden = false;
     await load();
+  });
+  var resizing = 0;
+  window.addEventListener("resize", function () {
+    if (resizing) cancelAnimationFrame(resizing);
+    resizing = requestAnimationFrame(function () {
+      resizing = 0;
+      if (redraw && token && !dashboard.hidden) redraw();
+    });
   });
   reload.addEventListener("click", function () {
     void load();
