@@ -49,6 +49,7 @@ export default defineConfig({
                 // Most tests share one client address; abuse.test.ts checks these limits with their defaults.
                 OTP_MAX_SENDS_PER_IP_PER_HOUR: "100000",
                 OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "100000",
+                OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR: "10000000",
                 SMS_DAILY_BUDGET: "100000",
                 OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR: "100000",
                 OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR: "100000",

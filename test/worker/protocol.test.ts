@@ -353,7 +353,7 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     const phone = uniquePhone();
     const sent = await measure("/send-otp", { phone }, counter);
     expect(sent.status).toBe(200);
-    // The client's quota and the budget at once, then the number, then the code's hash.
+    // The client's quotas (its sends and its requests, at once), then the budget and the number, then the code's hash.
     expect(sent.depth).toBe(3);
     // Plus, after the SMS and not waited for, the number's last SMS for the operator (limiter.recordDelivery).
     expect(counter.calls().sort()).toEqual([
@@ -361,6 +361,7 @@ describe("sequential storage round trips (bindings instrumented)", () => {
       "kv.put",
       "limiter.recordDelivery",
       "limiter.reserveSend",
+      "quota.take",
       "quota.take",
     ]);
     counter.reset();

@@ -2,10 +2,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type BudgetPlan, budgetUsed } from "../../src/domain/guards/send-quotas";
-import { type BudgetShard, budgetShardFor } from "../../src/platform/limiter/budget-shard";
+import { type BudgetShard, budgetShardFor, HOLD_WINDOW_MS } from "../../src/platform/limiter/budget-shard";
 import { callWith, uniquePhone } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
-import { setClock, setUpWorkerTest } from "../helpers/setup";
+import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 /** Issue 14: the day's budget over shards, paced through the day; client limits for IPv6, carrier NAT and networks. */
 const fast2sms = setUpWorkerTest();
@@ -80,6 +80,8 @@ describe("the day's SMS budget over shards", () => {
     const settings = { SMS_DAILY_BUDGET: "2", SMS_BUDGET_SHARDS: "2", BUDGET_SHARD: ns };
     expect((await send(settings, "192.0.2.1")).status).toBe(200);
     expect((await send(settings, "192.0.2.2")).status).toBe(200);
+    // Only committed units make a shard look spent: those not given back within the hold window.
+    advance(HOLD_WINDOW_MS + 1000);
     expectProblem(await send(settings, "192.0.2.3"), 503, "sms_budget_exhausted");
     const before = calls.length;
     for (let i = 0; i < 5; i++) expectProblem(await send(settings, `192.0.2.${10 + i}`), 503, "sms_budget_exhausted");
@@ -127,7 +129,7 @@ describe("the day's SMS budget over shards", () => {
     expect(await shard.take("a", 1, 2, day + 2 * 86_400_000)).toEqual({ outcome: "taken" });
     expect(await shard.take("a", 1, 2, day + 2 * 86_400_000)).toEqual({ outcome: "taken" });
     expect(await shard.take("b", 1, 2, day + 2 * 86_400_000)).toEqual({ outcome: "taken" });
-    expect(await shard.take("c", 1, 2, day + 2 * 86_400_000)).toEqual({ outcome: "refused", used: 2 });
+    expect(await shard.take("c", 1, 2, day + 2 * 86_400_000)).toEqual({ outcome: "refused", used: 2, held: 2 });
     await shard.release("b");
     await shard.release("b");
     await shard.release("late");

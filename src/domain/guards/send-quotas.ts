@@ -1,9 +1,14 @@
 import { describeWait } from "../../kernel/describe-wait";
 import { RateLimitedError, type ServiceError, SmsBudgetExhaustedError } from "../../kernel/errors/service-error";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
-import { type BudgetShard, budgetShardFor } from "../../platform/limiter/budget-shard";
+import {
+  type BudgetShard,
+  type BudgetShardRpc,
+  budgetShardFor,
+  type ShardRefusal,
+} from "../../platform/limiter/budget-shard";
 import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
-import { clientPrefixes } from "./client-address";
+import { clientKey, clientPrefixes } from "./client-address";
 
 type Counters = DurableObjectNamespace<QuotaCounter>;
 type Shards = DurableObjectNamespace<BudgetShard>;
@@ -25,26 +30,61 @@ export interface QuotaHold {
   shared?: true;
 }
 
-/** `limit` sends per rolling hour per client key (see client-address.ts), counted exactly. */
-export function clientQuota(ns: Counters, client: string, limit: number): QuotaHold {
-  const counter = quotaCounterFor(ns, `ip:${client}`);
+/**
+ * The one refusal of every per-client limit of /send-otp (the address's
+ * sends and requests, the network's sends): one text for all of them, so a
+ * refusal does not say which limit a client met.
+ */
+function clientRefusal(seconds: number): ServiceError {
+  return new RateLimitedError(
+    `Too many codes were requested from your network. Try again in ${describeWait(seconds)}.`,
+    { retryAfter: seconds },
+  );
+}
+
+/** `limit` hits per rolling hour on the QuotaCounter `key`, counted exactly. */
+function hourlyQuota(ns: Counters, key: string, limit: number): QuotaHold {
+  const counter = quotaCounterFor(ns, key);
   const ticket = crypto.randomUUID();
   return {
     async take() {
       const result = await counter.take(ticket, limit, HOUR_MS);
-      if (result.outcome === "taken") return undefined;
-      const seconds = result.retryAfterMs / 1000;
-      return new RateLimitedError(
-        `Too many codes were requested from your network. Try again in ${describeWait(seconds)}.`,
-        { retryAfter: seconds },
-      );
+      return result.outcome === "taken" ? undefined : clientRefusal(result.retryAfterMs / 1000);
     },
     release: () => counter.release(ticket),
   };
 }
 
-/** The per-client limits of one send (settings: OTP_MAX_SENDS_PER_IP_PER_HOUR and the `clients` group). */
+/** `limit` sends per rolling hour per client key (see client-address.ts), counted exactly. */
+export function clientQuota(ns: Counters, client: string, limit: number): QuotaHold {
+  return hourlyQuota(ns, `ip:${client}`, limit);
+}
+
+/**
+ * The client's hourly requests (`req:<client key>`): every /send-otp that
+ * reaches the number's object costs one, whatever its outcome (refused by
+ * the number, by the budget, failed at the gateway, sent), so no client
+ * gets unlimited free work from the number's and the budget's objects. The
+ * caller gives it back only when the service itself failed (503). IPv6
+ * counts at its /64 (the client key); a carrier-NAT IPv4 address (its
+ * network in CARRIER_ASNS) gets perCarrierIp / perIp times as many, like
+ * its sends.
+ */
+export function clientRequests(
+  ns: Counters,
+  client: { address: string | undefined; asn: number | undefined },
+  limits: ClientLimits,
+): QuotaHold {
+  const key = clientKey(client.address);
+  const carrier = client.asn !== undefined && limits.carrierAsns.includes(client.asn) && !key.includes(":");
+  const limit = carrier ? Math.ceil((limits.requestsPerIp * limits.perCarrierIp) / limits.perIp) : limits.requestsPerIp;
+  return hourlyQuota(ns, `req:${key}`, limit);
+}
+
+/** The per-client limits of one send (settings: OTP_MAX_SENDS_PER_IP_PER_HOUR, OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR and the `clients` group). */
 export interface ClientLimits {
+  /** Requests per client key per rolling hour, whatever their outcome (clientRequests). */
+  requestsPerIp: number;
   perIp: number;
   per56: number;
   per48: number;
@@ -93,11 +133,7 @@ export function clientQuotas(
         expiresAt: hourStart + 2 * HOUR_MS,
         locationHint: plan.locationHint,
         retrySpreadSeconds: 0,
-        refusal: (seconds) =>
-          new RateLimitedError(
-            `Too many codes were requested from your network. Try again in ${describeWait(seconds)}.`,
-            { retryAfter: seconds },
-          ),
+        refusal: clientRefusal,
       }),
     );
   }
@@ -134,33 +170,14 @@ export interface BudgetPlan {
  * `hourlyPercent` of it each UTC hour, cumulatively; a refusal's Retry-After
  * is the next release plus a random spread.
  *
- * A shard that refused is remembered in this isolate until its next release,
- * so refused requests stop reaching storage.
+ * A shard spent by committed units (see budget-shard.ts) is remembered in
+ * this isolate until its next release, so refused requests stop reaching
+ * storage; one full only with units other requests hold for the moment is
+ * not, so a hold that is given back never makes the budget look spent.
  */
 export function smsBudget(ns: Shards, plan: BudgetPlan, now = Date.now(), units = 1): QuotaHold {
-  const dayStart = now - (now % DAY_MS);
-  const names = budgetShardNames(plan, new Date(dayStart).toISOString().slice(0, 10));
-  const shares = split(plan.daily, names.length);
-  const hour = Math.floor((now - dayStart) / HOUR_MS);
-  const unit = () =>
-    pooledHold(ns, {
-      names,
-      capOf: (i) => {
-        const share = shares[i]!;
-        const cap = Math.min(share, Math.ceil((share * plan.hourlyPercent * (hour + 1)) / 100));
-        return { cap, until: cap < share ? dayStart + (hour + 1) * HOUR_MS : dayStart + DAY_MS };
-      },
-      units: 1,
-      expiresAt: dayStart + 2 * DAY_MS,
-      locationHint: plan.locationHint,
-      retrySpreadSeconds: plan.retrySpreadSeconds,
-      refusal: (seconds) =>
-        new SmsBudgetExhaustedError(
-          `The service has sent all the codes it may send for now. Try again in ${describeWait(seconds)}.`,
-          { retryAfter: seconds },
-        ),
-    });
-  const holds = Array.from({ length: units }, unit);
+  const pool = budgetPool(plan, now);
+  const holds = Array.from({ length: units }, () => pooledHold(ns, pool));
   const release = async () => {
     await Promise.all(holds.map((h) => h.release()));
   };
@@ -174,6 +191,55 @@ export function smsBudget(ns: Shards, plan: BudgetPlan, now = Date.now(), units 
       return refusal;
     },
     release,
+  };
+}
+
+/**
+ * Whether the day's budget could give `units` now, checked without taking
+ * anything: for sends that never spend it (TEST_PHONE_NUMBERS), so that
+ * while the budget refuses they are refused the same way as every other
+ * number (same 503, same Retry-After), and a scan cannot pick them out.
+ * Its release does nothing: a probe holds nothing.
+ */
+export function smsBudgetProbe(ns: Shards, plan: BudgetPlan, now = Date.now(), units = 1): QuotaHold {
+  const pool = budgetPool(plan, now);
+  return {
+    shared: true,
+    take() {
+      let free = 0;
+      return visitShards(ns, pool, async (shard, cap) => {
+        const result = await shard.probe(1, cap);
+        if (result.outcome === "refused") return result;
+        free += result.free;
+        return free >= units ? "taken" : "next";
+      });
+    },
+    release: async () => {},
+  };
+}
+
+/** One unit of the day's budget, over its shards: the shares, paced hourly (see smsBudget). */
+function budgetPool(plan: BudgetPlan, now: number): Pool {
+  const dayStart = now - (now % DAY_MS);
+  const names = budgetShardNames(plan, new Date(dayStart).toISOString().slice(0, 10));
+  const shares = split(plan.daily, names.length);
+  const hour = Math.floor((now - dayStart) / HOUR_MS);
+  return {
+    names,
+    capOf: (i) => {
+      const share = shares[i]!;
+      const cap = Math.min(share, Math.ceil((share * plan.hourlyPercent * (hour + 1)) / 100));
+      return { cap, until: cap < share ? dayStart + (hour + 1) * HOUR_MS : dayStart + DAY_MS };
+    },
+    units: 1,
+    expiresAt: dayStart + 2 * DAY_MS,
+    locationHint: plan.locationHint,
+    retrySpreadSeconds: plan.retrySpreadSeconds,
+    refusal: (seconds) =>
+      new SmsBudgetExhaustedError(
+        `The service has sent all the codes it may send for now. Try again in ${describeWait(seconds)}.`,
+        { retryAfter: seconds },
+      ),
   };
 }
 
@@ -199,9 +265,10 @@ function split(total: number, n: number): number[] {
 }
 
 /**
- * Per isolate: each shard that refused, under which cap and for how many
- * units, and until when that stands (its next release or the end of its
- * period). A unit given back to a shard from this isolate forgets it.
+ * Per isolate: each shard whose committed units alone refused, under which
+ * cap and for how many units, and until when that stands (its next release
+ * or the end of its period). A unit given back to a shard from this isolate
+ * forgets it.
  */
 const spent = new Map<string, { cap: number; units: number; until: number; trustUntil: number }>();
 const MEMO_MAX_ENTRIES = 10_000;
@@ -250,34 +317,61 @@ function pooledHold(ns: Shards, pool: Pool): QuotaHold {
   };
   return {
     shared: true,
-    async take() {
-      const now = Date.now();
-      const order = shuffle(pool.names.map((_, i) => i));
-      let soonest = Number.POSITIVE_INFINITY;
-      for (const i of order) {
-        const { cap, until } = pool.capOf(i);
-        const name = pool.names[i]!;
-        const memo = knownSpent(name, cap, pool.units, now);
-        if (cap < pool.units || memo !== undefined) {
-          soonest = Math.min(soonest, memo ?? until);
-          continue;
-        }
-        if (released) break;
+    take: () =>
+      visitShards(ns, pool, async (shard, cap, i) => {
+        if (released) return "stop";
         reached.add(i);
-        const result = await budgetShardFor(ns, name, pool.locationHint).take(ticket, pool.units, cap, pool.expiresAt);
-        if (result.outcome === "taken") return undefined;
+        const result = await shard.take(ticket, pool.units, cap, pool.expiresAt);
+        if (result.outcome === "taken") return "taken";
         reached.delete(i);
-        // Remembered only when the shard's committed units fill it (not units other requests hold for a
-        // moment), and for a short while, so a unit given back elsewhere is found again soon.
-        if (result.used + pool.units > cap) rememberSpent(name, cap, pool.units, until, now);
-        soonest = Math.min(soonest, until);
-      }
-      const spread = Math.floor(Math.random() * (pool.retrySpreadSeconds + 1));
-      const seconds = Math.max(1, Math.ceil((soonest - now) / 1000)) + spread;
-      return pool.refusal(seconds);
-    },
+        return result;
+      }),
     release,
   };
+}
+
+/**
+ * What one shard said: it took (or had room), `next` (ask another),
+ * `stop` (ask no more), or its refusal.
+ */
+type Visit = "taken" | "next" | "stop" | ShardRefusal;
+
+/**
+ * Asks the shards not known to be spent, in a random order, until one
+ * answers `taken`; resolves to undefined then, else to the pool's refusal,
+ * whose Retry-After is the soonest release of the shards plus a random
+ * spread. A refusal is remembered only when the shard's committed units
+ * fill it (not units other requests hold for a moment, which may be given
+ * back), and for a short while, so a unit given back elsewhere is found
+ * again soon.
+ */
+async function visitShards(
+  ns: Shards,
+  pool: Pool,
+  visit: (shard: BudgetShardRpc, cap: number, i: number) => Promise<Visit>,
+): Promise<ServiceError | undefined> {
+  const now = Date.now();
+  const order = shuffle(pool.names.map((_, i) => i));
+  let soonest = Number.POSITIVE_INFINITY;
+  for (const i of order) {
+    const { cap, until } = pool.capOf(i);
+    const name = pool.names[i]!;
+    const memo = knownSpent(name, cap, pool.units, now);
+    if (cap < pool.units || memo !== undefined) {
+      soonest = Math.min(soonest, memo ?? until);
+      continue;
+    }
+    const result = await visit(budgetShardFor(ns, name, pool.locationHint), cap, i);
+    if (result === "taken") return undefined;
+    if (result === "stop") break;
+    if (result !== "next" && result.used - result.held + pool.units > cap) {
+      rememberSpent(name, cap, pool.units, until, now);
+    }
+    soonest = Math.min(soonest, until);
+  }
+  const spread = Math.floor(Math.random() * (pool.retrySpreadSeconds + 1));
+  const seconds = Math.max(1, Math.ceil((soonest - now) / 1000)) + spread;
+  return pool.refusal(seconds);
 }
 
 function shuffle<T>(items: T[]): T[] {

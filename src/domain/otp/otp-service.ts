@@ -9,6 +9,7 @@ import {
   SmsFailedError,
   type SmsFailure,
   TooManyAttemptsError,
+  UnavailableError,
 } from "../../kernel/errors/service-error";
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
@@ -21,7 +22,15 @@ import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClientKey } from "../guards/client-address";
-import { clientQuotas, type QuotaHold, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
+import {
+  type ClientLimits,
+  clientQuotas,
+  clientRequests,
+  type QuotaHold,
+  smsBudget,
+  smsBudgetProbe,
+  VOICE_BUDGET_UNITS,
+} from "../guards/send-quotas";
 import { verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
@@ -76,7 +85,7 @@ export interface SentCode {
  * or fails at any step costs the owner of an earlier code nothing.
  *
  * Storage round trips before the SMS, at most 3: (1) the client's own
- * quotas (its address and IPv6 prefixes); (2) the counters shared with other
+ * quotas (its address and IPv6 prefixes, and its hourly requests); (2) the counters shared with other
  * clients (its network's, the day's budget) and the number's limits, which
  * make the code live, concurrently; (3) the code's hash to KV. Shared
  * counters and the number are touched only once the client's own limits let
@@ -85,7 +94,11 @@ export interface SentCode {
  * before a refused hold is given back, and a refusal never says anything
  * about the number unless the request could have sent an SMS.
  * Whatever was taken is given back when any step refuses or fails, and a
- * storage call that passes its deadline is undone if it commits late.
+ * storage call that passes its deadline is undone if it commits late; but a
+ * request that got as far as the number costs its client one of its hourly
+ * requests (OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR) whatever its outcome,
+ * given back only when the service itself failed (503), so a client whose
+ * requests the number refuses gets no unlimited free work.
  *
  * The SMS: when the gateway refused or failed cleanly (nothing went out),
  * everything is given back and the code is dropped. When the outcome is
@@ -93,7 +106,9 @@ export interface SentCode {
  * billed: the code is killed (a late SMS carries a dead code) but the send
  * stays counted against every limit and the budget.
  *
- * Test numbers (TEST_PHONE_NUMBERS) get their fixed code, no SMS and no budget.
+ * Test numbers (TEST_PHONE_NUMBERS) get their fixed code, no SMS and no
+ * budget; but while the budget refuses they are refused like every other
+ * number (the budget is probed, nothing taken), so a scan cannot find them.
  *
  * A voice call obeys every limit an SMS does and takes VOICE_BUDGET_UNITS of
  * the day's budget; with no gateway that can call, it is refused before
@@ -136,28 +151,39 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   const releaseLateSend: Undo = () => limiter.releaseSend(codeId, { late: true });
   const releaseSend: Undo = () => limiter.releaseSend(codeId, { late: false });
   const { clients, budget } = settings;
-  const quotas: QuotaHold[] = clientQuotas(
-    deps.quotas,
-    deps.budgets,
-    { address: context.clientAddress, asn: context.asn },
-    {
-      perIp: otp.maxSendsPerIpPerHour,
-      per56: clients.maxSendsPer56PerHour,
-      per48: clients.maxSendsPer48PerHour,
-      perCarrierIp: clients.maxSendsPerCarrierIpPerHour,
-      carrierAsns: clients.carrierAsns,
-      perAsn: clients.maxSendsPerAsnPerHour,
-    },
-    budget,
+  const sender = { address: context.clientAddress, asn: context.asn };
+  const clientLimits: ClientLimits = {
+    requestsPerIp: otp.maxSendRequestsPerIpPerHour,
+    perIp: otp.maxSendsPerIpPerHour,
+    per56: clients.maxSendsPer56PerHour,
+    per48: clients.maxSendsPer48PerHour,
+    perCarrierIp: clients.maxSendsPerCarrierIpPerHour,
+    carrierAsns: clients.carrierAsns,
+    perAsn: clients.maxSendsPerAsnPerHour,
+  };
+  const quotas: QuotaHold[] = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, budget);
+  const budgetUnits = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
+  const plan = { ...budget, daily: settings.smsDailyBudget };
+  // A test number spends no budget, but is refused by a spent budget like any other number.
+  quotas.push(
+    testCode === undefined
+      ? smsBudget(deps.budgets, plan, Date.now(), budgetUnits)
+      : smsBudgetProbe(deps.budgets, plan, Date.now(), budgetUnits),
   );
-  if (testCode === undefined) {
-    const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
-    quotas.push(smsBudget(deps.budgets, { ...budget, daily: settings.smsDailyBudget }, Date.now(), units));
-  }
+  // One of the client's hourly requests: kept whatever the number, the budget or the gateway answered.
+  const request = clientRequests(deps.quotas, sender, clientLimits);
   let reserved = false;
-  // A number that refused took nothing, so it is given nothing back (and keeps no trace of the request).
-  const giveBackAll = () =>
-    giveBack(deps, [...(reserved ? [releaseSend] : []), ...quotas.map((q) => () => q.release())]);
+  /**
+   * Gives back what the request took: the number's reservation only if it was made (a number that
+   * refused took nothing, and keeps no trace of the request); its request only when the service
+   * itself failed (503).
+   */
+  const giveBackAll = (failure: ServiceError) =>
+    giveBack(deps, [
+      ...(reserved ? [releaseSend] : []),
+      ...quotas.map((q) => () => q.release()),
+      ...(failure instanceof UnavailableError ? [() => request.release()] : []),
+    ]);
 
   const take = (q: QuotaHold) =>
     storageCall(
@@ -165,14 +191,16 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
       () => q.take(),
       () => q.release(),
     );
-  // Round trip 1: the client's own holds (its address and prefixes). Each undo is safe whatever its take did.
-  const taken = await Promise.allSettled(quotas.filter((q) => !q.shared).map(take));
+  // Round trip 1: the client's own holds (its address and prefixes, its requests). Each undo is safe
+  // whatever its take did. A request refused here never reaches the number: it costs no request.
+  const own = [request, ...quotas.filter((q) => !q.shared)];
+  const taken = await Promise.allSettled(own.map(take));
   const quotaRefusal = firstRefusal(taken);
   if (quotaRefusal) {
     recordRefusal(deps, phone, quotaRefusal);
     await giveBack(
       deps,
-      quotas.map((q) => () => q.release()),
+      [request, ...quotas].map((q) => () => q.release()),
     );
     throw quotaRefusal;
   }
@@ -193,7 +221,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   const numberRefusal = firstRefusal(reservations);
   if (numberRefusal) {
     recordRefusal(deps, phone, numberRefusal);
-    await giveBackAll();
+    await giveBackAll(numberRefusal);
     throw numberRefusal;
   }
 
@@ -202,8 +230,9 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   try {
     await storageCall(options, () => putCodeHash(deps.kv, phone.e164, codeId, hash, otp.ttlSeconds), dropHash);
   } catch (err) {
-    await giveBackAll();
-    throw asUnavailable(err);
+    const failure = asUnavailable(err);
+    await giveBackAll(failure);
+    throw failure;
   }
 
   const units = testCode === undefined ? (channel === "voice" ? VOICE_BUDGET_UNITS : 1) : 0;
@@ -255,7 +284,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
         gateways: (f.attempts ?? [f]).map((a) => a.provider),
         budgetUnits: f.delivery === "unknown" ? units : 0,
       });
-      if (failure.failure.delivery === "not_sent") await giveBackAll();
+      if (failure.failure.delivery === "not_sent") await giveBackAll(failure);
       else await giveBack(deps, [() => limiter.cancelCode(codeId)]);
       deps.background(dropHash().catch(() => undefined));
       throw failure;

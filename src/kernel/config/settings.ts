@@ -258,6 +258,7 @@ const groups = {
       OTP_MAX_SENDS_PER_HOUR: int(1, 100, 3),
       OTP_MAX_SENDS_PER_NUMBER_PER_HOUR: int(1, 1000, 10),
       OTP_MAX_SENDS_PER_IP_PER_HOUR: int(1, 100_000, 10),
+      OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR: int(1, 10_000_000, 30),
       OTP_HASH_SECRET: secret,
     },
     (e) => ({
@@ -278,6 +279,12 @@ const groups = {
       /** Sends to one number from all clients in any rolling hour. */
       maxSendsPerNumberPerHour: e.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR,
       maxSendsPerIpPerHour: e.OTP_MAX_SENDS_PER_IP_PER_HOUR,
+      /**
+       * Requests to /send-otp per client per rolling hour that reach the number, whatever their outcome (refused
+       * ones too). The default, 30, is three times the sends: room for a user's taps the number's cooldown or
+       * hourly limit refused, while one address gets at most that much work from the number's and budget's objects.
+       */
+      maxSendRequestsPerIpPerHour: e.OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR,
       hashSecret: e.OTP_HASH_SECRET,
     }),
   ),
@@ -497,6 +504,12 @@ function dependentIssues(parsed: Partial<{ [K in keyof Groups]: GroupOutput<K> }
     issues.push({
       name: "JWT_SECRET",
       message: "is missing (set JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric tokens)",
+    });
+  }
+  if (otp && otp.maxSendRequestsPerIpPerHour < otp.maxSendsPerIpPerHour) {
+    issues.push({
+      name: "OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR",
+      message: "must be at least OTP_MAX_SENDS_PER_IP_PER_HOUR (every send is also a request)",
     });
   }
   if (!service) return issues;
