@@ -190,4 +190,14 @@ describe("KV lag: a verify where the code's KV write has not arrived yet", () =>
     // Used up: the same code does not verify twice, from the object's copy either.
     expectProblem(await check(code), 404, "otp_not_found");
   });
+
+  it("after the object has dropped its copy (3 minutes), the code is checked against KV", async () => {
+    const phone = uniquePhone();
+    const client = { ip: "198.51.100.95" };
+    const sent = await send({}, phone, client);
+    const code = fast2sms.lastCode();
+    advance(200_000);
+    expectProblem(await verify({}, phone, wrongCode(code), idOf(sent), client), 400, "otp_invalid");
+    expect((await verify({}, phone, code, idOf(sent), client)).status).toBe(200);
+  });
 });

@@ -225,8 +225,10 @@ describe("PhoneLimiter storage", () => {
 
     await limiter.reserveSend({ ...send("old"), limits: { ...limits, cooldownMs: 0 } });
     advance(HASH_HELD_MS + 1);
-    // KV missed and the object no longer holds the hash: the code cannot be checked (and nothing is counted).
-    expect(await limiter.recordAttempt({ ...guess("hash-of-old"), codeId: "old" })).toEqual({ outcome: "not_live" });
+    // The object no longer holds the hash: it counts nothing and asks for the Worker's KV comparison.
+    expect(await limiter.recordAttempt({ ...guess("hash-of-old"), codeId: "old" })).toEqual({
+      outcome: "hash_not_held",
+    });
     expect(await limiter.recordAttempt({ ...attempt("old", true) })).toEqual({ outcome: "verified" });
   });
 

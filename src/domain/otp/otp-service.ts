@@ -16,7 +16,7 @@ import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
 import type { BudgetShard } from "../../platform/limiter/budget-shard";
 import { limiterFor } from "../../platform/limiter/limiter-for";
-import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
+import type { AttemptRequest, PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
@@ -389,10 +389,14 @@ async function giveBack(deps: OtpDeps, undos: Undo[]): Promise<void> {
  * Check a guess. Only a guess that names a live code of this number by its
  * verification_id is evaluated and counted; every other guess changes
  * nothing and gets one and the same answer (404 otp_not_found), whatever the
- * number's state. Storage round trips: (1) the code's hash from KV, compared
- * in constant time; (2) one atomic call to the number's Durable Object that
- * records the guess, and only that call decides. A call that passes its
- * deadline answers 503 and is undone if it commits late.
+ * number's state. Storage round trips: (1) the client's verify allowance,
+ * before anything else is read; (2) one atomic call to the number's Durable
+ * Object, which compares the guess's keyed hash with the hash it holds for a
+ * code younger than HASH_HELD_MS (3 minutes) and records the guess: only
+ * that call decides. For an older code the object holds no hash and counts
+ * nothing: (3) the code's hash from KV, compared in constant time, and (4)
+ * the call that records it. A call that passes its deadline answers 503 and
+ * is undone if it commits late.
  *
  * A right guess uses the code up. If what the caller does next fails (it
  * answers 503 and signs nobody in), `giveBack()` makes the code live again.
@@ -434,27 +438,33 @@ export async function verifyOtp(
   if (!isVerificationId(codeId)) throw new OtpNotFoundError();
   const id = codeId;
 
-  const hash = await storageCall(options, () => getCodeHash(deps.kv, phone.e164, id));
-  // Not in KV here (yet): a young code's hash is still held by the number's object, which then compares.
-  const check =
-    hash === undefined
-      ? { guessHash: await hashCode(otp.hashSecret, phone.e164, id, guess) }
-      : { matched: await codeMatches(otp.hashSecret, phone.e164, id, guess, hash) };
-
-  const attemptId = crypto.randomUUID();
-  const result = await storageCall(
-    options,
-    () =>
-      limiter.recordAttempt({
-        codeId: id,
-        attemptId,
-        check,
-        maxAttempts: otp.maxAttempts,
-        // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
-        ...(verificationId === undefined ? { chargeTo: numberClientKey(client.address) } : {}),
-      }),
-    () => limiter.undoAttempt(id, attemptId, { late: true }),
-  );
+  const attempt = (check: AttemptRequest["check"]) => {
+    const attemptId = crypto.randomUUID();
+    return storageCall(
+      options,
+      () =>
+        limiter.recordAttempt({
+          codeId: id,
+          attemptId,
+          check,
+          maxAttempts: otp.maxAttempts,
+          // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
+          ...(verificationId === undefined ? { chargeTo: numberClientKey(client.address) } : {}),
+        }),
+      () => limiter.undoAttempt(id, attemptId, { late: true }),
+    ).then((result) => ({ result, attemptId }));
+  };
+  // Round trip 2: the number's object checks the guess against the hash it holds for a young code,
+  // so a verify where KV has not arrived yet still works, and most verifies read no KV at all.
+  let { result, attemptId } = await attempt({ guessHash: await hashCode(otp.hashSecret, phone.e164, id, guess) });
+  if (result.outcome === "hash_not_held") {
+    // An older code: its keyed hash from KV, compared here in constant time, then one more call decides.
+    const hash = await storageCall(options, () => getCodeHash(deps.kv, phone.e164, id));
+    if (hash === undefined) throw new OtpNotFoundError();
+    ({ result, attemptId } = await attempt({
+      matched: await codeMatches(otp.hashSecret, phone.e164, id, guess, hash),
+    }));
+  }
   switch (result.outcome) {
     case "verified":
       recordOtpEvent(deps, phone, { kind: "verified" });
@@ -466,6 +476,7 @@ export async function verifyOtp(
       recordOtpEvent(deps, phone, { kind: "wrong_code" });
       throw new OtpInvalidError(result.attemptsLeft);
     case "not_live":
+    case "hash_not_held":
       throw new OtpNotFoundError();
   }
 }

@@ -59,11 +59,10 @@ export interface AttemptRequest {
   /** Made by the Worker, so a late-committed attempt can be undone (undoAttempt). */
   attemptId: string;
   /**
-   * The guess checked by the Worker: `matched` when it read the code's hash
-   * from KV (and compared in constant time); else `guessHash`, the keyed
-   * hash of the guess, which the object compares with the hash it holds for
-   * a young code (KV has not reached every location yet). A code whose hash
-   * neither side has is not live.
+   * The guess: `guessHash`, the keyed hash of the guess, which the object
+   * compares in constant time with the hash it holds for a young code
+   * (HASH_HELD_MS; an older one answers `hash_not_held`); or `matched`, the
+   * Worker's constant-time comparison against the hash it read from KV.
    */
   check: { matched: boolean } | { guessHash: string };
   maxAttempts: number;
@@ -92,7 +91,9 @@ export interface UndoOptions {
 export type AttemptOutcome =
   | { outcome: "verified" }
   | { outcome: "wrong"; attemptsLeft: number }
-  | { outcome: "not_live" };
+  | { outcome: "not_live" }
+  /** The code is live but older than HASH_HELD_MS, so the object no longer holds its hash: nothing was counted; check it against KV. */
+  | { outcome: "hash_not_held" };
 
 /** The outcome of the number's last SMS or call, for the operator (never the code or the gateway's text). */
 export interface LastSms {

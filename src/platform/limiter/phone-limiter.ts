@@ -189,9 +189,9 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     let matched: boolean;
     if ("matched" in check) matched = check.matched;
     else if (code.hash !== undefined && code.hashUntil !== undefined && now < code.hashUntil) {
-      // KV has not reached the verifying location yet: this object's copy of the hash decides.
+      // A young code: this object's copy of the hash decides, with no KV read (which may not have it yet).
       matched = sameHash(code.hash, check.guessHash);
-    } else return { outcome: "not_live" };
+    } else return { outcome: "hash_not_held" };
     if (matched) {
       code.usedBy = attemptId;
       if (!code.shared) {
