@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
 import { callWith, envWith, uniquePhone, withEnv } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
-import { advance, setUpWorkerTest } from "../helpers/setup";
+import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
 
@@ -83,36 +83,94 @@ describe("carrier NAT: a neighbour's wrong guesses slow the owner down, never lo
 });
 
 describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () => {
-  it("refuses guesses past the allowance before any KV read; an owner elsewhere is unaffected", async () => {
-    let kvReads = 0;
-    const kv = new Proxy(env.OTP_KV, {
-      get(target, prop: string) {
-        const value = Reflect.get(target, prop) as unknown;
-        if (prop === "get") kvReads++;
-        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  /** The bindings with every KV and Durable Object call counted. */
+  function counted() {
+    const calls: string[] = [];
+    const wrap = <T extends object>(target: T, label: string): T =>
+      new Proxy(target, {
+        get(t, prop: string) {
+          const value = Reflect.get(t, prop) as unknown;
+          if (typeof value !== "function") return value;
+          const methods = t as unknown as Record<string, (...a: unknown[]) => unknown>;
+          return (...args: unknown[]) => {
+            calls.push(`${label}.${prop}`);
+            return methods[prop]!(...args);
+          };
+        },
+      });
+    const namespace = <T extends DurableObjectNamespace<never>>(ns: T, label: string): T =>
+      new Proxy(ns, {
+        get(t, prop: string) {
+          if (prop === "getByName") return (name: string) => wrap(t.getByName(name) as unknown as object, label);
+          const value = Reflect.get(t, prop) as unknown;
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+        },
+      });
+    return {
+      calls,
+      bindings: {
+        OTP_KV: wrap(env.OTP_KV, "kv"),
+        PHONE_LIMITER: namespace(env.PHONE_LIMITER as DurableObjectNamespace<never>, "limiter"),
+        QUOTA_COUNTER: namespace(env.QUOTA_COUNTER as DurableObjectNamespace<never>, "quota"),
       },
-    });
-    const environment = envWith({ OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "5", OTP_KV: kv });
-    const owner = { ip: "198.51.100.91" };
+    };
+  }
+
+  it("a made-up id, or another number's, is refused before any storage call: it costs nobody's allowance", async () => {
+    const counter = counted();
+    const environment = envWith({ OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "1", ...counter.bindings });
     const phone = uniquePhone();
-    const sent = await withEnv(environment, "/send-otp", init(owner, { phone }));
+    const other = uniquePhone();
+    const client = { ip: "203.0.113.96" };
+    const otherSent = await send({}, other, client);
+    const bogus = [crypto.randomUUID().replaceAll("-", "").slice(0, 32), idOf(otherSent), "AAAAAAAAAAAAAAAAAAAAAA"];
+    for (let i = 0; i < 30; i++) {
+      const res = await withEnv(
+        environment,
+        "/verify-otp",
+        init(client, { phone, otp: "123456", verification_id: bogus[i % bogus.length] }),
+      );
+      expectProblem(res, 404, "otp_not_found");
+    }
+    expect(counter.calls).toEqual([]);
+    // The allowance of one is untouched: this client's own right code still signs in.
+    const sent = await send({}, phone, client);
+    const right = await withEnv(
+      environment,
+      "/verify-otp",
+      init(client, { phone, otp: fast2sms.lastCode(), verification_id: idOf(sent) }),
+    );
+    expect(right.status).toBe(200);
+  });
+
+  it("refuses wrong guesses past the allowance before any KV read or call on the number; an owner elsewhere is unaffected", async () => {
+    const counter = counted();
+    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "5", OTP_MAX_ATTEMPTS: "10" };
+    const environment = envWith({ ...settings, ...counter.bindings });
+    const owner = { ip: "198.51.100.91" };
     const guesser = { ip: "203.0.113.91" };
+    const phone = uniquePhone();
+    const ownerSent = await withEnv(environment, "/send-otp", init(owner, { phone }));
+    const ownerCode = fast2sms.lastCode();
+    // The guesser holds a real id (its own code for the number) and guesses wrong.
+    const target = uniquePhone();
+    const own = await withEnv(environment, "/send-otp", init(guesser, { phone: target }));
     const guess = () =>
       withEnv(
         environment,
         "/verify-otp",
-        init(guesser, { phone, otp: "123456", verification_id: crypto.randomUUID().replaceAll("-", "").slice(0, 22) }),
+        init(guesser, { phone: target, otp: wrongCode(fast2sms.lastCode()), verification_id: idOf(own) }),
       );
-    for (let i = 0; i < 5; i++) expectProblem(await guess(), 404, "otp_not_found");
-    const readsBefore = kvReads;
+    for (let i = 0; i < 5; i++) expectProblem(await guess(), 400, "otp_invalid");
+    counter.calls.length = 0;
     const refused = await guess();
     expectProblem(refused, 429, "rate_limited");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3000);
-    expect(kvReads).toBe(readsBefore);
+    expect(counter.calls.filter((c) => c.startsWith("kv.") || c.startsWith("limiter."))).toEqual([]);
     const right = await withEnv(
       environment,
       "/verify-otp",
-      init(owner, { phone, otp: fast2sms.lastCode(), verification_id: idOf(sent) }),
+      init(owner, { phone, otp: ownerCode, verification_id: idOf(ownerSent) }),
     );
     expect(right.status).toBe(200);
   });
@@ -134,19 +192,16 @@ describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () =>
       OTP_MAX_SENDS_PER_IP_PER_HOUR: "10",
       OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR: "50",
       OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR: "200",
+      OTP_MAX_ATTEMPTS: "10",
+      OTP_MAX_FAILURES_PER_DAY: "100",
     };
     const phone = uniquePhone();
     const sent = await send(settings, phone, { ip: "198.51.100.93" });
-    const wrong = (ip: string) => verify(settings, phone, "999999", "AAAAAAAAAAAAAAAAAAAAAA", { ip });
-    expectProblem(await wrong("2001:db8:5:1::1"), 404, "otp_not_found");
-    expectProblem(await wrong("2001:db8:5:1::2"), 404, "otp_not_found");
+    const wrong = (ip: string) => verify(settings, phone, wrongCode(fast2sms.lastCode()), idOf(sent), { ip });
+    expectProblem(await wrong("2001:db8:5:1::1"), 400, "otp_invalid");
+    expectProblem(await wrong("2001:db8:5:1::2"), 400, "otp_invalid");
     expectProblem(await wrong("2001:db8:5:1:ffff::9"), 429, "rate_limited");
-    expectProblem(await wrong("2001:db8:5:2::1"), 404, "otp_not_found");
-    // 40 at the /48: its /64s together are refused after that, a /64 of another /48 is not.
-    for (let net = 3; net < 41; net++) await wrong(`2001:db8:5:${net.toString(16)}::1`);
-    expectProblem(await wrong("2001:db8:5:ff::1"), 429, "rate_limited");
-    expectProblem(await wrong("2001:db8:6:1::1"), 404, "otp_not_found");
-    expect(idOf(sent)).toBeTruthy();
+    expectProblem(await wrong("2001:db8:5:2::1"), 400, "otp_invalid");
   });
 });
 
@@ -199,5 +254,105 @@ describe("KV lag: a verify where the code's KV write has not arrived yet", () =>
     advance(200_000);
     expectProblem(await verify({}, phone, wrongCode(code), idOf(sent), client), 400, "otp_invalid");
     expect((await verify({}, phone, code, idOf(sent), client)).status).toBe(200);
+  });
+});
+
+describe("second review: neighbours and rotated prefixes", () => {
+  const noCooldown = { OTP_RESEND_COOLDOWN_SECONDS: "0" };
+  /** Two codes asked for from `from`, each guessed wrong five times. */
+  async function tenWrongGuesses(phone: string, from: Client, settings: Record<string, unknown> = noCooldown) {
+    for (let round = 0; round < 2; round++) {
+      const sent = await send(settings, phone, from);
+      expect(sent.status).toBe(200);
+      const code = fast2sms.lastCode();
+      for (let i = 0; i < 5; i++) await verify(settings, phone, wrongCode(code), idOf(sent), from);
+    }
+  }
+
+  it("a carrier neighbour's failures slow down only the address they came from, not other carrier addresses", async () => {
+    const phone = uniquePhone();
+    await tenWrongGuesses(phone, { ip: "100.64.70.1", asn: 55836 });
+    const there = await send(noCooldown, phone, { ip: "100.64.70.1", asn: 55836 });
+    expectProblem(there, 429, "too_many_attempts");
+    expect(Number(there.headers.get("retry-after"))).toBeLessThanOrEqual(3600);
+    expect((await send(noCooldown, phone, { ip: "100.64.70.2", asn: 55836 })).status).toBe(200);
+    expect((await send(noCooldown, phone, { ip: "100.99.7.7", asn: 45609 })).status).toBe(200);
+  });
+
+  it("an IPv6 neighbour in the same /48 delays the owner by at most an hour, never locks for a day", async () => {
+    const phone = uniquePhone();
+    await tenWrongGuesses(phone, { ip: "2001:db8:aa:1::1", asn: 64500 });
+    const owner = { ip: "2001:db8:aa:ff00::1", asn: 64500 };
+    const held = await send(noCooldown, phone, owner);
+    expectProblem(held, 429, "too_many_attempts");
+    const wait = Number(held.headers.get("retry-after"));
+    expect(wait).toBeLessThanOrEqual(3600);
+    advance(wait * 1000);
+    expect((await send(noCooldown, phone, owner)).status).toBe(200);
+  });
+
+  it("without verification ids, a carrier neighbour's guesses throttle the owner there too, not lock", async () => {
+    const settings = { ...noCooldown, OTP_REQUIRE_VERIFICATION_ID: "false", OTP_MAX_ATTEMPTS: "10" };
+    const phone = uniquePhone();
+    const nat = { ip: "100.64.71.1", asn: 55836 };
+    const away = { ip: "198.51.100.97" };
+    for (let round = 0; round < 2; round++) {
+      expect((await send(settings, phone, away)).status).toBe(200);
+      const code = fast2sms.lastCode();
+      for (let i = 0; i < 5; i++) {
+        await callWith(settings, "/verify-otp", init(nat, { phone, otp: wrongCode(code) }));
+      }
+    }
+    const held = await send(settings, phone, nat);
+    expectProblem(held, 429, "too_many_attempts");
+    expect(Number(held.headers.get("retry-after"))).toBeLessThanOrEqual(3600);
+  });
+
+  it("rotating the /64s of one /48 buys no more requests than the /48's share, and refused sends leave no budget rows", async () => {
+    setClock(Date.UTC(2036, 2, 3, 12));
+    // The /48's request allowance: 30 requests × (20 sends per /48 ÷ 10 per address) = 60.
+    const settings = {
+      OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR: "30",
+      OTP_MAX_SENDS_PER_IP_PER_HOUR: "10",
+      OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR: "20",
+      OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR: "20",
+      SMS_BUDGET_SHARDS: "1",
+    };
+    const phone = uniquePhone();
+    expect((await send(settings, phone, { ip: "2001:db8:cc:ffff::1" })).status).toBe(200);
+    const shardRows = () =>
+      runInDurableObject(
+        env.BUDGET_SHARD.getByName("sms-budget:2036-03-03:0"),
+        (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM shard_tickets").one().n,
+      );
+    const rowsBefore = await shardRows();
+    const codes: string[] = [];
+    for (let i = 1; i <= 70; i++) {
+      const res = await send(settings, phone, { ip: `2001:db8:cc:${i.toString(16)}::1` });
+      codes.push(res.status === 429 ? String(res.body.code) : String(res.status));
+    }
+    // One send went out before; the 59 that follow reach the number (and are refused by its limits), the rest are refused first.
+    expect(codes.filter((c) => c === "rate_limited").length).toBeGreaterThan(0);
+    const counted = codes.slice(0, 59);
+    expect(new Set(counted).size).toBe(1);
+    expect(codes.slice(59)).toEqual(Array(11).fill("rate_limited"));
+    expect(await shardRows()).toBe(rowsBefore);
+  });
+
+  it("verifies refused by the allowance write nothing under the client's keys", async () => {
+    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2", OTP_MAX_ATTEMPTS: "10" };
+    const client = { ip: "203.0.113.98" };
+    const phone = uniquePhone();
+    const sent = await send(settings, phone, client);
+    const wrong = () => verify(settings, phone, wrongCode(fast2sms.lastCode()), idOf(sent), client);
+    for (let i = 0; i < 2; i++) expectProblem(await wrong(), 400, "otp_invalid");
+    const rows = () =>
+      runInDurableObject(env.QUOTA_COUNTER.getByName(`verify:${client.ip}`), (_, state) => ({
+        hits: state.storage.sql.exec("SELECT count(*) AS n FROM quota_hits").one().n,
+        released: state.storage.sql.exec("SELECT count(*) AS n FROM released_tickets").one().n,
+      }));
+    const before = await rows();
+    for (let i = 0; i < 50; i++) expectProblem(await wrong(), 429, "rate_limited");
+    expect(await rows()).toEqual(before);
   });
 });

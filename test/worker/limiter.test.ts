@@ -18,6 +18,7 @@ const send = (codeId: string, client = "198.51.100.1", shared = false) => ({
   codeId,
   client,
   shared,
+  trustKey: shared ? null : client,
   hash: `hash-of-${codeId}`,
   limits,
 });
@@ -240,7 +241,8 @@ describe("PhoneLimiter storage", () => {
       maxSendsPerHour: 1000,
       maxSendsPerNumberPerHour: 1000,
       maxFailuresPerClient: 3,
-      maxFailuresPerNumber: 5,
+      // Every failure counts toward the number-wide ceiling; it is not what this test is about.
+      maxFailuresPerNumber: 100,
     };
     const carrierSend = (id: string) => limiter.reserveSend({ ...send(id, "100.64.0.1", true), limits: open });
     let wrong = 0;
@@ -266,7 +268,10 @@ describe("PhoneLimiter storage", () => {
     if (owner.outcome === "throttled") expect(owner.retryAfterMs).toBeLessThanOrEqual(THROTTLE_MAX_MS);
     advance(THROTTLE_MAX_MS);
     expect(await carrierSend("owner")).toMatchObject({ outcome: "reserved" });
-    // A client on another network was never held by them.
+    // Another shared key (another carrier address) and a client on another network were never held by them.
+    expect(await limiter.reserveSend({ ...send("other-nat", "100.64.0.2", true), limits: open })).toMatchObject({
+      outcome: "reserved",
+    });
     expect(await limiter.reserveSend({ ...send("home", "203.0.113.9"), limits: open })).toMatchObject({
       outcome: "reserved",
     });

@@ -36,6 +36,29 @@ export function numberClientKey(address: string | undefined): string {
 }
 
 /**
+ * How one number's limits see a client: its key (numberClientKey); whether
+ * that key may stand for many people (`shared`: an IPv4 address of a carrier
+ * in CARRIER_ASNS, behind its NAT, or an IPv6 /48, which holds up to 256
+ * homes of an ISP that gives each a /56), so that its wrong guesses throttle
+ * instead of lock; and the key a sign-in is remembered under for the
+ * "signed in here before" trust (the IPv4 address, the IPv6 /64; none for a
+ * carrier's NAT address, which says nothing about who is behind it).
+ */
+export function numberClient(
+  address: string | undefined,
+  asn: number | undefined,
+  carrierAsns: readonly number[],
+): { client: string; shared: boolean; trustKey: string | null } {
+  const client = numberClientKey(address);
+  const carrierNat = asn !== undefined && carrierAsns.includes(asn) && !client.includes(":");
+  return {
+    client,
+    shared: carrierNat || client.endsWith("::/48"),
+    trustKey: carrierNat ? null : clientKey(address),
+  };
+}
+
+/**
  * Every key a client's sends are counted under, narrowest first: an IPv4
  * address alone; an IPv6 address at /64 (its clientKey), /56 and /48, each
  * with a larger limit (a home or office usually gets a /56 or /48, and a

@@ -17,11 +17,13 @@ type Shards = DurableObjectNamespace<BudgetShard>;
  * One counter a send takes a hit from. `take` resolves to the refusal to
  * answer with, or undefined when the hit was taken; `release` gives the hit
  * back and does nothing when there is none, so it is safe to call whatever
- * `take` did (refused, failed, or answered too late).
+ * `take` did (refused, failed, or answered too late). `late` (the default)
+ * when the take passed its deadline and may still arrive: only then does
+ * the counter remember the ticket, so a refused request leaves nothing.
  */
 export interface QuotaHold {
   take(): Promise<ServiceError | undefined>;
-  release(): Promise<void>;
+  release(late?: boolean): Promise<void>;
   /**
    * A counter shared by many clients (a network's, the day's budget): taken
    * only after the client's own holds let the request through, so requests
@@ -51,7 +53,7 @@ function hourlyQuota(ns: Counters, key: string, limit: number): QuotaHold {
       const result = await counter.take(ticket, limit, HOUR_MS);
       return result.outcome === "taken" ? undefined : clientRefusal(result.retryAfterMs / 1000);
     },
-    release: () => counter.release(ticket),
+    release: (late = true) => counter.release(ticket, late),
   };
 }
 
@@ -65,20 +67,35 @@ export function clientQuota(ns: Counters, client: string, limit: number): QuotaH
  * reaches the number's object costs one, whatever its outcome (refused by
  * the number, by the budget, failed at the gateway, sent), so no client
  * gets unlimited free work from the number's and the budget's objects. The
- * caller gives it back only when the service itself failed (503). IPv6
- * counts at its /64 (the client key); a carrier-NAT IPv4 address (its
- * network in CARRIER_ASNS) gets perCarrierIp / perIp times as many, like
- * its sends.
+ * caller gives it back only when the service itself failed (503). Counted
+ * under every key the client's sends are (the IPv4 address; an IPv6 /64,
+ * /56 and /48), each with requestsPerIp scaled by that key's send limit
+ * over perIp (a carrier-NAT IPv4 address by perCarrierIp / perIp), so
+ * rotating the /64s of one /48 buys no more than the /48's share.
  */
 export function clientRequests(
   ns: Counters,
   client: { address: string | undefined; asn: number | undefined },
   limits: ClientLimits,
-): QuotaHold {
-  const key = clientKey(client.address);
-  const carrier = client.asn !== undefined && limits.carrierAsns.includes(client.asn) && !key.includes(":");
-  const limit = carrier ? Math.ceil((limits.requestsPerIp * limits.perCarrierIp) / limits.perIp) : limits.requestsPerIp;
-  return hourlyQuota(ns, `req:${key}`, limit);
+): QuotaHold[] {
+  const scaled = (sends: number) => Math.ceil((limits.requestsPerIp * sends) / limits.perIp);
+  return clientPrefixes(client.address).map(({ key, prefix }) =>
+    hourlyQuota(ns, `req:${key}`, scaled(sendLimitFor(prefix, isCarrierNat(client, limits), limits))),
+  );
+}
+
+/** Whether the client is an IPv4 address of a carrier in CARRIER_ASNS (behind its NAT). */
+function isCarrierNat(client: { address: string | undefined; asn: number | undefined }, limits: ClientLimits): boolean {
+  return (
+    client.asn !== undefined && limits.carrierAsns.includes(client.asn) && !clientKey(client.address).includes(":")
+  );
+}
+
+/** The hourly send limit of one of a client's keys. */
+function sendLimitFor(prefix: 32 | 64 | 56 | 48, carrierNat: boolean, limits: ClientLimits): number {
+  if (prefix === 56) return limits.per56;
+  if (prefix === 48) return limits.per48;
+  return prefix === 32 && carrierNat ? limits.perCarrierIp : limits.perIp;
 }
 
 /** The per-client limits of one send (settings: OTP_MAX_SENDS_PER_IP_PER_HOUR, OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR and the `clients` group). */
@@ -109,17 +126,10 @@ export function clientQuotas(
   now = Date.now(),
 ): QuotaHold[] {
   const carrier = client.asn !== undefined && limits.carrierAsns.includes(client.asn);
-  const holds = clientPrefixes(client.address).map(({ key, prefix }) => {
-    const limit =
-      prefix === 56
-        ? limits.per56
-        : prefix === 48
-          ? limits.per48
-          : prefix === 32 && carrier
-            ? limits.perCarrierIp
-            : limits.perIp;
-    return clientQuota(counters, key, limit);
-  });
+  const carrierNat = isCarrierNat(client, limits);
+  const holds = clientPrefixes(client.address).map(({ key, prefix }) =>
+    clientQuota(counters, key, sendLimitFor(prefix, carrierNat, limits)),
+  );
   if (client.asn !== undefined && !carrier && limits.perAsn > 0) {
     const hourStart = now - (now % HOUR_MS);
     const hour = new Date(hourStart).toISOString().slice(0, 13);
@@ -178,8 +188,8 @@ export interface BudgetPlan {
 export function smsBudget(ns: Shards, plan: BudgetPlan, now = Date.now(), units = 1): QuotaHold {
   const pool = budgetPool(plan, now);
   const holds = Array.from({ length: units }, () => pooledHold(ns, pool));
-  const release = async () => {
-    await Promise.all(holds.map((h) => h.release()));
+  const release = async (late = true) => {
+    await Promise.all(holds.map((h) => h.release(late)));
   };
   return {
     shared: true,
@@ -187,7 +197,7 @@ export function smsBudget(ns: Shards, plan: BudgetPlan, now = Date.now(), units 
       const refusals = await Promise.all(holds.map((h) => h.take()));
       const refusal = refusals.find((r) => r !== undefined);
       if (refusal === undefined) return undefined;
-      await release();
+      await release(false);
       return refusal;
     },
     release,
@@ -310,10 +320,12 @@ function pooledHold(ns: Shards, pool: Pool): QuotaHold {
   const ticket = crypto.randomUUID();
   const reached = new Set<number>();
   let released = false;
-  const release = async () => {
+  const release = async (late = true) => {
     released = true;
     for (const i of reached) spent.delete(pool.names[i]!);
-    await Promise.all([...reached].map((i) => budgetShardFor(ns, pool.names[i]!, pool.locationHint).release(ticket)));
+    await Promise.all(
+      [...reached].map((i) => budgetShardFor(ns, pool.names[i]!, pool.locationHint).release(ticket, late)),
+    );
   };
   return {
     shared: true,

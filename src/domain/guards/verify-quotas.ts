@@ -19,8 +19,12 @@ export interface VerifyAllowance {
 export interface VerifyHold {
   /** Takes a verify from every key of the client; resolves to the refusal, or undefined when all took it. */
   take(): Promise<ServiceError | undefined>;
-  /** Gives the verify back (a right code costs its sender nothing); safe whatever take did. */
-  release(): Promise<void>;
+  /**
+   * Gives the verify back (a right code costs its sender nothing); safe
+   * whatever take did. `late` (the default) when the take passed its
+   * deadline: only then is the ticket remembered by the counters.
+   */
+  release(late?: boolean): Promise<void>;
 }
 
 /**
@@ -56,16 +60,19 @@ export function verifyQuota(
       const results = await Promise.all(holds.map((h) => h.counter.take(h.ticket, h.limit, HOUR_MS)));
       const waits = results.flatMap((r) => (r.outcome === "refused" ? [r.retryAfterMs / 1000] : []));
       if (waits.length === 0) return undefined;
-      // Refused: nothing stays counted under the keys that took it, so a refused flood never extends the wait.
-      await Promise.all(holds.map((h) => h.counter.release(h.ticket)));
+      // Refused: nothing stays counted under the keys that took it (and nothing is written under those that
+      // refused), so a refused flood never extends the wait nor grows the counters.
+      await Promise.all(
+        holds.filter((_, i) => results[i]!.outcome === "taken").map((h) => h.counter.release(h.ticket, false)),
+      );
       const seconds = Math.max(1, Math.ceil(Math.max(...waits)));
       return new RateLimitedError(
         `Too many codes were checked from your network. Try again in ${describeWait(seconds)}.`,
         { retryAfter: seconds },
       );
     },
-    async release() {
-      await Promise.all(holds.map((h) => h.counter.release(h.ticket)));
+    async release(late = true) {
+      await Promise.all(holds.map((h) => h.counter.release(h.ticket, late)));
     },
   };
 }

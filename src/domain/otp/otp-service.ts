@@ -21,7 +21,7 @@ import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
-import { numberClientKey } from "../guards/client-address";
+import { numberClient } from "../guards/client-address";
 import {
   type ClientLimits,
   clientQuotas,
@@ -31,12 +31,12 @@ import {
   smsBudgetProbe,
   VOICE_BUDGET_UNITS,
 } from "../guards/send-quotas";
-import { verifyQuota } from "../guards/verify-quotas";
+import { type VerifyAllowance, verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
 import { generateCode } from "./generate-code";
-import { isVerificationId, newVerificationId } from "./verification-id";
+import { isVerificationIdOf, newVerificationId } from "./verification-id";
 
 /** What the OTP rules need from the outside world; StatsDeps: where its events are counted (after the response). */
 export interface OtpDeps extends StatsDeps {
@@ -130,10 +130,9 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
   const testCode = settings.testNumbers.get(phone.e164);
-  const client = numberClientKey(context.clientAddress);
-  const shared = isCarrier(settings, context.asn);
+  const { client, shared, trustKey } = numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns);
   const limiter = limiterFor(deps.limiters, phone.e164);
-  const codeId = newVerificationId();
+  const codeId = await newVerificationId(otp.hashSecret, phone.e164);
   // Made before the number's object is called: it holds the hash until KV has reached every location.
   const code = testCode ?? generateCode(otp.length);
   const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
@@ -170,8 +169,8 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
       ? smsBudget(deps.budgets, plan, Date.now(), budgetUnits)
       : smsBudgetProbe(deps.budgets, plan, Date.now(), budgetUnits),
   );
-  // One of the client's hourly requests: kept whatever the number, the budget or the gateway answered.
-  const request = clientRequests(deps.quotas, sender, clientLimits);
+  // The client's hourly requests (under each of its keys): kept whatever the number, the budget or the gateway answered.
+  const requests = clientRequests(deps.quotas, sender, clientLimits);
   let reserved = false;
   /**
    * Gives back what the request took: the number's reservation only if it was made (a number that
@@ -181,8 +180,8 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   const giveBackAll = (failure: ServiceError) =>
     giveBack(deps, [
       ...(reserved ? [releaseSend] : []),
-      ...quotas.map((q) => () => q.release()),
-      ...(failure instanceof UnavailableError ? [() => request.release()] : []),
+      ...quotas.map((q) => () => q.release(false)),
+      ...(failure instanceof UnavailableError ? requests.map((q) => () => q.release(false)) : []),
     ]);
 
   const take = (q: QuotaHold) =>
@@ -193,14 +192,14 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
     );
   // Round trip 1: the client's own holds (its address and prefixes, its requests). Each undo is safe
   // whatever its take did. A request refused here never reaches the number: it costs no request.
-  const own = [request, ...quotas.filter((q) => !q.shared)];
+  const own = [...requests, ...quotas.filter((q) => !q.shared)];
   const taken = await Promise.allSettled(own.map(take));
   const quotaRefusal = firstRefusal(taken);
   if (quotaRefusal) {
     recordRefusal(deps, phone, quotaRefusal);
     await giveBack(
       deps,
-      [request, ...quotas].map((q) => () => q.release()),
+      [...requests, ...quotas].map((q) => () => q.release(false)),
     );
     throw quotaRefusal;
   }
@@ -210,13 +209,15 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   // through get this far, so a flood of refused requests never holds any of these.
   const reservations = await Promise.allSettled([
     ...quotas.filter((q) => q.shared).map(take),
-    storageCall(options, () => limiter.reserveSend({ codeId, client, shared, hash, limits }), releaseLateSend).then(
-      (r) => {
-        if (r.outcome !== "reserved") return sendRefusal(r, otp.maxSendsPerHour);
-        reserved = true;
-        return undefined;
-      },
-    ),
+    storageCall(
+      options,
+      () => limiter.reserveSend({ codeId, client, shared, trustKey, hash, limits }),
+      releaseLateSend,
+    ).then((r) => {
+      if (r.outcome !== "reserved") return sendRefusal(r, otp.maxSendsPerHour);
+      reserved = true;
+      return undefined;
+    }),
   ]);
   const numberRefusal = firstRefusal(reservations);
   if (numberRefusal) {
@@ -352,7 +353,7 @@ function sendRefusal(refusal: SendRefusal, maxSendsPerHour: number): ServiceErro
       });
     case "hourly_limit":
       return new RateLimitedError(
-        `You have asked for ${maxSendsPerHour} codes for this number in the last hour. Try again in ${describeWait(seconds)}.`,
+        `${maxSendsPerHour} codes for this number were asked for from your network in the last hour. Try again in ${describeWait(seconds)}.`,
         { retryAfter: seconds },
       );
     case "number_limit":
@@ -415,28 +416,61 @@ export async function verifyOtp(
   const { settings } = deps;
   const { otp } = settings;
   const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
-  const limiter: PhoneLimiterRpc = limiterFor(deps.limiters, phone.e164);
+
+  // An id this service did not make for this number names no code: refused before anything is read or counted.
+  if (verificationId !== undefined && !(await isVerificationIdOf(otp.hashSecret, phone.e164, verificationId))) {
+    throw new OtpNotFoundError();
+  }
 
   // Round trip 1: the client's verify allowance, before any KV read or call on the number's object.
-  const allowance = verifyQuota(deps.quotas, client, {
-    perIp: otp.maxVerifiesPerIpPerHour,
-    sendsPerIp: otp.maxSendsPerIpPerHour,
+  const allowance = verifyQuota(deps.quotas, client, verifyAllowanceFrom(settings));
+  const refused = await storageCall(
+    options,
+    () => allowance.take(),
+    () => allowance.release(),
+  );
+  if (refused) throw refused;
+  const giveAllowanceBack = () => deps.background(giveBack(deps, [() => allowance.release(false)]));
+  try {
+    return await checkGuess(deps, phone, guess, verificationId, client, giveAllowanceBack);
+  } catch (err) {
+    // An outage takes nothing from the user: its verify is not counted.
+    if (err instanceof UnavailableError) giveAllowanceBack();
+    throw err;
+  }
+}
+
+/** The verify allowance from settings: OTP_MAX_VERIFIES_PER_IP_PER_HOUR, scaled like the send limits. */
+function verifyAllowanceFrom(settings: Settings): VerifyAllowance {
+  return {
+    perIp: settings.otp.maxVerifiesPerIpPerHour,
+    sendsPerIp: settings.otp.maxSendsPerIpPerHour,
     sendsPer56: settings.clients.maxSendsPer56PerHour,
     sendsPer48: settings.clients.maxSendsPer48PerHour,
     sendsPerCarrierIp: settings.clients.maxSendsPerCarrierIpPerHour,
     carrierAsns: settings.clients.carrierAsns,
-  });
-  const refused = await storageCall(options, () => allowance.take(), allowance.release);
-  if (refused) throw refused;
-  const giveAllowanceBack = () => deps.background(giveBack(deps, [allowance.release]));
+  };
+}
 
+/** Round trips 2 and on of a verify: the number's object decides (see verifyOtp). */
+async function checkGuess(
+  deps: OtpDeps,
+  phone: NormalizedPhone,
+  guess: string,
+  verificationId: string | undefined,
+  client: VerifyContext,
+  giveAllowanceBack: () => void,
+): Promise<VerifiedCode> {
+  const { otp } = deps.settings;
+  const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
+  const limiter: PhoneLimiterRpc = limiterFor(deps.limiters, phone.e164);
   let codeId = verificationId;
   if (codeId === undefined) {
     codeId = (await storageCall(options, () => limiter.newestLiveCode(otp.maxAttempts))) ?? undefined;
     if (codeId === undefined) throw new OtpNotFoundError();
   }
-  if (!isVerificationId(codeId)) throw new OtpNotFoundError();
   const id = codeId;
+  const guesser = numberClient(client.address, client.asn, deps.settings.clients.carrierAsns);
 
   const attempt = (check: AttemptRequest["check"]) => {
     const attemptId = crypto.randomUUID();
@@ -449,7 +483,7 @@ export async function verifyOtp(
           check,
           maxAttempts: otp.maxAttempts,
           // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
-          ...(verificationId === undefined ? { chargeTo: numberClientKey(client.address) } : {}),
+          ...(verificationId === undefined ? { chargeTo: { client: guesser.client, shared: guesser.shared } } : {}),
         }),
       () => limiter.undoAttempt(id, attemptId, { late: true }),
     ).then((result) => ({ result, attemptId }));
@@ -479,11 +513,6 @@ export async function verifyOtp(
     case "hash_not_held":
       throw new OtpNotFoundError();
   }
-}
-
-/** Whether a client of this network stands for many people (a carrier's NAT address, CARRIER_ASNS). */
-function isCarrier(settings: Settings, asn: number | undefined): boolean {
-  return asn !== undefined && settings.clients.carrierAsns.includes(asn);
 }
 
 /** One gateway's failure in the `sms.failed` line: the gateway and its reason, never a key or the vendor's text. */

@@ -52,7 +52,7 @@ const verificationId = z.string().check(
   z.meta({
     description:
       "The verification_id that /send-otp answered for this code. Required unless the service sets OTP_REQUIRE_VERIFICATION_ID=false.",
-    examples: ["q3Yx0bV1n8WZr5m2Kd7tQA"],
+    examples: ["q3Yx0bV1n8WZr5m2Kd7tQAvR2kq9XbTe"],
   }),
 );
 
@@ -73,7 +73,11 @@ export const sendOtpResponse = z.object({
   phone: e164,
   verification_id: z
     .string()
-    .check(z.describe("Names this one code: send it back with the code to /verify-otp. 128 random bits, URL-safe.")),
+    .check(
+      z.describe(
+        "Names this one code: send it back with the code to /verify-otp. 128 random bits and a 64-bit tag, 32 URL-safe characters.",
+      ),
+    ),
   expires_in: seconds("Seconds until the code expires (OTP_TTL_SECONDS)."),
   resend_after: seconds("Seconds until another code may be sent to this number."),
 });

@@ -78,7 +78,9 @@ export function adminAuth(options: { page?: boolean } = {}): MiddlewareHandler<C
     if (refusals.length > 0) {
       // A refused call is counted under no key (as a refused take is not): give back what the others
       // took. Should that fail, those hits only run out with their hour.
-      await release().catch(() => undefined);
+      await Promise.all(
+        counters.filter((_, i) => taken[i]!.outcome === "taken").map((counter) => counter.release(ticket, false)),
+      ).catch(() => undefined);
       const seconds = Math.max(...refusals) / 1000;
       throw new RateLimitedError(
         `Too many failed admin calls from your network. Try again in ${describeWait(seconds)}.`,

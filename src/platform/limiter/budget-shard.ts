@@ -32,8 +32,13 @@ export interface BudgetShardRpc {
    * its state may be dropped.
    */
   take(ticket: string, units: number, cap: number, expiresAt: number): Promise<ShardResult>;
-  /** Give back what `ticket` took, if anything; a take with it that arrives later takes nothing. */
-  release(ticket: string): Promise<void>;
+  /**
+   * Give back what `ticket` took, if anything. With `late` (the default: the
+   * take passed its deadline and may still arrive), a take with it that
+   * arrives later takes nothing; without, the ticket's row is simply removed,
+   * so a request refused elsewhere leaves nothing in the shard.
+   */
+  release(ticket: string, late?: boolean): Promise<void>;
   /** Units taken and not given back. */
   used(): Promise<number>;
   /**
@@ -78,16 +83,21 @@ export class BudgetShard extends DurableObject<Env> implements BudgetShardRpc {
     return { outcome: "taken" };
   }
 
-  async release(ticket: string): Promise<void> {
+  async release(ticket: string, late = true): Promise<void> {
     const sql = this.tables();
     const row = sql
       .exec<{ units: number; released: number }>("SELECT units, released FROM shard_tickets WHERE ticket = ?", ticket)
       .toArray()[0];
+    if (row?.released === 0) sql.exec("UPDATE shard_count SET used = used - ? WHERE id = 0", row.units);
+    if (!late) {
+      // The take answered in time and cannot arrive again: nothing to remember.
+      if (row !== undefined) sql.exec("DELETE FROM shard_tickets WHERE ticket = ? AND released = 0", ticket);
+      return;
+    }
     if (row === undefined) {
       sql.exec("INSERT INTO shard_tickets (ticket, units, released, at) VALUES (?, 0, 1, ?)", ticket, Date.now());
     } else if (row.released === 0) {
       sql.exec("UPDATE shard_tickets SET released = 1 WHERE ticket = ?", ticket);
-      sql.exec("UPDATE shard_count SET used = used - ? WHERE id = 0", row.units);
     }
     // A shard that only ever saw a release: drop it a day later.
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 86_400_000);

@@ -27,11 +27,17 @@ export interface SendRequest {
   /** The requesting client's key (guards/client-address.ts, numberClientKey); wrong guesses at this code count against it. */
   client: string;
   /**
-   * The client stands for many people (a carrier's NAT address): wrong
-   * guesses at its codes slow new codes down for such clients instead of
-   * locking anyone out, and it never earns the "signed in here before" trust.
+   * The client key may stand for many people (a carrier's NAT address, an
+   * IPv6 /48): wrong guesses at its codes slow that client's new codes down
+   * instead of locking it out (they still count toward the number-wide ceiling).
    */
   shared: boolean;
+  /**
+   * The key a sign-in from this client is remembered under for the "signed
+   * in here before" trust (the IPv4 address, the IPv6 /64), or null for an
+   * address that stands for many people (a carrier's NAT), which earns none.
+   */
+  trustKey: string | null;
   /**
    * The code's keyed hash, as written to KV. The object holds it until KV
    * has surely reached every location (HASH_HELD_MS), so a verify that lands
@@ -71,7 +77,7 @@ export interface AttemptRequest {
    * code (only it holds the id). A guess that named no id (the
    * OTP_REQUIRE_VERIFICATION_ID=false mode) is charged to the guesser.
    */
-  chargeTo?: string;
+  chargeTo?: { client: string; shared: boolean };
 }
 
 /**

@@ -32,12 +32,13 @@ const STATE_KEY = "state";
 export const HASH_HELD_MS = 180_000;
 
 /**
- * The growing wait that wrong guesses from shared addresses (carrier NAT)
- * put on new codes for shared clients, once there are as many as the
- * per-client lock's threshold: the first wait, doubled for each further
- * failure, never longer than THROTTLE_MAX_MS. So a stranger behind the same
- * NAT can delay the owner's next code by at most an hour after the
- * stranger's last wrong guess, never lock it for a day.
+ * The growing wait that wrong guesses at the codes of a shared client key
+ * (a carrier's NAT address, an IPv6 /48) put on that key's new codes for the
+ * number, once there are as many as the per-client lock's threshold: the
+ * first wait, doubled for each further failure, never longer than
+ * THROTTLE_MAX_MS. So a stranger behind the same NAT or in the same /48 can
+ * delay the owner's next code by at most an hour after the stranger's last
+ * wrong guess, never lock it for a day; other keys are not held at all.
  */
 export const THROTTLE_FIRST_MS = 60_000;
 export const THROTTLE_MAX_MS = HOUR_MS;
@@ -47,8 +48,10 @@ export interface CodeRecord {
   id: string;
   /** The client key that asked for it; wrong guesses at it count against that client. */
   client: string;
-  /** Whether that client stands for many people (a carrier's NAT address). */
+  /** Whether that client key may stand for many people (a carrier's NAT address, an IPv6 /48). */
   shared?: boolean;
+  /** Where a sign-in with this code is remembered for the "signed in here before" trust; absent: nowhere. */
+  trustKey?: string;
   /** The code's keyed hash, held until `hashUntil` (HASH_HELD_MS) while KV reaches every location. */
   hash?: string;
   hashUntil?: number;
@@ -107,17 +110,18 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * this client is locked by wrong guesses, in the resend cooldown, or over
    * the hourly limit. Codes already live stay live.
    */
-  async reserveSend({ codeId, client, shared, hash, limits }: SendRequest): Promise<SendReservation> {
+  async reserveSend({ codeId, client, shared, trustKey, hash, limits }: SendRequest): Promise<SendReservation> {
     const now = Date.now();
     const state = this.load(now);
     if (this.isTombstoned(codeId, now)) return { outcome: "cancelled" };
     const existing = state.codes.find((c) => c.id === codeId);
     if (existing) return { outcome: "reserved", expiresAt: existing.expiresAt };
-    // A shared address is many people: having signed in from it says nothing about who asks now.
-    const trusted = !shared && state.trusted.some((t) => t.client === client);
+    // A carrier's NAT address is many people: having signed in from it says nothing about who asks now.
+    const trusted = trustKey !== null && state.trusted.some((t) => t.client === trustKey);
     const locked = lockedFor(state, client, now, limits, trusted);
     if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
-    const throttled = shared ? throttleFor(state.failures, limits.maxFailuresPerClient, now) : 0;
+    const mineShared = state.failures.filter((f) => f.shared && f.client === client);
+    const throttled = shared ? throttleFor(mineShared, limits.maxFailuresPerClient, now) : 0;
     if (throttled > 0) return { outcome: "throttled", retryAfterMs: throttled };
     // The cooldown and the hourly limit are per client, so nobody else's sends delay the owner's.
     const mine = state.sends.filter((s) => s.client === client);
@@ -137,6 +141,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       id: codeId,
       client,
       ...(shared ? { shared: true } : {}),
+      ...(trustKey === null ? {} : { trustKey }),
       hash,
       hashUntil: now + Math.min(HASH_HELD_MS, limits.ttlMs),
       issuedAt: now,
@@ -194,18 +199,18 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     } else return { outcome: "hash_not_held" };
     if (matched) {
       code.usedBy = attemptId;
-      if (!code.shared) {
-        state.trusted = [
-          ...state.trusted.filter((t) => t.client !== code.client),
-          { client: code.client, at: now },
-        ].slice(-MAX_TRUSTED);
+      const trustKey = code.trustKey;
+      if (trustKey !== undefined) {
+        state.trusted = [...state.trusted.filter((t) => t.client !== trustKey), { client: trustKey, at: now }].slice(
+          -MAX_TRUSTED,
+        );
       }
     } else {
       code.attempts += 1;
-      const shared = chargeTo === undefined && code.shared === true;
+      const shared = chargeTo === undefined ? code.shared === true : chargeTo.shared;
       state.failures.push({
         at: now,
-        client: chargeTo ?? code.client,
+        client: chargeTo?.client ?? code.client,
         codeId,
         attemptId,
         ...(shared ? { shared: true } : {}),
@@ -243,7 +248,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     const state = this.load(now);
     const live = state.codes.filter((c) => isLive(c, now, limits.maxAttempts)).at(-1);
     const locking = state.failures.filter((f) => !f.shared);
-    const numberLock = waitFor(locking, limits.maxFailuresPerNumber, now);
+    const numberLock = waitFor(state.failures, limits.maxFailuresPerNumber, now);
     const clientLocks = [...new Set(locking.map((f) => f.client))]
       .map((client) =>
         waitFor(
@@ -253,7 +258,14 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
         ),
       )
       .filter((ms) => ms > 0);
-    const longest = Math.max(numberLock, ...clientLocks, throttleFor(state.failures, limits.maxFailuresPerClient, now));
+    const throttles = [...new Set(state.failures.filter((f) => f.shared).map((f) => f.client))].map((client) =>
+      throttleFor(
+        state.failures.filter((f) => f.shared && f.client === client),
+        limits.maxFailuresPerClient,
+        now,
+      ),
+    );
+    const longest = Math.max(numberLock, ...clientLocks, ...throttles);
     return {
       sendsLastHour: state.sends.length,
       failuresLastDay: state.failures.length,
@@ -375,12 +387,12 @@ function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
  * code already sent from being checked.
  */
 function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits, trusted: boolean): number {
-  // Failures at codes of shared addresses never lock: they throttle (throttleFor).
-  const locking = state.failures.filter((f) => !f.shared);
+  // A shared client key's own failures never lock it: they throttle it (throttleFor). Every failure counts
+  // toward the number-wide ceiling, which bounds guessing however many keys an attacker has.
   return Math.max(
-    trusted ? 0 : waitFor(locking, limits.maxFailuresPerNumber, now),
+    trusted ? 0 : waitFor(state.failures, limits.maxFailuresPerNumber, now),
     waitFor(
-      locking.filter((f) => f.client === client),
+      state.failures.filter((f) => !f.shared && f.client === client),
       limits.maxFailuresPerClient,
       now,
     ),
@@ -388,17 +400,16 @@ function lockedFor(state: LimiterState, client: string, now: number, limits: Sen
 }
 
 /**
- * Milliseconds a shared client waits for a new code, or 0: once the
- * number's codes of shared addresses have `threshold` wrong guesses in 24
- * hours, THROTTLE_FIRST_MS after the latest, doubled for each one beyond,
- * at most THROTTLE_MAX_MS.
+ * Milliseconds a shared client key waits for a new code, or 0: once its own
+ * codes have had `threshold` wrong guesses in 24 hours, THROTTLE_FIRST_MS
+ * after the latest, doubled for each one beyond, at most THROTTLE_MAX_MS.
+ * `failures`: that key's failures at its shared codes, oldest first.
  */
 function throttleFor(failures: LimiterState["failures"], threshold: number, now: number): number {
-  const shared = failures.filter((f) => f.shared);
-  const beyond = shared.length - threshold;
+  const beyond = failures.length - threshold;
   if (beyond < 0) return 0;
   const wait = Math.min(THROTTLE_FIRST_MS * 2 ** Math.min(beyond, 30), THROTTLE_MAX_MS);
-  return Math.max(0, shared.at(-1)!.at + wait - now);
+  return Math.max(0, failures.at(-1)!.at + wait - now);
 }
 
 /** Milliseconds until fewer than `max` of these failures are within 24 hours, or 0. */

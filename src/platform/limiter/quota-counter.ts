@@ -10,8 +10,13 @@ export type QuotaResult = { outcome: "taken" } | { outcome: "refused"; retryAfte
 export interface QuotaCounterRpc {
   /** Take one hit under `ticket` (made by the Worker) if fewer than `limit` were taken in the last `windowMs`. Idempotent per ticket. */
   take(ticket: string, limit: number, windowMs: number): Promise<QuotaResult>;
-  /** Give back the hit taken under `ticket`, if there is one; a take with it that arrives later takes nothing. */
-  release(ticket: string): Promise<void>;
+  /**
+   * Give back the hit taken under `ticket`, if there is one. With `late`
+   * (the default: the take passed its deadline and may still arrive), the
+   * ticket is remembered for an hour, so a take with it that arrives later
+   * takes nothing; without, nothing is written beyond the hit's removal.
+   */
+  release(ticket: string, late?: boolean): Promise<void>;
 }
 
 /**
@@ -48,9 +53,11 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     return { outcome: "taken" };
   }
 
-  async release(ticket: string): Promise<void> {
+  async release(ticket: string, late = true): Promise<void> {
     const sql = this.table();
     sql.exec("DELETE FROM quota_hits WHERE ticket = ?", ticket);
+    // A take that answered in time cannot arrive again: only an undo of a late one needs remembering.
+    if (!late) return;
     sql.exec("INSERT OR IGNORE INTO released_tickets (ticket, at) VALUES (?, ?)", ticket, Date.now());
     await this.ctx.storage.setAlarm(Date.now() + RELEASED_TICKET_TTL_MS);
   }
