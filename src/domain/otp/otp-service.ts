@@ -306,10 +306,7 @@ async function deliver(send: PendingSend): Promise<void> {
     log("sms.failed", {
       to: phone,
       provider: f.provider,
-      delivery: f.delivery,
-      http_status: f.httpStatus,
-      provider_code: f.providerCode,
-      reason: f.reason,
+      ...gatewayFailureFields(f),
       attempts: f.attempts?.map((a) => ({ gateway: a.provider, ...gatewayFailureFields(a) })),
     });
     recordDelivery(send, {

@@ -33,6 +33,14 @@ export function gatewayFailureFields(f: SmsFailure): GatewayFailureFields {
   return { delivery: f.delivery, http_status: f.httpStatus, provider_code: f.providerCode, reason: f.reason };
 }
 
+/** One call to one gateway: to whom, through which gateway and channel, and how long it took. */
+type GatewayCallFields = {
+  to: LoggedPhone;
+  gateway: string;
+  channel: string;
+  duration_ms: number;
+};
+
 /** Who made an admin call: the request and the number it named, if any. */
 export type AdminLogFields = {
   request_id: string;
@@ -60,32 +68,14 @@ export interface LogEvents {
     reason: string | undefined;
   };
   /** No gateway delivered the code: the send answered 502 (otp-service.ts). */
-  "sms.failed": {
-    to: LoggedPhone;
-    provider: string;
-    delivery: SmsDelivery;
-    http_status: number | undefined;
-    provider_code: number | undefined;
-    reason: string;
-    /** With failover: each gateway tried, in order. */
-    attempts?: (GatewayFailureFields & { gateway: string })[] | undefined;
-  };
+  "sms.failed": { to: LoggedPhone; provider: string } & GatewayFailureFields & {
+      /** With failover: each gateway tried, in order. */
+      attempts?: ({ gateway: string } & GatewayFailureFields)[] | undefined;
+    };
   /** A gateway accepted the message. */
-  "sms.sent": {
-    to: LoggedPhone;
-    gateway: string;
-    channel: string;
-    duration_ms: number;
-    failed_over_from?: string[] | undefined;
-  };
+  "sms.sent": GatewayCallFields & { failed_over_from?: string[] | undefined };
   /** One gateway of a failover send failed; the next one may still deliver. */
-  "sms.gateway_failed": GatewayFailureFields & {
-    to: LoggedPhone;
-    gateway: string;
-    channel: string;
-    duration_ms: number;
-    breaker: string;
-  };
+  "sms.gateway_failed": GatewayCallFields & GatewayFailureFields & { breaker: string };
   /** Local development: a code went to the dev outbox instead of a gateway. */
   "sms.outbox": { to: LoggedPhone; note: string };
   /** Taking back a storage call that failed or answered late failed too (storage-call.ts). */
