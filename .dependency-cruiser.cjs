@@ -6,7 +6,7 @@
  *   → http     routes, middleware, pages, OpenAPI (src/http/)
  *   → domain   OTP rules, guards, tokens, sessions (src/domain/)
  *   → platform Durable Objects, KV, SMS gateways (src/platform/)
- *   → kernel   errors, phone numbers, settings, time (src/kernel/)
+ *   → kernel   errors, phone numbers, the logger, settings, time (src/kernel/)
  *
  * Within a layer, its folders are ordered too (LAYERS below, lowest first):
  * a folder may import only itself and the folders before it. A total order
@@ -19,6 +19,7 @@ const LAYERS = [
   ["kernel", "^src/kernel/[^/]+$"],
   ["kernel/errors", "^src/kernel/errors/"],
   ["kernel/phone", "^src/kernel/phone/"],
+  ["kernel/log", "^src/kernel/log/"],
   ["kernel/config", "^src/kernel/config/"],
   ["platform", "^src/platform/[^/]+$"],
   ["platform/kv", "^src/platform/kv/"],

@@ -136,7 +136,7 @@ function flow(rounds: Round[], baselineRps: number): FlowFigures {
   };
 }
 
-/** The targets of issue 6, as measured by this run. */
+/** The service's performance targets (CPU, bundle size, throughput, round trips), as measured by this run. */
 function targets(r: Omit<BenchResults, "targets">): Target[] {
   const send = r.endpoints.sendOtp.cpuMsPerRequestAboveBaseline;
   const verify = r.endpoints.verifyOtp.cpuMsPerRequestAboveBaseline;
@@ -147,7 +147,7 @@ function targets(r: Omit<BenchResults, "targets">): Target[] {
     { name: "verify-otp CPU above baseline (median)", goal: "≤ 2 ms", value: verify, unit: "ms", met: verify <= 2 },
     { name: "bundle size (gzip)", goal: "≤ 150 KiB", value: kib, unit: "KiB", met: kib <= 150 },
     { name: "in-flow requests/s vs baseline", goal: "≥ 40%", value: share, unit: "%", met: share >= 40 },
-    // Issue 10: round trips a request waits for one after another (counted by instrumenting the bindings).
+    // Round trips a request waits for one after another (counted by instrumenting the bindings): each is a storage latency the person waits for.
     {
       name: "send-otp sequential storage round trips before the SMS",
       goal: "≤ 3",

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { REPO_ROOT } from "../../scripts/lib/wrangler-dev.ts";
 
-/** Sequential storage round trips a request waits for, per endpoint (the issue-10 budget is 3 before the SMS and 2). */
+/** Sequential storage round trips a request waits for, per endpoint (the targets: at most 3 before the SMS, and 2 for a verify). */
 export interface StorageRoundTrips {
   sendOtpBeforeSms: number;
   verifyOtp: number;

@@ -1,4 +1,5 @@
 import { ServiceError, UnavailableError } from "../kernel/errors/service-error";
+import { log } from "../kernel/log/log";
 
 const RETRY_AFTER_SECONDS = 5;
 const LATE_ANSWER_WAIT_MS = 30_000;
@@ -44,12 +45,7 @@ export async function storageCall<T>(options: StorageCallOptions, op: () => Prom
 }
 
 function undoInBackground(options: StorageCallOptions, call: Promise<unknown>, undo: Undo): void {
-  const attempt = () =>
-    undo().catch((err: unknown) => {
-      console.error(
-        JSON.stringify({ event: "storage.undo_failed", error: err instanceof Error ? err.name : typeof err }),
-      );
-    });
+  const attempt = () => undo().catch((error: unknown) => log("storage.undo_failed", { error }));
   options.background(attempt());
   // Wait for the late answer only as long as work after a response may run (waitUntil: 30 s).
   const giveUp = new Promise<void>((resolve) =>

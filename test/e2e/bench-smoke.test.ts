@@ -70,7 +70,7 @@ describe("npm run bench -- --smoke", () => {
     expect(bundle.byPackage.map((c) => c.name)).toContain("src");
   });
 
-  it("gives a verdict on each target: issue 6's four and issue 10's round trips", () => {
+  it("gives a verdict on each target: the four of CPU, size and throughput, and the two of round trips", () => {
     expect(results.targets.map((t) => t.name)).toEqual([
       "send-otp CPU above baseline (median)",
       "verify-otp CPU above baseline (median)",

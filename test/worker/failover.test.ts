@@ -10,7 +10,7 @@ import { expectProblem } from "../helpers/problem";
 import { setClock, setUpWorkerTest } from "../helpers/setup";
 
 /**
- * Issue 13: with Fast2SMS failing, the next gateway gets the same code and the
+ * Failover: with Fast2SMS failing, the next gateway gets the same code and the
  * user signs in; a refusal of the number stops the chain; every limit counts
  * one send per request; a gateway that keeps failing is skipped for a while.
  */
@@ -255,7 +255,7 @@ describe("circuit breaker: a gateway that keeps failing is skipped for a while, 
   });
 });
 
-describe("a stranger cannot steer the gateways (adversarial review of issue 13)", () => {
+describe("a stranger cannot steer the gateways (failover under attack)", () => {
   it("Fast2SMS's 'repeated messages' (995) stops the chain and does not open its breaker", async () => {
     setClock(Date.UTC(2033, 4, 8, 8, 0, 0));
     const shared = envWith(TWO);

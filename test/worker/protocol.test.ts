@@ -12,7 +12,7 @@ import { roundTripCounter } from "../helpers/round-trips";
 import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 /**
- * The attacks of issue 10, by someone who knows only the victim's number:
+ * The attacks on the send and verify protocol by someone who knows only the victim's number:
  * kill the owner's code with a refused or failed resend, spend its tries or
  * lock the number with foreign guesses, read the number's state from verify,
  * or leave half-done state behind a storage timeout.

@@ -7,7 +7,11 @@ import { callWith, uniquePhone } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
 import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
-/** Issue 14: the day's budget over shards, paced through the day; client limits for IPv6, carrier NAT and networks. */
+/**
+ * Sends at scale: the day's budget over shards (so no one object takes every
+ * send), paced through the day (so midnight brings no stampede); client
+ * limits for IPv6 prefixes, carrier NAT addresses and networks.
+ */
 const fast2sms = setUpWorkerTest();
 
 const send = (

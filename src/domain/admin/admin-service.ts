@@ -8,7 +8,7 @@
 import type { Settings } from "../../kernel/config/settings";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { limiterFor } from "../../platform/limiter/limiter-for";
-import type { LastSms } from "../../platform/limiter/limiter-types";
+import { inspectLimitsFrom, type LastSms } from "../../platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
@@ -44,17 +44,10 @@ export interface NumberView {
 
 /** "Why can't this number sign in?": its counts, lock, live code, sessions and last SMS, read concurrently. */
 export async function inspectNumber(deps: AdminDeps, phone: NormalizedPhone): Promise<NumberView> {
-  const { otp } = deps.settings;
   const limiter = limiterFor(deps.limiters, phone.e164);
   const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
   const [state, sessions] = await Promise.all([
-    storageCall(options(deps), () =>
-      limiter.inspect({
-        maxAttempts: otp.maxAttempts,
-        maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
-        maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
-      }),
-    ),
+    storageCall(options(deps), () => limiter.inspect(inspectLimitsFrom(deps.settings))),
     storageCall(options(deps), () => store.count()),
   ]);
   return {

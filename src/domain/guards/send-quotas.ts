@@ -1,3 +1,4 @@
+import type { Settings } from "../../kernel/config/settings";
 import { describeWait } from "../../kernel/describe-wait";
 import { RateLimitedError, type ServiceError, SmsBudgetExhaustedError } from "../../kernel/errors/service-error";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
@@ -110,6 +111,19 @@ export interface ClientLimits {
   perAsn: number;
 }
 
+/** The ClientLimits of the settings. */
+export function clientLimitsFrom({ otp, clients }: Pick<Settings, "otp" | "clients">): ClientLimits {
+  return {
+    requestsPerIp: otp.maxSendRequestsPerIpPerHour,
+    perIp: otp.maxSendsPerIpPerHour,
+    per56: clients.maxSendsPer56PerHour,
+    per48: clients.maxSendsPer48PerHour,
+    perCarrierIp: clients.maxSendsPerCarrierIpPerHour,
+    carrierAsns: clients.carrierAsns,
+    perAsn: clients.maxSendsPerAsnPerHour,
+  };
+}
+
 /**
  * Every per-client hold of one send, taken together: the address (an IPv4
  * address of a carrier in CARRIER_ASNS, shared by many users behind its
@@ -160,6 +174,11 @@ export interface BudgetPlan {
   hourlyPercent: number;
   retrySpreadSeconds: number;
   locationHint?: DurableObjectLocationHint | undefined;
+}
+
+/** The BudgetPlan of the settings: the `budget` group and SMS_DAILY_BUDGET. */
+export function budgetPlanFrom({ budget, smsDailyBudget }: Pick<Settings, "budget" | "smsDailyBudget">): BudgetPlan {
+  return { ...budget, daily: smsDailyBudget };
 }
 
 /**

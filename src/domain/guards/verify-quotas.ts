@@ -1,3 +1,4 @@
+import type { Settings } from "../../kernel/config/settings";
 import { describeWait } from "../../kernel/describe-wait";
 import { RateLimitedError, type ServiceError } from "../../kernel/errors/service-error";
 import { HOUR_MS } from "../../kernel/time";
@@ -13,6 +14,18 @@ export interface VerifyAllowance {
   sendsPer48: number;
   sendsPerCarrierIp: number;
   carrierAsns: readonly number[];
+}
+
+/** The VerifyAllowance of the settings: OTP_MAX_VERIFIES_PER_IP_PER_HOUR and the send limits it scales by. */
+export function verifyAllowanceFrom({ otp, clients }: Pick<Settings, "otp" | "clients">): VerifyAllowance {
+  return {
+    perIp: otp.maxVerifiesPerIpPerHour,
+    sendsPerIp: otp.maxSendsPerIpPerHour,
+    sendsPer56: clients.maxSendsPer56PerHour,
+    sendsPer48: clients.maxSendsPer48PerHour,
+    sendsPerCarrierIp: clients.maxSendsPerCarrierIpPerHour,
+    carrierAsns: clients.carrierAsns,
+  };
 }
 
 /** The verifies a client may make before it is refused, under one of its keys. */

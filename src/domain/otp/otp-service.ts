@@ -7,23 +7,28 @@ import {
   RateLimitedError,
   type ServiceError,
   SmsFailedError,
-  type SmsFailure,
   TooManyAttemptsError,
   UnavailableError,
 } from "../../kernel/errors/service-error";
-import { maskPhone } from "../../kernel/phone/mask-phone";
+import { describeError, gatewayFailureFields, log } from "../../kernel/log/log";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
 import type { BudgetShard } from "../../platform/limiter/budget-shard";
 import { limiterFor } from "../../platform/limiter/limiter-for";
-import type { AttemptRequest, PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/limiter/limiter-types";
+import {
+  type AttemptRequest,
+  type PhoneLimiterRpc,
+  type SendRefusal,
+  sendLimitsFrom,
+} from "../../platform/limiter/limiter-types";
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClient } from "../guards/client-address";
 import {
-  type ClientLimits,
+  budgetPlanFrom,
+  clientLimitsFrom,
   clientQuotas,
   clientRequests,
   type QuotaHold,
@@ -31,7 +36,7 @@ import {
   smsBudgetProbe,
   VOICE_BUDGET_UNITS,
 } from "../guards/send-quotas";
-import { type VerifyAllowance, verifyQuota } from "../guards/verify-quotas";
+import { verifyAllowanceFrom, verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
@@ -114,11 +119,14 @@ export interface SentCode {
  * the day's budget; with no gateway that can call, it is refused before
  * anything is taken. However many gateways the send tries (failover), it is
  * one send for every limit and the budget.
+ *
+ * The steps, in order: prepareSend (no storage), takeClientHolds (round
+ * trip 1), reserveNumber (2), storeCode (3), deliver (the gateway). A step
+ * that refuses or fails stops the send through giveBackSend, the one place
+ * that says what a send gives back by how far it got.
  */
 export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: SendContext): Promise<SentCode> {
   const { settings } = deps;
-  const { otp } = settings;
-  const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
   const channel = context.channel ?? "sms";
   if (!deps.sms.channels.includes(channel)) {
     throw new ChannelNotAvailableError(
@@ -129,195 +137,264 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   }
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
-  const testCode = settings.testNumbers.get(phone.e164);
-  const { client, shared, trustKey } = numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns);
-  const limiter = limiterFor(deps.limiters, phone.e164);
-  const codeId = await newVerificationId(otp.hashSecret, phone.e164);
-  // Made before the number's object is called: it holds the hash until KV has reached every location.
-  const code = testCode ?? generateCode(otp.length);
-  const hash = await hashCode(otp.hashSecret, phone.e164, codeId, code);
-  // Made here and passed in, so a call that answers too late can be undone by it.
-  const limits: SendLimits = {
-    ttlMs: otp.ttlSeconds * 1000,
-    cooldownMs: otp.resendCooldownSeconds * 1000,
-    maxSendsPerHour: otp.maxSendsPerHour,
-    maxSendsPerNumberPerHour: otp.maxSendsPerNumberPerHour,
-    maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
-    maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
-  };
+  const send = await prepareSend(deps, phone, context, channel);
+  await takeClientHolds(send);
+  await reserveNumber(send);
+  await storeCode(send);
+  if (send.testCode === undefined) await deliver(send);
+  else recordTestSend(send);
+  const { otp } = settings;
+  return { verificationId: send.codeId, expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
+}
 
-  // Only a call that passed its deadline leaves a tombstone; a reservation that answered in time is simply undone.
-  const releaseLateSend: Undo = () => limiter.releaseSend(codeId, { late: true });
-  const releaseSend: Undo = () => limiter.releaseSend(codeId, { late: false });
-  const { clients, budget } = settings;
+/** One send on its way: what it stores and delivers, the holds it takes, and how far it got. */
+interface PendingSend {
+  deps: OtpDeps;
+  phone: NormalizedPhone;
+  channel: Channel;
+  options: StorageCallOptions;
+  limiter: PhoneLimiterRpc;
+  /** The new code's id, also its public verification_id. */
+  codeId: string;
+  code: string;
+  /** The code's keyed hash (code-hash.ts), held by the number's object and then by KV. */
+  hash: string;
+  /** Set for a test number (TEST_PHONE_NUMBERS): its fixed code, which is never delivered. */
+  testCode: string | undefined;
+  /** The requesting client as the number's limits see it (numberClient in guards/client-address.ts). */
+  client: string;
+  shared: boolean;
+  trustKey: string | null;
+  /** What the delivery takes from the day's budget (a voice call more than an SMS); 0 for a test number. */
+  budgetUnits: number;
+  /** One of the client's hourly requests: kept whatever the number, the budget or the gateway answered. */
+  requests: QuotaHold[];
+  /** Every other hold: the client's own (round trip 1) and the shared ones (round trip 2). */
+  quotas: QuotaHold[];
+  /** How far the send got, which says what giveBackSend has to give back. */
+  reachedNumber: boolean;
+  reserved: boolean;
+  stored: boolean;
+}
+
+/** Everything a send needs before its first round trip, made here so a call that answers too late can be undone by it. */
+async function prepareSend(
+  deps: OtpDeps,
+  phone: NormalizedPhone,
+  context: SendContext,
+  channel: Channel,
+): Promise<PendingSend> {
+  const { settings } = deps;
+  const testCode = settings.testNumbers.get(phone.e164);
+  const codeId = await newVerificationId(settings.otp.hashSecret, phone.e164);
+  // Made before the number's object is called: it holds the hash until KV has reached every location.
+  const code = testCode ?? generateCode(settings.otp.length);
+  const hash = await hashCode(settings.otp.hashSecret, phone.e164, codeId, code);
   const sender = { address: context.clientAddress, asn: context.asn };
-  const clientLimits: ClientLimits = {
-    requestsPerIp: otp.maxSendRequestsPerIpPerHour,
-    perIp: otp.maxSendsPerIpPerHour,
-    per56: clients.maxSendsPer56PerHour,
-    per48: clients.maxSendsPer48PerHour,
-    perCarrierIp: clients.maxSendsPerCarrierIpPerHour,
-    carrierAsns: clients.carrierAsns,
-    perAsn: clients.maxSendsPerAsnPerHour,
-  };
-  const quotas: QuotaHold[] = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, budget);
-  const budgetUnits = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
-  const plan = { ...budget, daily: settings.smsDailyBudget };
+  const clientLimits = clientLimitsFrom(settings);
+  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget);
+  const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
+  const plan = budgetPlanFrom(settings);
   // A test number spends no budget, but is refused by a spent budget like any other number.
   quotas.push(
     testCode === undefined
-      ? smsBudget(deps.budgets, plan, Date.now(), budgetUnits)
-      : smsBudgetProbe(deps.budgets, plan, Date.now(), budgetUnits),
+      ? smsBudget(deps.budgets, plan, Date.now(), units)
+      : smsBudgetProbe(deps.budgets, plan, Date.now(), units),
   );
-  // The client's hourly requests (under each of its keys): kept whatever the number, the budget or the gateway answered.
-  const requests = clientRequests(deps.quotas, sender, clientLimits);
-  let reserved = false;
-  /**
-   * Gives back what the request took: the number's reservation only if it was made (a number that
-   * refused took nothing, and keeps no trace of the request); its request only when the service
-   * itself failed (503).
-   */
-  const giveBackAll = (failure: ServiceError) =>
-    giveBack(deps, [
-      ...(reserved ? [releaseSend] : []),
-      ...quotas.map((q) => () => q.release(false)),
-      ...(failure instanceof UnavailableError ? requests.map((q) => () => q.release(false)) : []),
-    ]);
+  return {
+    deps,
+    phone,
+    channel,
+    options: { timeoutMs: settings.storageTimeoutMs, background: deps.background },
+    limiter: limiterFor(deps.limiters, phone.e164),
+    codeId,
+    code,
+    hash,
+    testCode,
+    ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
+    budgetUnits: testCode === undefined ? units : 0,
+    requests: clientRequests(deps.quotas, sender, clientLimits),
+    quotas,
+    reachedNumber: false,
+    reserved: false,
+    stored: false,
+  };
+}
 
-  const take = (q: QuotaHold) =>
-    storageCall(
-      options,
-      () => q.take(),
-      () => q.release(),
-    );
-  // Round trip 1: the client's own holds (its address and prefixes, its requests). Each undo is safe
-  // whatever its take did. A request refused here never reaches the number: it costs no request.
-  const own = [...requests, ...quotas.filter((q) => !q.shared)];
-  const taken = await Promise.allSettled(own.map(take));
-  const quotaRefusal = firstRefusal(taken);
-  if (quotaRefusal) {
-    recordRefusal(deps, phone, quotaRefusal);
-    await giveBack(
-      deps,
-      [...requests, ...quotas].map((q) => () => q.release(false)),
-    );
-    throw quotaRefusal;
-  }
+/** Takes one hold with the storage deadline; its undo is safe whatever the take did. */
+function takeHold(send: PendingSend, hold: QuotaHold): Promise<ServiceError | undefined> {
+  return storageCall(
+    send.options,
+    () => hold.take(),
+    () => hold.release(),
+  );
+}
 
-  // Round trip 2: the counters shared with other clients (the network's, the day's budget) and the
-  // number's limits, at once; the new code is live from here. Only requests their own limits let
-  // through get this far, so a flood of refused requests never holds any of these.
-  const reservations = await Promise.allSettled([
-    ...quotas.filter((q) => q.shared).map(take),
-    storageCall(
-      options,
-      () => limiter.reserveSend({ codeId, client, shared, trustKey, hash, limits }),
-      releaseLateSend,
-    ).then((r) => {
-      if (r.outcome !== "reserved") return sendRefusal(r, otp.maxSendsPerHour);
-      reserved = true;
+/**
+ * Round trip 1: the client's own holds (its address and prefixes, its
+ * requests), at once. A request refused here never reaches the number: it
+ * costs no request.
+ */
+async function takeClientHolds(send: PendingSend): Promise<void> {
+  const own = [...send.requests, ...send.quotas.filter((q) => !q.shared)];
+  const refusal = firstRefusal(await Promise.allSettled(own.map((q) => takeHold(send, q))));
+  if (refusal) await refuse(send, refusal);
+}
+
+/**
+ * Round trip 2: the counters shared with other clients (the network's, the
+ * day's budget) and the number's limits, at once; the new code is live from
+ * here. Only requests their own limits let through get this far, so a flood
+ * of refused requests never holds any of these.
+ */
+async function reserveNumber(send: PendingSend): Promise<void> {
+  const { limiter, codeId, deps } = send;
+  send.reachedNumber = true;
+  const reservation = { codeId, client: send.client, shared: send.shared, trustKey: send.trustKey, hash: send.hash };
+  // Only a call that passed its deadline leaves a tombstone (an answer in time is undone by giveBackSend).
+  const releaseLate: Undo = () => limiter.releaseSend(codeId, { late: true });
+  const limits = sendLimitsFrom(deps.settings);
+  const results = await Promise.allSettled([
+    ...send.quotas.filter((q) => q.shared).map((q) => takeHold(send, q)),
+    storageCall(send.options, () => limiter.reserveSend({ ...reservation, limits }), releaseLate).then((r) => {
+      if (r.outcome !== "reserved") return sendRefusal(r, limits.maxSendsPerHour);
+      send.reserved = true;
       return undefined;
     }),
   ]);
-  const numberRefusal = firstRefusal(reservations);
-  if (numberRefusal) {
-    recordRefusal(deps, phone, numberRefusal);
-    await giveBackAll(numberRefusal);
-    throw numberRefusal;
-  }
+  const refusal = firstRefusal(results);
+  if (refusal) await refuse(send, refusal);
+}
 
-  // Round trip 3: the code's keyed hash, under a key of its own.
-  const dropHash: Undo = () => deleteCodeHash(deps.kv, phone.e164, codeId);
+/** Round trip 3: the code's keyed hash to KV, under a key of its own. */
+async function storeCode(send: PendingSend): Promise<void> {
+  const { deps, phone, codeId, hash } = send;
   try {
-    await storageCall(options, () => putCodeHash(deps.kv, phone.e164, codeId, hash, otp.ttlSeconds), dropHash);
+    await storageCall(
+      send.options,
+      () => putCodeHash(deps.kv, phone.e164, codeId, hash, deps.settings.otp.ttlSeconds),
+      dropHash(send),
+    );
   } catch (err) {
-    const failure = asUnavailable(err);
-    await giveBackAll(failure);
-    throw failure;
+    await refuse(send, asUnavailable(err));
   }
+  send.stored = true;
+}
 
-  const units = testCode === undefined ? (channel === "voice" ? VOICE_BUDGET_UNITS : 1) : 0;
-  if (testCode === undefined) {
-    try {
-      const delivered = await deps.sms.send({
-        to: phone,
-        code,
-        channel,
-        appName: settings.appName,
-        autofill: settings.autofill,
-      });
-      const gateway = delivered ? delivered.gateway : deps.sms.name;
-      recordDelivery(deps, phone, limiter, {
-        kind: "sent",
-        channel,
-        gateway,
-        test: false,
-        budgetUnits: units,
-        failedOver: delivered ? delivered.failedOverFrom : [],
-      });
-    } catch (err) {
-      const failure =
-        err instanceof SmsFailedError
-          ? err
-          : new SmsFailedError({
-              provider: deps.sms.name,
-              delivery: "unknown",
-              retryable: true,
-              reason: describe(err),
-            });
-      console.error(
-        JSON.stringify({
-          event: "sms.failed",
-          to: maskPhone(phone.e164),
-          provider: failure.failure.provider,
-          delivery: failure.failure.delivery,
-          http_status: failure.failure.httpStatus,
-          provider_code: failure.failure.providerCode,
-          reason: failure.failure.reason,
-          ...(failure.failure.attempts ? { attempts: failure.failure.attempts.map(attemptForLog) } : {}),
-        }),
-      );
-      const f = failure.failure;
-      recordDelivery(deps, phone, limiter, {
-        kind: "send_failed",
-        channel,
-        reason: f.numberRefused ? "number_refused" : f.delivery === "unknown" ? "sms_no_answer" : "sms_refused",
-        gateways: (f.attempts ?? [f]).map((a) => a.provider),
-        budgetUnits: f.delivery === "unknown" ? units : 0,
-      });
-      if (failure.failure.delivery === "not_sent") await giveBackAll(failure);
-      else await giveBack(deps, [() => limiter.cancelCode(codeId)]);
-      deps.background(dropHash().catch(() => undefined));
-      throw failure;
-    }
-  }
-  if (testCode !== undefined) {
-    recordOtpEvent(deps, phone, {
+/**
+ * The code to the person, through the gateway (with its failover), then the
+ * event counted and remembered as the number's last SMS. On failure the
+ * `sms.failed` line is logged and what the send took is given back
+ * (giveBackSend says how much), and the send answers 502.
+ */
+async function deliver(send: PendingSend): Promise<void> {
+  const { deps, phone, channel } = send;
+  try {
+    const delivered = await deps.sms.send({
+      to: phone,
+      code: send.code,
+      channel,
+      appName: deps.settings.appName,
+      autofill: deps.settings.autofill,
+    });
+    recordDelivery(send, {
       kind: "sent",
       channel,
-      gateway: "test_number",
-      test: true,
-      budgetUnits: 0,
-      failedOver: [],
+      gateway: delivered ? delivered.gateway : deps.sms.name,
+      test: false,
+      budgetUnits: send.budgetUnits,
+      failedOver: delivered ? delivered.failedOverFrom : [],
     });
+  } catch (err) {
+    const failure = asSmsFailed(deps.sms.name, err);
+    const f = failure.failure;
+    log("sms.failed", {
+      to: phone,
+      provider: f.provider,
+      ...gatewayFailureFields(f),
+      attempts: f.attempts?.map((a) => ({ gateway: a.provider, ...gatewayFailureFields(a) })),
+    });
+    recordDelivery(send, {
+      kind: "send_failed",
+      channel,
+      reason: f.numberRefused ? "number_refused" : f.delivery === "unknown" ? "sms_no_answer" : "sms_refused",
+      gateways: (f.attempts ?? [f]).map((a) => a.provider),
+      budgetUnits: f.delivery === "unknown" ? send.budgetUnits : 0,
+    });
+    await giveBackSend(send, failure);
+    throw failure;
   }
-  return { verificationId: codeId, expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
+}
+
+/** A test number's send: counted as sent, by no gateway and with no budget. */
+function recordTestSend({ deps, phone, channel }: PendingSend): void {
+  recordOtpEvent(deps, phone, {
+    kind: "sent",
+    channel,
+    gateway: "test_number",
+    test: true,
+    budgetUnits: 0,
+    failedOver: [],
+  });
+}
+
+/** A gateway's failure as the service answers it: anything but SmsFailedError may have gone out (a bug). */
+function asSmsFailed(gateway: string, err: unknown): SmsFailedError {
+  if (err instanceof SmsFailedError) return err;
+  return new SmsFailedError({ provider: gateway, delivery: "unknown", retryable: true, reason: describeError(err) });
+}
+
+/** A send stops at a refusal or failure of its storage steps: the refusal is counted, the holds given back. */
+async function refuse(send: PendingSend, refusal: ServiceError): Promise<never> {
+  recordRefusal(send.deps, send.phone, refusal);
+  await giveBackSend(send, refusal);
+  throw refusal;
+}
+
+/**
+ * Gives back what a send that stopped at `failure` took, by how far it got.
+ * - Refused by the client's own holds: everything, its request too.
+ * - Stopped later: the number's reservation if it was made (a number that
+ *   refused took nothing, and keeps no trace of the request), every hold,
+ *   and the request only when the service itself failed (503).
+ * - The gateway's outcome unknown (timeout, lost connection): the message
+ *   may arrive and may have been billed, so the send stays counted against
+ *   every limit and the budget; only the code is killed, so a late SMS
+ *   carries a dead code.
+ * A code already in KV is dropped after the response.
+ */
+async function giveBackSend(send: PendingSend, failure: ServiceError): Promise<void> {
+  const { limiter, codeId } = send;
+  const unknownDelivery = failure instanceof SmsFailedError && failure.failure.delivery === "unknown";
+  const keepRequest = send.reachedNumber && !(failure instanceof UnavailableError);
+  await giveBack(
+    send.deps,
+    unknownDelivery
+      ? [() => limiter.cancelCode(codeId)]
+      : [
+          ...(send.reserved ? [() => limiter.releaseSend(codeId, { late: false })] : []),
+          // Each of these answered in time (a late one is undone by its storage call), so nothing is remembered.
+          ...send.quotas.map((q) => () => q.release(false)),
+          ...(keepRequest ? [] : send.requests.map((q) => () => q.release(false))),
+        ],
+  );
+  if (send.stored) send.deps.background(dropHash(send)().catch(() => undefined));
+}
+
+function dropHash(send: PendingSend): Undo {
+  return () => deleteCodeHash(send.deps.kv, send.phone.e164, send.codeId);
 }
 
 /** Counts a delivery (or its failure) and remembers it as the number's last SMS, both after the response. */
-function recordDelivery(
-  deps: OtpDeps,
-  phone: NormalizedPhone,
-  limiter: PhoneLimiterRpc,
-  event: Extract<OtpEvent, { kind: "sent" | "send_failed" }>,
-): void {
+function recordDelivery(send: PendingSend, event: Extract<OtpEvent, { kind: "sent" | "send_failed" }>): void {
+  const { deps, phone, limiter } = send;
   recordOtpEvent(deps, phone, event);
   const outcome = event.kind === "sent" ? "sent" : event.reason === "sms_no_answer" ? "unknown" : "failed";
   const gateway = event.kind === "sent" ? event.gateway : event.gateways.join(",");
   deps.background(
     limiter
       .recordDelivery({ gateway, channel: event.channel, at: Date.now(), outcome })
-      .catch((err: unknown) => console.error(JSON.stringify({ event: "otp.last_sms_failed", error: describe(err) }))),
+      .catch((error: unknown) => log("otp.last_sms_failed", { error })),
   );
 }
 
@@ -376,11 +453,7 @@ async function giveBack(deps: OtpDeps, undos: Undo[]): Promise<void> {
       try {
         await storageCall({ timeoutMs, background: deps.background }, undo);
       } catch {
-        deps.background(
-          undo().catch((err: unknown) =>
-            console.error(JSON.stringify({ event: "otp.give_back_failed", error: describe(err) })),
-          ),
-        );
+        deps.background(undo().catch((error: unknown) => log("otp.give_back_failed", { error })));
       }
     }),
   );
@@ -438,18 +511,6 @@ export async function verifyOtp(
     if (err instanceof UnavailableError) giveAllowanceBack();
     throw err;
   }
-}
-
-/** The verify allowance from settings: OTP_MAX_VERIFIES_PER_IP_PER_HOUR, scaled like the send limits. */
-function verifyAllowanceFrom(settings: Settings): VerifyAllowance {
-  return {
-    perIp: settings.otp.maxVerifiesPerIpPerHour,
-    sendsPerIp: settings.otp.maxSendsPerIpPerHour,
-    sendsPer56: settings.clients.maxSendsPer56PerHour,
-    sendsPer48: settings.clients.maxSendsPer48PerHour,
-    sendsPerCarrierIp: settings.clients.maxSendsPerCarrierIpPerHour,
-    carrierAsns: settings.clients.carrierAsns,
-  };
 }
 
 /** Round trips 2 and on of a verify: the number's object decides (see verifyOtp). */
@@ -513,19 +574,4 @@ async function checkGuess(
     case "hash_not_held":
       throw new OtpNotFoundError();
   }
-}
-
-/** One gateway's failure in the `sms.failed` line: the gateway and its reason, never a key or the vendor's text. */
-function attemptForLog(f: SmsFailure) {
-  return {
-    gateway: f.provider,
-    delivery: f.delivery,
-    http_status: f.httpStatus,
-    provider_code: f.providerCode,
-    reason: f.reason,
-  };
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

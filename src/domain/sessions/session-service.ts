@@ -12,6 +12,7 @@ import {
   RateLimitedError,
   SessionNotFoundError,
 } from "../../kernel/errors/service-error";
+import { log } from "../../kernel/log/log";
 import { HOUR_MS } from "../../kernel/time";
 import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
@@ -147,7 +148,7 @@ export async function refreshSession(
     () => store.undoRefresh(parsed.sessionId, nh),
   );
   if (result.outcome === "reused") {
-    console.log(JSON.stringify({ event: "session.reuse_detected" }));
+    log("session.reuse_detected", {});
     return await refuseFailed(deps, client);
   }
   if (result.outcome === "invalid") return await refuseFailed(deps, client);

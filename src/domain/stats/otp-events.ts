@@ -6,6 +6,7 @@
  * the shard and the distinct-number sets use a keyed hash of it.
  */
 import type { Settings } from "../../kernel/config/settings";
+import { log } from "../../kernel/log/log";
 import { memoizeByString } from "../../kernel/memo";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import {
@@ -157,14 +158,8 @@ export function recordOtpEvent(deps: StatsDeps, phone: NormalizedPhone, event: O
   );
 }
 
-function logFailure(where: string, err: unknown): void {
-  console.error(
-    JSON.stringify({
-      event: "stats.record_failed",
-      where,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-    }),
-  );
+function logFailure(where: string, error: unknown): void {
+  log("stats.record_failed", { where, error });
 }
 
 /** The day's figures, summed over its shards (read concurrently). */

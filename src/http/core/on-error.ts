@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { InternalError, InvalidRequestError, InvalidTokenError, ServiceError } from "../../kernel/errors/service-error";
-import { maskPhonesIn } from "../../kernel/phone/mask-phone";
+import { describeError, log } from "../../kernel/log/log";
 import type { AppEnv } from "./app-env";
 
 export const PROBLEM_TYPE_BASE = "urn:phone-otp:problem:";
@@ -14,15 +14,13 @@ export const PROBLEM_TYPE_BASE = "urn:phone-otp:problem:";
 export function onError(err: Error, c: Context<AppEnv>): Response {
   const problem = toServiceError(err);
   if (problem.status >= 500) {
-    console.error(
-      JSON.stringify({
-        event: "request.error",
-        request_id: c.get("requestId"),
-        code: problem.code,
-        error: err.name,
-        reason: describeCause(problem === err ? err.cause : err),
-      }),
-    );
+    const cause = problem === err ? err.cause : err;
+    log("request.error", {
+      request_id: c.get("requestId"),
+      code: problem.code,
+      error: err.name,
+      reason: cause === undefined ? undefined : describeError(cause),
+    });
   }
   return problemResponse(problem, c.get("requestId"));
 }
@@ -59,10 +57,4 @@ function toServiceError(err: Error): ServiceError {
       cause: err,
     },
   );
-}
-
-/** The cause for the log, with anything that looks like a phone number masked (a message may quote one). */
-function describeCause(cause: unknown): string | undefined {
-  if (cause === undefined) return undefined;
-  return maskPhonesIn(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
 }

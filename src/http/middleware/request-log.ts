@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { maskPhone, maskPhonesIn } from "../../kernel/phone/mask-phone";
+import { log } from "../../kernel/log/log";
 import type { AppEnv } from "../core/app-env";
 
 /**
@@ -10,27 +10,23 @@ import type { AppEnv } from "../core/app-env";
  * are never logged. The request id comes from Cloudflare's cf-ray when present and is echoed
  * in the X-Request-Id header and in problem documents.
  */
-export function requestLog(write: (line: string) => void = (line) => console.log(line)): MiddlewareHandler<AppEnv> {
+export function requestLog(): MiddlewareHandler<AppEnv> {
   return async function requestLogMiddleware(c, next) {
     const started = Date.now();
     const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
     c.set("requestId", requestId);
     await next();
     c.header("x-request-id", requestId);
-    const phone = c.get("phone");
-    write(
-      JSON.stringify({
-        event: "request",
-        method: c.req.method,
-        // The route's pattern (/admin/numbers/:phone), never a number that is part of the path; a
-        // path no route matched (a 404) is logged with anything that looks like a number masked.
-        path: maskPhonesIn(routeOf(c.req.method, matchedRoutes(c)) ?? c.req.path),
-        status: c.res.status,
-        duration_ms: Date.now() - started,
-        request_id: requestId,
-        ...(phone ? { phone: maskPhone(phone) } : {}),
-      }),
-    );
+    log("request", {
+      method: c.req.method,
+      // The route's pattern (/admin/numbers/:phone), never a number that is part of the path; a
+      // path no route matched (a 404) is logged with anything that looks like a number masked (by log).
+      path: routeOf(c.req.method, matchedRoutes(c)) ?? c.req.path,
+      status: c.res.status,
+      duration_ms: Date.now() - started,
+      request_id: requestId,
+      phone: c.get("phone") || undefined,
+    });
   };
 }
 

@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { dayStats, endNumberSessions, inspectNumber, unlockNumber } from "../../domain/admin/admin-service";
 import { utcDay } from "../../domain/stats/otp-events";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
-import { maskPhone } from "../../kernel/phone/mask-phone";
+import { type AdminLogFields, log } from "../../kernel/log/log";
 import { type NormalizedPhone, normalizePhone } from "../../kernel/phone/normalize-phone";
 import { adminDeps } from "../core/admin-deps";
 import type { AdminNumberResponse, AdminStatsResponse } from "../core/admin-schemas";
@@ -10,17 +10,9 @@ import type { AppEnv, ConfiguredEnv } from "../core/app-env";
 import { adminAuth } from "../middleware/admin-auth";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
 
-/** One line per admin call: the action and the masked number, never the token. */
-function logAdmin(c: Context<ConfiguredEnv>, action: string, fields: Record<string, unknown> = {}): void {
-  const phone = c.get("phone");
-  console.log(
-    JSON.stringify({
-      event: `admin.${action}`,
-      request_id: c.get("requestId"),
-      ...(phone ? { phone: maskPhone(phone) } : {}),
-      ...fields,
-    }),
-  );
+/** What every admin line (`admin.*`) carries: the request and its number (masked by log), never the token. */
+function adminFields(c: Context<ConfiguredEnv>): AdminLogFields {
+  return { request_id: c.get("requestId"), phone: c.get("phone") || undefined };
 }
 
 /** The path's number, in any accepted form; set for the request log (masked there). */
@@ -41,20 +33,20 @@ export const adminRoute = new Hono<AppEnv>()
   .get("/admin/numbers/:phone", settingsAndKeys(), adminAuth(), async (c) => {
     const phone = pathPhone(c);
     const view = await inspectNumber(adminDeps(c), phone);
-    logAdmin(c, "lookup");
+    log("admin.lookup", adminFields(c));
     c.header("cache-control", "no-store");
     return c.json(view satisfies AdminNumberResponse, 200);
   })
   .post("/admin/numbers/:phone/unlock", settingsAndKeys(), adminAuth(), async (c) => {
     const phone = pathPhone(c);
     await unlockNumber(adminDeps(c), phone);
-    logAdmin(c, "unlock");
+    log("admin.unlock", adminFields(c));
     return c.body(null, 204);
   })
   .delete("/admin/numbers/:phone/sessions", settingsAndKeys(), adminAuth(), async (c) => {
     const phone = pathPhone(c);
     const ended = await endNumberSessions(adminDeps(c), phone);
-    logAdmin(c, "revoke_sessions", { ended });
+    log("admin.revoke_sessions", { ...adminFields(c), ended });
     return c.body(null, 204);
   })
   .get("/admin/stats", settingsAndKeys(), adminAuth(), async (c) => {
@@ -67,7 +59,7 @@ export const adminRoute = new Hono<AppEnv>()
       throw new InvalidRequestError("day must be a date as YYYY-MM-DD (UTC).");
     }
     const stats = await dayStats(adminDeps(c), day);
-    logAdmin(c, "stats", { day });
+    log("admin.stats", { ...adminFields(c), day });
     c.header("cache-control", "no-store");
     return c.json(stats satisfies AdminStatsResponse, 200);
   });

@@ -6,6 +6,8 @@
  * identified and undone (see platform/storage-call.ts).
  */
 
+import type { Settings } from "../../kernel/config/settings";
+
 /** Limits the Worker passes to its number's PhoneLimiter with each send. */
 export interface SendLimits {
   ttlMs: number;
@@ -19,6 +21,18 @@ export interface SendLimits {
   maxFailuresPerClient: number;
   /** Wrong guesses in 24 h at all the number's codes, after which nobody gets a new code for it. */
   maxFailuresPerNumber: number;
+}
+
+/** The SendLimits of the settings (OTP_TTL_SECONDS, OTP_RESEND_COOLDOWN_SECONDS, the OTP_MAX_* limits of a number). */
+export function sendLimitsFrom({ otp }: Pick<Settings, "otp">): SendLimits {
+  return {
+    ttlMs: otp.ttlSeconds * 1000,
+    cooldownMs: otp.resendCooldownSeconds * 1000,
+    maxSendsPerHour: otp.maxSendsPerHour,
+    maxSendsPerNumberPerHour: otp.maxSendsPerNumberPerHour,
+    maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
+    maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
+  };
 }
 
 export interface SendRequest {
@@ -130,6 +144,15 @@ export interface InspectLimits {
   maxAttempts: number;
   maxFailuresPerClient: number;
   maxFailuresPerNumber: number;
+}
+
+/** The InspectLimits of the settings: a number's tries per code and its wrong guesses per day. */
+export function inspectLimitsFrom({ otp }: Pick<Settings, "otp">): InspectLimits {
+  return {
+    maxAttempts: otp.maxAttempts,
+    maxFailuresPerClient: otp.maxFailuresPerClientPerDay,
+    maxFailuresPerNumber: otp.maxFailuresPerNumberPerDay,
+  };
 }
 
 export interface PhoneLimiterRpc {

@@ -1,0 +1,137 @@
+import type { SmsDelivery, SmsFailure } from "../errors/service-error";
+
+/**
+ * Every line the service logs: its event name, its fields, and how loud it
+ * is. log() (log.ts) takes only these events with exactly these fields, so a
+ * new line is added here first, and a reader of the logs finds every event
+ * and what it carries in one place.
+ *
+ * Some field names mean the same in every event, and log() treats them by
+ * name, so no caller can get them wrong:
+ * - `to`, `phone`: a phone number (LoggedPhone), written masked (maskPhone).
+ * - `error`: an error as thrown (anything), written as describeError's text.
+ * - `reason`, `path`: free text, written with anything that looks like a
+ *   phone number in it masked (maskPhonesIn), also inside nested objects.
+ */
+
+/** How loud a line is: info goes to console.log, warn to console.warn, error to console.error. */
+export type LogLevel = "info" | "warn" | "error";
+
+/** A phone number in E.164 form, or a parsed number: log() writes only its masked form. */
+export type LoggedPhone = string | { readonly e164: string };
+
+/** One gateway's failure, as `sms.failed` lists each attempt and `sms.gateway_failed` reports it. */
+export type GatewayFailureFields = {
+  delivery: SmsDelivery;
+  http_status: number | undefined;
+  provider_code: number | undefined;
+  reason: string;
+};
+
+/** A gateway's failure in log fields: its outcome and the service's own reason, never a key or the vendor's text. */
+export function gatewayFailureFields(f: SmsFailure): GatewayFailureFields {
+  return { delivery: f.delivery, http_status: f.httpStatus, provider_code: f.providerCode, reason: f.reason };
+}
+
+/** One call to one gateway: to whom, through which gateway and channel, and how long it took. */
+type GatewayCallFields = {
+  to: LoggedPhone;
+  gateway: string;
+  channel: string;
+  duration_ms: number;
+};
+
+/** Who made an admin call: the request and the number it named, if any. */
+export type AdminLogFields = {
+  request_id: string;
+  phone?: LoggedPhone | undefined;
+};
+
+/** The fields of each event. */
+export interface LogEvents {
+  /** Every request, once it is answered (request-log.ts). */
+  request: {
+    method: string;
+    /** The route's pattern, or the raw path when no route matched. */
+    path: string;
+    status: number;
+    duration_ms: number;
+    request_id: string;
+    phone?: LoggedPhone | undefined;
+  };
+  /** A request answered with a 5xx (on-error.ts): the thrown error's name and its cause. */
+  "request.error": {
+    request_id: string | undefined;
+    code: string;
+    /** The name of the error that became the answer; its text is in `reason`. */
+    error: string;
+    reason: string | undefined;
+  };
+  /** No gateway delivered the code: the send answered 502 (otp-service.ts). */
+  "sms.failed": { to: LoggedPhone; provider: string } & GatewayFailureFields & {
+      /** With failover: each gateway tried, in order. */
+      attempts?: ({ gateway: string } & GatewayFailureFields)[] | undefined;
+    };
+  /** A gateway accepted the message. */
+  "sms.sent": GatewayCallFields & { failed_over_from?: string[] | undefined };
+  /** One gateway of a failover send failed; the next one may still deliver. */
+  "sms.gateway_failed": GatewayCallFields & GatewayFailureFields & { breaker: string };
+  /** Local development: a code went to the dev outbox instead of a gateway. */
+  "sms.outbox": { to: LoggedPhone; note: string };
+  /** Taking back a storage call that failed or answered late failed too (storage-call.ts). */
+  "storage.undo_failed": { error: unknown };
+  /** Giving back what a refused or failed send took failed, even after the response. */
+  "otp.give_back_failed": { error: unknown };
+  /** The number's last SMS (shown to the operator) could not be recorded. */
+  "otp.last_sms_failed": { error: unknown };
+  /** An OTP event was not counted in the figures; `where`: analytics or counters. */
+  "stats.record_failed": { where: string; error: unknown };
+  /** A refresh token that was already rotated came back: its session family is ended. */
+  "session.reuse_detected": Record<never, never>;
+  "admin.lookup": AdminLogFields;
+  "admin.unlock": AdminLogFields;
+  "admin.revoke_sessions": AdminLogFields & { ended: number };
+  "admin.stats": AdminLogFields & { day: string };
+}
+
+export type LogEvent = keyof LogEvents;
+
+export interface LogEventInfo {
+  level: LogLevel;
+  /** When it is written, for people reading the logs. */
+  when: string;
+}
+
+export const LOG_CATALOG = {
+  request: { level: "info", when: "every request, after its answer" },
+  "request.error": { level: "error", when: "a request answered 5xx" },
+  "sms.failed": { level: "error", when: "a send answered 502: no gateway delivered the code" },
+  "sms.sent": { level: "info", when: "a gateway accepted the message" },
+  "sms.gateway_failed": { level: "warn", when: "one gateway failed; failover may try the next" },
+  "sms.outbox": { level: "info", when: "the console gateway kept a code in the dev outbox" },
+  "storage.undo_failed": { level: "error", when: "a late or failed storage call could not be taken back" },
+  "otp.give_back_failed": { level: "error", when: "what a refused or failed send took could not be given back" },
+  "otp.last_sms_failed": { level: "error", when: "the number's last SMS could not be recorded" },
+  "stats.record_failed": { level: "error", when: "an OTP event was not counted" },
+  "session.reuse_detected": { level: "info", when: "a rotated refresh token was presented again" },
+  "admin.lookup": { level: "info", when: "an operator read a number's state" },
+  "admin.unlock": { level: "info", when: "an operator unlocked a number" },
+  "admin.revoke_sessions": { level: "info", when: "an operator ended a number's sessions" },
+  "admin.stats": { level: "info", when: "an operator read a day's figures" },
+} as const satisfies Record<LogEvent, LogEventInfo>;
+
+/**
+ * The field names log() treats by name, with the types they must have in
+ * every event: a phone number can only be given where it will be masked.
+ */
+type SpecialFields = {
+  [field: string]: unknown;
+  to?: LoggedPhone | undefined;
+  phone?: LoggedPhone | undefined;
+  reason?: string | undefined;
+  path?: string | undefined;
+};
+
+/** Compiles only while every event's fields keep the types SpecialFields gives those names. */
+type EveryEventKeepsSpecialFields<T extends { [E in keyof T]: SpecialFields }> = T;
+export type CheckedLogEvents = EveryEventKeepsSpecialFields<LogEvents>;
