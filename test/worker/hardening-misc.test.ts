@@ -38,10 +38,19 @@ describe("request log: no full number in any path", () => {
     expect(logged[1]).toBe(`/admin/numbers/+91******${last4}/sessions`);
     expect(logged[3]).toBe(`/lookup/*******${last4}`);
 
-    // Shorter digit runs (years, ids) are not numbers: the path stays readable.
+    // Shorter digit runs (years, ids) apart from others are not numbers: the path stays readable.
     log.raw.length = 0;
-    expectProblem(await get("/reports/2031/1234567"), 404, "not_found");
-    expect(log.events("request")[0]?.path).toBe("/reports/2031/1234567");
+    expectProblem(await get("/reports/2031/page/1234567"), 404, "not_found");
+    expect(log.events("request")[0]?.path).toBe("/reports/2031/page/1234567");
+  });
+
+  it("masks a number written in pieces, whatever separates them (underscores, slashes, encoded characters)", async () => {
+    const log = captureConsole();
+    const paths = ["/x/91_98765_43210", "/x/+91/98765/43210", "/x/%2B91%2D98765%2D43210", "/x/98765%5F43210"];
+    for (const p of paths) expectProblem(await get(p), 404, "not_found");
+    for (const path of log.events("request").map((l) => l.path as string)) {
+      expect(path.replace(/%[0-9a-f]{2}/gi, "").replace(/\D/g, "")).not.toContain("98765");
+    }
   });
 });
 
