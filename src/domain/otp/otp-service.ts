@@ -19,7 +19,7 @@ import type { PhoneLimiterRpc, SendLimits, SendRefusal } from "../../platform/li
 import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import { limiterFor } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
-import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
+import type { Channel, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClientKey } from "../guards/client-address";
 import {
@@ -46,7 +46,7 @@ export interface OtpDeps extends StatsDeps {
   quotas: DurableObjectNamespace<QuotaCounter>;
   /** The day's SMS budget and each network's hourly sends, sharded (budget-shard.ts). */
   budgets: DurableObjectNamespace<BudgetShard>;
-  sms: SmsProvider;
+  sms: SmsGateway;
   /** Runs work after the response (ExecutionContext.waitUntil). */
   background: (work: Promise<unknown>) => void;
 }
@@ -259,7 +259,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
         err instanceof SmsFailedError
           ? err
           : new SmsFailedError({
-              provider: deps.sms.name,
+              gateway: deps.sms.name,
               delivery: "unknown",
               retryable: true,
               reason: describe(err),
@@ -268,10 +268,10 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
         JSON.stringify({
           event: "sms.failed",
           to: maskPhone(phone.e164),
-          provider: failure.failure.provider,
+          provider: failure.failure.gateway,
           delivery: failure.failure.delivery,
           http_status: failure.failure.httpStatus,
-          provider_code: failure.failure.providerCode,
+          provider_code: failure.failure.gatewayCode,
           reason: failure.failure.reason,
           ...(failure.failure.attempts ? { attempts: failure.failure.attempts.map(attemptForLog) } : {}),
         }),
@@ -281,7 +281,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
         kind: "send_failed",
         channel,
         reason: f.numberRefused ? "number_refused" : f.delivery === "unknown" ? "sms_no_answer" : "sms_refused",
-        gateways: (f.attempts ?? [f]).map((a) => a.provider),
+        gateways: (f.attempts ?? [f]).map((a) => a.gateway),
         budgetUnits: f.delivery === "unknown" ? units : 0,
       });
       if (failure.failure.delivery === "not_sent") await giveBackAll(failure);
@@ -478,10 +478,10 @@ function isCarrier(settings: Settings, asn: number | undefined): boolean {
 /** One gateway's failure in the `sms.failed` line: the gateway and its reason, never a key or the vendor's text. */
 function attemptForLog(f: SmsFailure) {
   return {
-    gateway: f.provider,
+    gateway: f.gateway,
     delivery: f.delivery,
     http_status: f.httpStatus,
-    provider_code: f.providerCode,
+    provider_code: f.gatewayCode,
     reason: f.reason,
   };
 }

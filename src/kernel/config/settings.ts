@@ -225,12 +225,12 @@ const groups = {
       CORS_ORIGINS: origins,
     },
     (e) => {
-      const smsProviders: readonly GatewayName[] = e.SMS_PROVIDERS.length > 0 ? e.SMS_PROVIDERS : [e.SMS_PROVIDER];
+      const smsGateways: readonly GatewayName[] = e.SMS_PROVIDERS.length > 0 ? e.SMS_PROVIDERS : [e.SMS_PROVIDER];
       return {
-        /** The first gateway of smsProviders (console only ever stands alone). */
-        smsProvider: smsProviders[0]!,
+        /** The first gateway of smsGateways (console only ever stands alone). */
+        smsGateway: smsGateways[0]!,
         /** The gateways a send tries, in order: SMS_PROVIDERS, else SMS_PROVIDER alone. */
-        smsProviders,
+        smsGateways,
         /** How long one send may take across all the gateways it tries. */
         smsSendDeadlineMs: e.SMS_SEND_DEADLINE_MS,
         /** SMS Retriever hash and WebOTP / iOS domain, written into every message whose text the service writes. */
@@ -513,8 +513,8 @@ function dependentIssues(parsed: Partial<{ [K in keyof Groups]: GroupOutput<K> }
     });
   }
   if (!service) return issues;
-  const gateways = service.smsProviders;
-  const via = gateways.length > 1 || service.smsProvider !== "fast2sms" ? "SMS_PROVIDERS contains" : "SMS_PROVIDER is";
+  const gateways = service.smsGateways;
+  const via = gateways.length > 1 || service.smsGateway !== "fast2sms" ? "SMS_PROVIDERS contains" : "SMS_PROVIDER is";
   const autofill = [
     ...(service.autofill.appHash ? ["SMS_APP_HASH"] : []),
     ...(service.autofill.webDomain ? ["OTP_WEB_DOMAIN"] : []),

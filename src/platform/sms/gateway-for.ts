@@ -1,22 +1,22 @@
 import type { GatewayName, Settings } from "../../kernel/config/settings";
 import { memoizeByObject } from "../../kernel/memo";
-import { createConsoleProvider } from "./console-provider";
+import { createConsoleGateway } from "./console-gateway";
 import { createFailoverGateway } from "./failover-gateway";
-import { createFast2SmsProvider } from "./fast2sms-provider";
-import { createMsg91Provider } from "./msg91-provider";
-import type { SmsProvider } from "./sms-provider";
-import { createTwoFactorProvider } from "./twofactor-provider";
+import { createFast2SmsGateway } from "./fast2sms-gateway";
+import { createMsg91Gateway } from "./msg91-gateway";
+import type { SmsGateway } from "./sms-gateway";
+import { createTwoFactorGateway } from "./twofactor-gateway";
 
-function gateway(name: GatewayName, settings: Settings): SmsProvider {
+function gateway(name: GatewayName, settings: Settings): SmsGateway {
   switch (name) {
     case "fast2sms":
-      return createFast2SmsProvider(settings.fast2sms);
+      return createFast2SmsGateway(settings.fast2sms);
     case "msg91":
-      return createMsg91Provider(settings.msg91);
+      return createMsg91Gateway(settings.msg91);
     case "twofactor":
-      return createTwoFactorProvider(settings.twofactor);
+      return createTwoFactorGateway(settings.twofactor);
     case "console":
-      return createConsoleProvider();
+      return createConsoleGateway();
   }
 }
 
@@ -25,9 +25,9 @@ function gateway(name: GatewayName, settings: Settings): SmsProvider {
  * failover gateway with its circuit breakers: built once per settings object,
  * so the breakers live as long as the isolate's settings.
  */
-export const smsGatewayFor: (settings: Settings) => SmsProvider = memoizeByObject((settings: Settings) =>
+export const smsGatewayFor: (settings: Settings) => SmsGateway = memoizeByObject((settings: Settings) =>
   createFailoverGateway(
-    settings.smsProviders.map((name) => gateway(name, settings)),
+    settings.smsGateways.map((name) => gateway(name, settings)),
     { deadlineMs: settings.smsSendDeadlineMs },
   ),
 );
