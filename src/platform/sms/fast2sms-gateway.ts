@@ -1,4 +1,4 @@
-import type { Settings } from "../../kernel/config/settings";
+import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
 import { type OtpMessage, otpText, type SmsGateway } from "./sms-gateway";
 
@@ -33,7 +33,7 @@ const REASONS: Record<number, string> = {
   999: "the gateway account needs its first top-up",
 };
 
-type Fast2SmsSettings = Settings["fast2sms"];
+type Fast2SmsSettings = GatewaySettings["fast2sms"];
 
 /** The JSON body for `POST /dev/bulkV2` on the configured route. */
 export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record<string, string> {

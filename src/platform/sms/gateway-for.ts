@@ -1,4 +1,4 @@
-import type { GatewayName, Settings } from "../../kernel/config/settings";
+import type { GatewayName, GatewaySettings, Settings } from "../../kernel/config/settings";
 import { memoizeByObject } from "../../kernel/memo";
 import { createConsoleGateway } from "./console-gateway";
 import { createFailoverGateway } from "./failover-gateway";
@@ -7,17 +7,20 @@ import { createMsg91Gateway } from "./msg91-gateway";
 import type { SmsGateway } from "./sms-gateway";
 import { createTwoFactorGateway } from "./twofactor-gateway";
 
-function gateway(name: GatewayName, settings: Settings): SmsGateway {
-  switch (name) {
-    case "fast2sms":
-      return createFast2SmsGateway(settings.fast2sms);
-    case "msg91":
-      return createMsg91Gateway(settings.msg91);
-    case "twofactor":
-      return createTwoFactorGateway(settings.twofactor);
-    case "console":
-      return createConsoleGateway();
-  }
+/**
+ * How each gateway of the registry (src/kernel/config/gateways.ts) is made
+ * from its own settings: one constructor per name, so a gateway added there
+ * does not compile until it is here.
+ */
+const CREATE: { readonly [N in GatewayName]: (settings: GatewaySettings[N]) => SmsGateway } = {
+  fast2sms: createFast2SmsGateway,
+  msg91: createMsg91Gateway,
+  twofactor: createTwoFactorGateway,
+  console: () => createConsoleGateway(),
+};
+
+function create<N extends GatewayName>(name: N, settings: Settings): SmsGateway {
+  return CREATE[name](settings.gateways[name]);
 }
 
 /**
@@ -27,7 +30,7 @@ function gateway(name: GatewayName, settings: Settings): SmsGateway {
  */
 export const smsGatewayFor: (settings: Settings) => SmsGateway = memoizeByObject((settings: Settings) =>
   createFailoverGateway(
-    settings.smsGateways.map((name) => gateway(name, settings)),
+    settings.smsGateways.map((name) => create(name, settings)),
     { deadlineMs: settings.smsSendDeadlineMs },
   ),
 );

@@ -1,8 +1,8 @@
-import type { Settings } from "../../kernel/config/settings";
+import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
 import type { OtpMessage, SmsGateway } from "./sms-gateway";
 
-type Msg91Settings = Settings["msg91"];
+type Msg91Settings = GatewaySettings["msg91"];
 
 /**
  * MSG91's error messages, matched loosely (its wording varies between

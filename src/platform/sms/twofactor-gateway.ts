@@ -1,8 +1,8 @@
-import type { Settings } from "../../kernel/config/settings";
+import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
 import { channelOf, type OtpMessage, type SmsGateway } from "./sms-gateway";
 
-type TwoFactorSettings = Settings["twofactor"];
+type TwoFactorSettings = GatewaySettings["twofactor"];
 
 /**
  * 2Factor's `Details` on an error, matched loosely, in words a person can
