@@ -3,8 +3,8 @@ import { NotFoundError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import { readOutbox } from "../../platform/sms/outbox-store";
 import type { AppEnv } from "../core/app-env";
-import type { OutboxResponse } from "../core/schemas";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import type { OutboxResponse } from "../schemas/api-schemas";
 
 /**
  * GET /dev/outbox[?phone=…]: the console gateway's recent messages, newest
