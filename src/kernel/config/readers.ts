@@ -225,7 +225,7 @@ export const host = setting((v, problem) => {
  * checks that concern only this group.
  */
 export interface Group<T> {
-  /** The variables it reads, by name (README's settings table is checked against them). */
+  /** The variables it reads, by name (docs/settings.md's table is checked against them). */
   readonly shape: Readonly<Record<string, z.ZodMiniType>>;
   /** What modules receive, or undefined when a variable is bad (its problems are pushed to `issues`). */
   read(env: object, issues: Issue[]): { value: T } | undefined;

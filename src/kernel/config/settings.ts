@@ -32,7 +32,7 @@ export type Settings = GroupSettings["service"] &
 
 const shapes = [...Object.values(SETTINGS_GROUPS), ...Object.values(GATEWAYS)].map((g) => g.shape);
 
-/** Every setting's name (README's settings table is checked against it). */
+/** Every setting's name (docs/settings.md's table is checked against it). */
 export const SETTING_NAMES: readonly string[] = shapes.flatMap((shape) => Object.keys(shape));
 
 /** What a setting is when it is not set: its default (undefined when it has none, or is required). */
