@@ -34,6 +34,8 @@ const LAYERS = [
   ["domain/sessions", "^src/domain/sessions/"],
   ["domain/admin", "^src/domain/admin/"],
   ["http/core", "^src/http/core/"],
+  ["http/schemas", "^src/http/schemas/"],
+  ["http/deps", "^src/http/deps/"],
   ["http/middleware", "^src/http/middleware/"],
   ["http/openapi", "^src/http/openapi/"],
   ["http/pages", "^src/http/pages/"],

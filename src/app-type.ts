@@ -1,5 +1,5 @@
 import type * as z from "zod/mini";
-import type { problemDocument } from "./http/core/schemas";
+import type { problemDocument } from "./http/schemas/api-schemas";
 
 /**
  * Types for clients: `hc<AppType>()` from hono/client, and the problem+json

@@ -1,8 +1,8 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { sendOtpBody, verifyOtpBody } from "../../src/http/core/schemas";
 import { buildOpenApiDocument } from "../../src/http/openapi/openapi-document";
+import { sendOtpBody, verifyOtpBody } from "../../src/http/schemas/api-schemas";
 
 /**
  * The document GET /openapi.json serves (test/worker/openapi.test.ts checks

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import { problemDocument } from "../../src/http/core/schemas";
 import { OPERATIONS } from "../../src/http/openapi/operations";
+import { problemDocument } from "../../src/http/schemas/api-schemas";
 import { ERROR_CATALOG, type ErrorCode, type ErrorInfo } from "../../src/kernel/errors/error-catalog";
 
 /**

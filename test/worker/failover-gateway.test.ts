@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { SmsFailedError, type SmsFailure } from "../../src/kernel/errors/service-error";
 import { CircuitBreaker } from "../../src/platform/sms/circuit-breaker";
 import { createFailoverGateway } from "../../src/platform/sms/failover-gateway";
-import type { SmsProvider } from "../../src/platform/sms/sms-provider";
+import type { SmsGateway } from "../../src/platform/sms/sms-gateway";
 
 /** The failover gateway and its breakers alone, with stub gateways and a clock the test moves. */
 afterEach(() => vi.restoreAllMocks());
@@ -22,7 +22,7 @@ function stub(
   name: string,
   outcome: () => Partial<SmsFailure> | undefined,
   onSend?: () => void,
-): SmsProvider & { calls: number } {
+): SmsGateway & { calls: number } {
   const p = {
     name,
     channels: ["sms"] as const,
@@ -31,14 +31,14 @@ function stub(
       p.calls += 1;
       onSend?.();
       const f = outcome();
-      if (f) throw new SmsFailedError({ provider: name, delivery: "not_sent", retryable: true, reason: "down", ...f });
+      if (f) throw new SmsFailedError({ gateway: name, delivery: "not_sent", retryable: true, reason: "down", ...f });
     },
   };
   return p;
 }
 
 /** The SmsFailedError a send throws (fails the test if it resolves). */
-async function failureOf(g: SmsProvider): Promise<SmsFailedError> {
+async function failureOf(g: SmsGateway): Promise<SmsFailedError> {
   try {
     await g.send(message);
   } catch (err) {
@@ -138,27 +138,27 @@ describe("createFailoverGateway", () => {
       { deadlineMs: 20_000 },
     );
     const err = await failureOf(g);
-    expect(err.failure).toMatchObject({ provider: "a,b", delivery: "unknown" });
-    expect(err.failure.attempts?.map((f) => f.provider)).toEqual(["a", "b"]);
+    expect(err.failure).toMatchObject({ gateway: "a,b", delivery: "unknown" });
+    expect(err.failure.attempts?.map((f) => f.gateway)).toEqual(["a", "b"]);
   });
 
   it("one gateway alone: its own failure, unchanged", async () => {
     quiet();
-    const g = createFailoverGateway([stub("a", () => ({ providerCode: 416, retryable: false }))], {
+    const g = createFailoverGateway([stub("a", () => ({ gatewayCode: 416, retryable: false }))], {
       deadlineMs: 20_000,
     });
     const err = await failureOf(g);
     expect(err.failure).toEqual({
-      provider: "a",
+      gateway: "a",
       delivery: "not_sent",
       retryable: false,
       reason: "down",
-      providerCode: 416,
+      gatewayCode: 416,
     });
   });
 
   it("channels are the union of its gateways'", () => {
-    const voice: SmsProvider = { name: "v", channels: ["sms", "voice"], send: async () => undefined };
+    const voice: SmsGateway = { name: "v", channels: ["sms", "voice"], send: async () => undefined };
     expect(createFailoverGateway([stub("a", () => undefined), voice], { deadlineMs: 1000 }).channels).toEqual([
       "sms",
       "voice",

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { limiterFor } from "../../src/platform/limiter/limiter-for";
+import { limiterFor } from "../../src/platform/limiter/phone-limiter";
 import { callWith, envWith, lastVerificationId, uniquePhone, withEnv } from "../helpers/api";
 import { ok, refused } from "../helpers/fake-fast2sms";
 import { FakeMsg91, msg91Error } from "../helpers/fake-msg91";

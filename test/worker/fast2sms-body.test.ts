@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fast2smsBody } from "../../src/platform/sms/fast2sms-provider";
+import { fast2smsBody } from "../../src/platform/sms/fast2sms-gateway";
 
 const message = {
   to: { e164: "+919876543210", country: "IN" as const, national: "9876543210" },

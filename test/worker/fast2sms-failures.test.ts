@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { limiterFor } from "../../src/platform/limiter/limiter-for";
+import { limiterFor } from "../../src/platform/limiter/phone-limiter";
 import { callWith, sendOtp, uniquePhone } from "../helpers/api";
 import { ok, refused } from "../helpers/fake-fast2sms";
 import { expectProblem } from "../helpers/problem";

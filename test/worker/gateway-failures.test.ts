@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { limiterFor } from "../../src/platform/limiter/limiter-for";
+import { limiterFor } from "../../src/platform/limiter/phone-limiter";
 import { callWith, uniquePhone } from "../helpers/api";
 import { FakeMsg91, type GatewayReply, msg91Error } from "../helpers/fake-msg91";
 import { FakeTwoFactor, twoFactorError } from "../helpers/fake-twofactor";

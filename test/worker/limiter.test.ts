@@ -1,9 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { limiterFor } from "../../src/platform/limiter/limiter-for";
 import type { SendLimits } from "../../src/platform/limiter/limiter-types";
-import { HASH_HELD_MS, type PhoneLimiter, THROTTLE_MAX_MS } from "../../src/platform/limiter/phone-limiter";
+import { HASH_HELD_MS, limiterFor, type PhoneLimiter, THROTTLE_MAX_MS } from "../../src/platform/limiter/phone-limiter";
 import { advance } from "../helpers/setup";
 
 const limits: SendLimits = {

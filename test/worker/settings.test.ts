@@ -30,7 +30,7 @@ describe("loadSettings", () => {
       reuseGraceSeconds: 10,
       maxRefreshesPerIpPerHour: 600,
     });
-    expect(s.fast2sms).toMatchObject({ baseUrl: "https://www.fast2sms.com", route: "otp", timeoutMs: 10_000 });
+    expect(s.gateways.fast2sms).toMatchObject({ baseUrl: "https://www.fast2sms.com", route: "otp", timeoutMs: 10_000 });
   });
 
   it("defaults to the fast2sms provider, which needs its key", () => {

@@ -254,7 +254,7 @@ describe("autofill: the hash and the @host #code line", () => {
       MSG91_AUTH_KEY: "k",
       MSG91_TEMPLATE_ID: "t",
     });
-    expect(both.smsProviders).toEqual(["msg91"]);
-    expect(loadSettings({ ...base, SMS_PROVIDERS: " " }).smsProviders).toEqual(["console"]);
+    expect(both.smsGateways).toEqual(["msg91"]);
+    expect(loadSettings({ ...base, SMS_PROVIDERS: " " }).smsGateways).toEqual(["console"]);
   });
 });

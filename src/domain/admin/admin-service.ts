@@ -7,9 +7,8 @@
  */
 import type { Settings } from "../../kernel/config/settings";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
-import { limiterFor } from "../../platform/limiter/limiter-for";
 import { inspectLimitsFrom, type LastSms } from "../../platform/limiter/limiter-types";
-import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";

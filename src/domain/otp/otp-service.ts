@@ -14,16 +14,15 @@ import { describeError, gatewayFailureFields, log } from "../../kernel/log/log";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code-store";
 import type { BudgetShard } from "../../platform/limiter/budget-shard";
-import { limiterFor } from "../../platform/limiter/limiter-for";
 import {
   type AttemptRequest,
   type PhoneLimiterRpc,
   type SendRefusal,
   sendLimitsFrom,
 } from "../../platform/limiter/limiter-types";
-import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
-import type { Channel, SmsProvider } from "../../platform/sms/sms-provider";
+import type { Channel, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClient } from "../guards/client-address";
 import {
@@ -51,7 +50,7 @@ export interface OtpDeps extends StatsDeps {
   quotas: DurableObjectNamespace<QuotaCounter>;
   /** The day's SMS budget and each network's hourly sends, sharded (budget-shard.ts). */
   budgets: DurableObjectNamespace<BudgetShard>;
-  sms: SmsProvider;
+  sms: SmsGateway;
   /** Runs work after the response (ExecutionContext.waitUntil). */
   background: (work: Promise<unknown>) => void;
 }
@@ -310,15 +309,15 @@ async function deliver(send: PendingSend): Promise<void> {
     const f = failure.failure;
     log("sms.failed", {
       to: phone,
-      provider: f.provider,
+      provider: f.gateway,
       ...gatewayFailureFields(f),
-      attempts: f.attempts?.map((a) => ({ gateway: a.provider, ...gatewayFailureFields(a) })),
+      attempts: f.attempts?.map((a) => ({ gateway: a.gateway, ...gatewayFailureFields(a) })),
     });
     recordDelivery(send, {
       kind: "send_failed",
       channel,
       reason: f.numberRefused ? "number_refused" : f.delivery === "unknown" ? "sms_no_answer" : "sms_refused",
-      gateways: (f.attempts ?? [f]).map((a) => a.provider),
+      gateways: (f.attempts ?? [f]).map((a) => a.gateway),
       budgetUnits: f.delivery === "unknown" ? send.budgetUnits : 0,
     });
     await giveBackSend(send, failure);
@@ -341,7 +340,7 @@ function recordTestSend({ deps, phone, channel }: PendingSend): void {
 /** A gateway's failure as the service answers it: anything but SmsFailedError may have gone out (a bug). */
 function asSmsFailed(gateway: string, err: unknown): SmsFailedError {
   if (err instanceof SmsFailedError) return err;
-  return new SmsFailedError({ provider: gateway, delivery: "unknown", retryable: true, reason: describeError(err) });
+  return new SmsFailedError({ gateway, delivery: "unknown", retryable: true, reason: describeError(err) });
 }
 
 /** A send stops at a refusal or failure of its storage steps: the refusal is counted, the holds given back. */

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { ERROR_CATALOG, type ErrorCode } from "../../kernel/errors/error-catalog";
 import { PROBLEM_TYPE_BASE } from "../core/on-error";
-import { problemDocument } from "../core/schemas";
+import { problemDocument } from "../schemas/api-schemas";
 import { OPERATIONS, type Operation } from "./operations";
 
 type JsonObject = Record<string, unknown>;

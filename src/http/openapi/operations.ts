@@ -1,6 +1,6 @@
 import type * as z from "zod/mini";
 import type { ErrorCode } from "../../kernel/errors/error-catalog";
-import { adminNumberResponse, adminStatsResponse } from "../core/admin-schemas";
+import { adminNumberResponse, adminStatsResponse } from "../schemas/admin-schemas";
 import {
   healthResponse,
   jwksResponse,
@@ -9,13 +9,13 @@ import {
   sendOtpResponse,
   verifyOtpBody,
   verifyOtpResponse,
-} from "../core/schemas";
-import { refreshTokenBody, sessionsResponse, tokenRefreshResponse } from "../core/session-schemas";
+} from "../schemas/api-schemas";
+import { refreshTokenBody, sessionsResponse, tokenRefreshResponse } from "../schemas/session-schemas";
 
 /**
  * Every route of the app, described for the OpenAPI document: the request
  * and response schemas are the ones the routes themselves validate with and
- * answer in (src/http/core/schemas.ts), and the error codes come from
+ * answer in (src/http/schemas/), and the error codes come from
  * src/kernel/errors/error-catalog.ts. A test checks that this list and the app's
  * routes are the same set, and the test helpers check every answer the tests
  * receive against it.

@@ -4,11 +4,11 @@ import { utcDay } from "../../domain/stats/otp-events";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { type AdminLogFields, log } from "../../kernel/log/log";
 import { type NormalizedPhone, normalizePhone } from "../../kernel/phone/normalize-phone";
-import { adminDeps } from "../core/admin-deps";
-import type { AdminNumberResponse, AdminStatsResponse } from "../core/admin-schemas";
 import type { AppEnv, ConfiguredEnv } from "../core/app-env";
+import { adminDeps } from "../deps/admin-deps";
 import { adminAuth } from "../middleware/admin-auth";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import type { AdminNumberResponse, AdminStatsResponse } from "../schemas/admin-schemas";
 
 /** What every admin line (`admin.*`) carries: the request and its number (masked by log), never the token. */
 function adminFields(c: Context<ConfiguredEnv>): AdminLogFields {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { loadSettings } from "../../kernel/config/settings";
 import type { AppEnv } from "../core/app-env";
-import type { HealthResponse } from "../core/schemas";
+import type { HealthResponse } from "../schemas/api-schemas";
 
 /**
  * GET /health: liveness, plus whether the settings are valid. Reads no storage.

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { logout, logoutAll } from "../../domain/sessions/session-service";
 import type { AppEnv } from "../core/app-env";
-import { sessionDeps } from "../core/session-deps";
-import { refreshTokenBody } from "../core/session-schemas";
 import { validateJson } from "../core/validate-json";
+import { sessionDeps } from "../deps/session-deps";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import { refreshTokenBody } from "../schemas/session-schemas";
 
 /**
  * POST /logout {"refresh_token"}: that token's session ends (204, also when it

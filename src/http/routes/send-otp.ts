@@ -4,11 +4,11 @@ import { sendOtp } from "../../domain/otp/otp-service";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
 import { asnOf } from "../core/client-network";
-import { otpDeps } from "../core/otp-deps";
-import { type SendOtpResponse, sendOtpBody } from "../core/schemas";
 import { validateJson } from "../core/validate-json";
+import { otpDeps } from "../deps/otp-deps";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import { type SendOtpResponse, sendOtpBody } from "../schemas/api-schemas";
 
 /** POST /send-otp {"phone"}: text a new code to the number; the answer names it by `verification_id`. */
 export const sendOtpRoute = new Hono<AppEnv>().post(

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { endSession, listSessions } from "../../domain/sessions/session-service";
 import type { AppEnv } from "../core/app-env";
-import { sessionDeps } from "../core/session-deps";
-import type { SessionsResponse } from "../core/session-schemas";
+import { sessionDeps } from "../deps/session-deps";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import type { SessionsResponse } from "../schemas/session-schemas";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -10,7 +10,7 @@ import { renderSignInPage, type SignInPageView } from "../pages/page-markup";
  * through settingsAndKeys(), so that a misconfigured service still renders the
  * page, with the problem in words (setting names only, never values) and
  * status 500, instead of a problem+json body. The dev outbox panel is in the
- * page only with the console SMS provider. With the bot check on
+ * page only with the console SMS gateway. With the bot check on
  * (TURNSTILE_SECRET_KEY) the page says it cannot sign in: it has no Turnstile
  * widget, and every send without a token would fail with captcha_failed.
  */
@@ -19,7 +19,7 @@ export const signInPageRoute = new Hono<AppEnv>().get("/", async (c) => {
   let status: 200 | 500 = 200;
   try {
     const settings = loadSettings(c.env);
-    view = { appName: settings.appName, devOutbox: settings.smsProvider === "console" };
+    view = { appName: settings.appName, devOutbox: settings.smsGateway === "console" };
     if (settings.turnstile) {
       view.problem =
         "This page cannot send codes while the bot check is on (TURNSTILE_SECRET_KEY is set): it has no Turnstile widget. Sign in from your app, which shows the widget.";

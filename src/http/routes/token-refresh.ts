@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { clientKey } from "../../domain/guards/client-address";
 import { refreshSession } from "../../domain/sessions/session-service";
 import type { AppEnv } from "../core/app-env";
-import { sessionDeps } from "../core/session-deps";
-import { refreshTokenBody, type TokenRefreshResponse } from "../core/session-schemas";
 import { tokenAnswer } from "../core/token-answer";
 import { validateJson } from "../core/validate-json";
+import { sessionDeps } from "../deps/session-deps";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import { refreshTokenBody, type TokenRefreshResponse } from "../schemas/session-schemas";
 
 /**
  * POST /token/refresh {"refresh_token"}: rotate the refresh token and answer a

@@ -6,13 +6,13 @@ import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
 import { asnOf } from "../core/client-network";
-import { otpDeps } from "../core/otp-deps";
-import { type VerifyOtpResponse, verifyOtpBody } from "../core/schemas";
-import { sessionDeps } from "../core/session-deps";
 import { tokenAnswer } from "../core/token-answer";
 import { validateJson } from "../core/validate-json";
+import { otpDeps } from "../deps/otp-deps";
+import { sessionDeps } from "../deps/session-deps";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
+import { type VerifyOtpResponse, verifyOtpBody } from "../schemas/api-schemas";
 
 /**
  * POST /verify-otp {"phone","otp","verification_id"}: check the code; on success, answer with a

@@ -3,7 +3,7 @@ import { ERROR_CATALOG, type ErrorCode } from "./error-catalog";
 /**
  * Every failure the service reports to a client is one of these classes.
  * `code` is stable and machine-readable; `detail` is a sentence a person can
- * act on. Anything internal (a storage exception, a provider's raw body) goes
+ * act on. Anything internal (a storage exception, a gateway's raw body) goes
  * in `cause`, which is logged by the error handler and never sent on the wire.
  * Each code's status and title come from error-catalog.ts. The mapping to
  * problem+json happens in exactly one place: http/core/on-error.ts.
@@ -106,7 +106,7 @@ export type SmsDelivery = "not_sent" | "unknown";
  * sees a detail built from `delivery` and `retryable` alone.
  */
 export interface SmsFailure {
-  provider: string;
+  gateway: string;
   delivery: SmsDelivery;
   /** Whether the same request could succeed if tried again in a few minutes. */
   retryable: boolean;
@@ -120,7 +120,7 @@ export interface SmsFailure {
   recipientLimited?: boolean;
   reason: string;
   httpStatus?: number;
-  providerCode?: number;
+  gatewayCode?: number;
   /** When several gateways were tried (failover): each one's own failure, in order. */
   attempts?: readonly SmsFailure[];
 }
@@ -128,7 +128,7 @@ export interface SmsFailure {
 export class SmsFailedError extends ServiceError {
   readonly code = "sms_failed";
   constructor(readonly failure: SmsFailure) {
-    super(publicSmsDetail(failure), { cause: `${failure.provider}: ${failure.reason}` });
+    super(publicSmsDetail(failure), { cause: `${failure.gateway}: ${failure.reason}` });
   }
 }
 

@@ -30,7 +30,7 @@ export type GatewayFailureFields = {
 
 /** A gateway's failure in log fields: its outcome and the service's own reason, never a key or the vendor's text. */
 export function gatewayFailureFields(f: SmsFailure): GatewayFailureFields {
-  return { delivery: f.delivery, http_status: f.httpStatus, provider_code: f.providerCode, reason: f.reason };
+  return { delivery: f.delivery, http_status: f.httpStatus, provider_code: f.gatewayCode, reason: f.reason };
 }
 
 /** One call to one gateway: to whom, through which gateway and channel, and how long it took. */

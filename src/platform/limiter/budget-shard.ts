@@ -156,7 +156,7 @@ export class BudgetShard extends DurableObject<Env> implements BudgetShardRpc {
   }
 }
 
-/** One shard by name, placed near the users (`locationHint`, e.g. apac); typed by its RPC surface (see limiter-for.ts). */
+/** One shard by name, placed near the users (`locationHint`, e.g. apac); typed by its RPC surface (see limiterFor in phone-limiter.ts). */
 export function budgetShardFor(
   namespace: DurableObjectNamespace<BudgetShard>,
   name: string,

@@ -1,6 +1,6 @@
 /**
  * The PhoneLimiter's RPC surface: the class implements PhoneLimiterRpc, and
- * the Worker's stub (limiter-for.ts) is typed by it, so a change on one side
+ * the Worker's stub (limiterFor in phone-limiter.ts) is typed by it, so a change on one side
  * breaks the build of the other. Every id (code ids, attempt ids) is made by
  * the Worker and passed in, so a call that passed its deadline can be
  * identified and undone (see platform/storage-call.ts).

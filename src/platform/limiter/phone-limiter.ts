@@ -1,6 +1,6 @@
 /**
  * Platform layer: the Durable Objects that count and decide (src/platform/limiter/).
- * PhoneLimiter (this file, one per number; its client is limiter-for.ts),
+ * PhoneLimiter (this file, one per number, with its client limiterFor),
  * QuotaCounter (quota-counter.ts, one per client key, with its client) and
  * BudgetShard (budget-shard.ts, the day's budget and networks' hourly sends).
  * They know nothing of HTTP; the OTP rules in src/domain/otp/ drive them.
@@ -415,4 +415,16 @@ function throttleFor(failures: LimiterState["failures"], threshold: number, now:
 /** Milliseconds until fewer than `max` of these failures are within 24 hours, or 0. */
 function waitFor(failures: readonly { at: number }[], max: number, now: number): number {
   return failures.length < max ? 0 : failures[failures.length - max]!.at + DAY_MS - now;
+}
+
+/**
+ * The Durable Object for one E.164 number. PhoneLimiter implements
+ * PhoneLimiterRpc, so the stub's type is tied to the class; the cast only
+ * replaces workers-types' generic Rpc mapping, which does not narrow the
+ * result unions well. The results are plain data. Every Durable Object
+ * client (quotaCounterFor, budgetShardFor, sessionStoreFor, statsCounterFor)
+ * sits beside its class like this one, and casts for the same reason.
+ */
+export function limiterFor(namespace: DurableObjectNamespace<PhoneLimiter>, e164: string): PhoneLimiterRpc {
+  return namespace.getByName(e164) as unknown as PhoneLimiterRpc;
 }

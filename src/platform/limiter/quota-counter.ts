@@ -20,9 +20,12 @@ export interface QuotaCounterRpc {
 }
 
 /**
- * An exact sliding-window counter, one instance per key: per client address
- * (`ip:<address>`, OTP_MAX_SENDS_PER_IP_PER_HOUR) and per UTC day for the
- * global SMS budget (`sms-budget:<YYYY-MM-DD>`, SMS_DAILY_BUDGET).
+ * An exact sliding-window counter, one instance per key: a client's sends
+ * (`ip:<client key>`, OTP_MAX_SENDS_PER_IP_PER_HOUR) and requests
+ * (`req:<client key>`) to /send-otp, its verifies (`verify:…`), its failed
+ * refreshes (`refresh-fail:…`) and its failed admin logins (`admin-fail:…`).
+ * The day's SMS budget and each network's hourly sends are BudgetShard's
+ * (budget-shard.ts), not this counter's.
  *
  * Each hit is a row in SQLite under a ticket the Worker made; `take` prunes,
  * counts and inserts with synchronous SQL and no await in between, so
@@ -81,7 +84,11 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     else await this.ctx.storage.setAlarm(next);
   }
 
-  /** The hits table (named quota_hits since it gained window_ms), created on first use. */
+  /**
+   * The hits table, created on first use. Each hit keeps its own window
+   * (window_ms), which the alarm prunes by; the name is new with that column,
+   * so rows an object wrote before it had one are never read as hits.
+   */
   private table(): SqlStorage {
     const sql = this.ctx.storage.sql;
     sql.exec(
@@ -92,7 +99,7 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
   }
 }
 
-/** The counter for one key, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
+/** The counter for one key, typed by the class's RPC surface (see limiterFor in phone-limiter.ts for why the cast). */
 export function quotaCounterFor(namespace: DurableObjectNamespace<QuotaCounter>, key: string): QuotaCounterRpc {
   return namespace.getByName(key) as unknown as QuotaCounterRpc;
 }

@@ -327,7 +327,7 @@ function same(a: string, b: string): boolean {
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }
 
-/** The store of one number, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
+/** The store of one number, typed by the class's RPC surface (see limiterFor in phone-limiter.ts for why the cast). */
 export function sessionStoreFor(namespace: DurableObjectNamespace<SessionStore>, id: DurableObjectId): SessionStoreRpc {
   return namespace.get(id) as unknown as SessionStoreRpc;
 }

@@ -1,7 +1,7 @@
 import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import { BREAKER_DEFAULTS, type BreakerOptions, CircuitBreaker } from "./circuit-breaker";
-import { type Channel, channelOf, type OtpMessage, type SmsDelivered, type SmsProvider } from "./sms-provider";
+import { type Channel, channelOf, type OtpMessage, type SmsDelivered, type SmsGateway } from "./sms-gateway";
 
 /** A gateway is not started with less than this left of the send's deadline (after a first attempt). */
 export const MIN_ATTEMPT_MS = 1000;
@@ -13,7 +13,7 @@ export interface FailoverOptions {
 }
 
 /**
- * The ordered gateways behind the one SmsProvider interface. A send tries
+ * The ordered gateways behind the one SmsGateway interface. A send tries
  * them in order with the same message, so the same code: the first that
  * accepts ends it. A failure that another gateway could avoid (network error,
  * timeout, 5xx, an unreadable answer, the gateway's own account, key,
@@ -34,31 +34,31 @@ export interface FailoverOptions {
  * reason), so an operator sees a failing gateway even when the next one
  * delivered.
  */
-export function createFailoverGateway(providers: readonly SmsProvider[], options: FailoverOptions): SmsProvider {
+export function createFailoverGateway(gateways: readonly SmsGateway[], options: FailoverOptions): SmsGateway {
   const breakerOptions = options.breaker ?? BREAKER_DEFAULTS;
   const now = breakerOptions.now;
   // One breaker per gateway and channel: failed calls must not take a gateway away from SMS users.
   const breakers = new Map<string, CircuitBreaker>();
-  const breakerFor = (provider: SmsProvider, channel: Channel) => {
-    const key = `${provider.name}:${channel}`;
+  const breakerFor = (gateway: SmsGateway, channel: Channel) => {
+    const key = `${gateway.name}:${channel}`;
     const existing = breakers.get(key);
     if (existing) return existing;
     const breaker = new CircuitBreaker(breakerOptions);
     breakers.set(key, breaker);
     return breaker;
   };
-  const channels = [...new Set(providers.flatMap((p) => p.channels))];
+  const channels = [...new Set(gateways.flatMap((g) => g.channels))];
   return {
-    name: providers.map((p) => p.name).join(","),
+    name: gateways.map((g) => g.name).join(","),
     channels,
     async send(message: OtpMessage): Promise<SmsDelivered> {
       const channel = channelOf(message);
-      const able = providers
-        .filter((provider) => provider.channels.includes(channel))
-        .map((provider) => ({ provider, breaker: breakerFor(provider, channel) }));
+      const able = gateways
+        .filter((gateway) => gateway.channels.includes(channel))
+        .map((gateway) => ({ gateway, breaker: breakerFor(gateway, channel) }));
       if (able.length === 0) {
         throw new SmsFailedError({
-          provider: providers.map((p) => p.name).join(","),
+          gateway: gateways.map((g) => g.name).join(","),
           delivery: "not_sent",
           retryable: false,
           reason: `no gateway delivers on the ${channel} channel`,
@@ -68,33 +68,33 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
       const usable = able.filter((e) => e.breaker.state !== "open");
       const order =
         usable.length > 0 ? usable : [[...able].sort((a, b) => a.breaker.reopensAt - b.breaker.reopensAt)[0]!];
-      const skipped = able.filter((e) => !order.includes(e)).map((e) => e.provider.name);
+      const skipped = able.filter((e) => !order.includes(e)).map((e) => e.gateway.name);
       const started = now();
       const failures: SmsFailure[] = [];
-      for (const [index, { provider, breaker }] of order.entries()) {
+      for (const [index, { gateway, breaker }] of order.entries()) {
         const left = options.deadlineMs - (now() - started);
         if (failures.length > 0 && left < MIN_ATTEMPT_MS) break;
         // The last resort (every breaker open, or nothing tried yet at the end) is tried whatever its breaker says.
         const lastResort = usable.length === 0 || (failures.length === 0 && index === order.length - 1);
         if (!lastResort && !breaker.tryAcquire()) {
-          skipped.push(provider.name);
+          skipped.push(gateway.name);
           continue;
         }
         const attemptStart = now();
         try {
-          await provider.send(message, { timeoutMs: Math.max(1, left) });
+          await gateway.send(message, { timeoutMs: Math.max(1, left) });
           breaker.recordSuccess();
           log("log", {
             event: "sms.sent",
             to: maskPhone(message.to.e164),
-            gateway: provider.name,
+            gateway: gateway.name,
             channel,
             duration_ms: now() - attemptStart,
-            ...(failures.length > 0 ? { failed_over_from: failures.map((f) => f.provider) } : {}),
+            ...(failures.length > 0 ? { failed_over_from: failures.map((f) => f.gateway) } : {}),
           });
-          return { gateway: provider.name, failedOverFrom: failures.map((f) => f.provider) };
+          return { gateway: gateway.name, failedOverFrom: failures.map((f) => f.gateway) };
         } catch (err) {
-          const failure = asFailure(provider.name, err);
+          const failure = asFailure(gateway.name, err);
           // A refusal of the recipient says the gateway works; it must not open the breaker.
           const recipient = failure.numberRefused === true || failure.recipientLimited === true;
           if (recipient) breaker.recordSuccess();
@@ -103,12 +103,12 @@ export function createFailoverGateway(providers: readonly SmsProvider[], options
           log("warn", {
             event: "sms.gateway_failed",
             to: maskPhone(message.to.e164),
-            gateway: provider.name,
+            gateway: gateway.name,
             channel,
             duration_ms: now() - attemptStart,
             delivery: failure.delivery,
             http_status: failure.httpStatus,
-            provider_code: failure.providerCode,
+            provider_code: failure.gatewayCode,
             reason: failure.reason,
             breaker: breaker.state,
           });
@@ -125,27 +125,27 @@ function combined(failures: SmsFailure[], skipped: string[], channel: Channel): 
   const last = failures.at(-1)!;
   if (failures.length === 1 && skipped.length === 0) return new SmsFailedError(last);
   const reasons = [
-    ...failures.map((f) => `${f.provider}: ${f.reason}`),
+    ...failures.map((f) => `${f.gateway}: ${f.reason}`),
     ...skipped.map((name) => `${name}: skipped (circuit open)`),
   ];
   return new SmsFailedError({
-    provider: failures.map((f) => f.provider).join(","),
+    gateway: failures.map((f) => f.gateway).join(","),
     delivery: failures.some((f) => f.delivery === "unknown") ? "unknown" : "not_sent",
     retryable: skipped.length > 0 || failures.some((f) => f.retryable),
     ...(last.numberRefused ? { numberRefused: true } : {}),
     ...(last.recipientLimited ? { recipientLimited: true } : {}),
     reason: `every ${channel} gateway failed: ${reasons.join("; ")}`,
     ...(last.httpStatus === undefined ? {} : { httpStatus: last.httpStatus }),
-    ...(last.providerCode === undefined ? {} : { providerCode: last.providerCode }),
+    ...(last.gatewayCode === undefined ? {} : { gatewayCode: last.gatewayCode }),
     attempts: failures,
   });
 }
 
 /** A gateway that threw something other than SmsFailedError (a bug): the message may have gone out. */
-function asFailure(provider: string, err: unknown): SmsFailure {
+function asFailure(gateway: string, err: unknown): SmsFailure {
   if (err instanceof SmsFailedError) return err.failure;
   return {
-    provider,
+    gateway,
     delivery: "unknown",
     retryable: true,
     reason: `unexpected error: ${err instanceof Error ? err.name : typeof err}`,

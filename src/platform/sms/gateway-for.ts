@@ -1,23 +1,26 @@
-import type { GatewayName, Settings } from "../../kernel/config/settings";
+import type { GatewayName, GatewaySettings, Settings } from "../../kernel/config/settings";
 import { memoizeByObject } from "../../kernel/memo";
-import { createConsoleProvider } from "./console-provider";
+import { createConsoleGateway } from "./console-gateway";
 import { createFailoverGateway } from "./failover-gateway";
-import { createFast2SmsProvider } from "./fast2sms-provider";
-import { createMsg91Provider } from "./msg91-provider";
-import type { SmsProvider } from "./sms-provider";
-import { createTwoFactorProvider } from "./twofactor-provider";
+import { createFast2SmsGateway } from "./fast2sms-gateway";
+import { createMsg91Gateway } from "./msg91-gateway";
+import type { SmsGateway } from "./sms-gateway";
+import { createTwoFactorGateway } from "./twofactor-gateway";
 
-function gateway(name: GatewayName, settings: Settings): SmsProvider {
-  switch (name) {
-    case "fast2sms":
-      return createFast2SmsProvider(settings.fast2sms);
-    case "msg91":
-      return createMsg91Provider(settings.msg91);
-    case "twofactor":
-      return createTwoFactorProvider(settings.twofactor);
-    case "console":
-      return createConsoleProvider();
-  }
+/**
+ * How each gateway of the registry (src/kernel/config/gateways.ts) is made
+ * from its own settings: one constructor per name, so a gateway added there
+ * does not compile until it is here.
+ */
+const CREATE: { readonly [N in GatewayName]: (settings: GatewaySettings[N]) => SmsGateway } = {
+  fast2sms: createFast2SmsGateway,
+  msg91: createMsg91Gateway,
+  twofactor: createTwoFactorGateway,
+  console: () => createConsoleGateway(),
+};
+
+function create<N extends GatewayName>(name: N, settings: Settings): SmsGateway {
+  return CREATE[name](settings.gateways[name]);
 }
 
 /**
@@ -25,9 +28,9 @@ function gateway(name: GatewayName, settings: Settings): SmsProvider {
  * failover gateway with its circuit breakers: built once per settings object,
  * so the breakers live as long as the isolate's settings.
  */
-export const smsGatewayFor: (settings: Settings) => SmsProvider = memoizeByObject((settings: Settings) =>
+export const smsGatewayFor: (settings: Settings) => SmsGateway = memoizeByObject((settings: Settings) =>
   createFailoverGateway(
-    settings.smsProviders.map((name) => gateway(name, settings)),
+    settings.smsGateways.map((name) => create(name, settings)),
     { deadlineMs: settings.smsSendDeadlineMs },
   ),
 );

@@ -16,7 +16,7 @@ export async function callGateway(
   url: string,
   init: RequestInit,
   timeoutMs: number,
-  fail: (failure: Omit<SmsFailure, "provider">) => SmsFailedError,
+  fail: (failure: Omit<SmsFailure, "gateway">) => SmsFailedError,
 ): Promise<GatewayAnswer> {
   try {
     // No redirects: a key in a header or the path must never follow one to another host.
@@ -45,7 +45,7 @@ export function unclearDelivery(status: number): "unknown" | "not_sent" {
 /** Parses a JSON object answer; a body that is not JSON is `unknown` after a 2xx or 5xx (it may have been sent), else `not_sent`. */
 export function jsonAnswer(
   answer: GatewayAnswer,
-  fail: (failure: Omit<SmsFailure, "provider">) => SmsFailedError,
+  fail: (failure: Omit<SmsFailure, "gateway">) => SmsFailedError,
 ): Record<string, unknown> {
   let body: unknown;
   try {
@@ -62,9 +62,9 @@ export function jsonAnswer(
 }
 
 export const failFor =
-  (provider: string) =>
-  (failure: Omit<SmsFailure, "provider">): SmsFailedError =>
-    new SmsFailedError({ provider, ...failure });
+  (gateway: string) =>
+  (failure: Omit<SmsFailure, "gateway">): SmsFailedError =>
+    new SmsFailedError({ gateway, ...failure });
 
 /** The deadline of one attempt: the gateway's own timeout, cut to what is left of the send's deadline. */
 export const attemptTimeout = (own: number, left: number | undefined) => Math.max(1, Math.min(own, left ?? own));
@@ -98,7 +98,7 @@ export function refusal(
   message: string,
   reasons: readonly KnownReason[],
   authFailure?: KnownReason,
-): Omit<SmsFailure, "provider"> {
+): Omit<SmsFailure, "gateway"> {
   if (httpStatus >= 500) return { delivery: "unknown", retryable: true, reason: "gateway server error", httpStatus };
   const known =
     (explicitError ? reasons.find((r) => r.pattern.test(message)) : undefined) ??

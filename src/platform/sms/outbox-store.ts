@@ -1,5 +1,5 @@
 /**
- * The console provider's outbox: the last few messages, in this isolate's
+ * The console gateway's outbox: the last few messages, in this isolate's
  * memory only, readable at GET /dev/outbox while SMS_PROVIDER is console.
  * It exists so a developer can finish the flow without a phone.
  */

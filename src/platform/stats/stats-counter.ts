@@ -112,7 +112,7 @@ export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc 
   }
 }
 
-/** The shard `shard` of `day`, typed by the class's RPC surface (see limiter-for.ts for why the cast). */
+/** The shard `shard` of `day`, typed by the class's RPC surface (see limiterFor in phone-limiter.ts for why the cast). */
 export function statsCounterFor(
   namespace: DurableObjectNamespace<StatsCounter>,
   day: string,

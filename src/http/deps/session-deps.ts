@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { SessionDeps } from "../../domain/sessions/session-service";
-import type { ConfiguredEnv } from "./app-env";
+import type { ConfiguredEnv } from "../core/app-env";
 
 /** The session rules' dependencies for this request. */
 export function sessionDeps(c: Context<ConfiguredEnv>): SessionDeps {

@@ -1,6 +1,6 @@
-import type { Settings } from "../../kernel/config/settings";
+import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
-import { type OtpMessage, otpText, type SmsProvider } from "./sms-provider";
+import { type OtpMessage, otpText, type SmsGateway } from "./sms-gateway";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
 const REASONS: Record<number, string> = {
@@ -33,7 +33,7 @@ const REASONS: Record<number, string> = {
   999: "the gateway account needs its first top-up",
 };
 
-type Fast2SmsSettings = Settings["fast2sms"];
+type Fast2SmsSettings = GatewaySettings["fast2sms"];
 
 /** The JSON body for `POST /dev/bulkV2` on the configured route. */
 export function fast2smsBody(cfg: Fast2SmsSettings, message: OtpMessage): Record<string, string> {
@@ -68,10 +68,10 @@ const REPEATED_TO_NUMBER = 995;
  * is `unknown`: the message may have gone out. The API key travels only in
  * the `authorization` header and appears in no message.
  */
-export function createFast2SmsProvider(
+export function createFast2SmsGateway(
   cfg: Fast2SmsSettings,
   fetcher: typeof fetch = (input, init) => fetch(input, init),
-): SmsProvider {
+): SmsGateway {
   const url = `${cfg.baseUrl}/dev/bulkV2`;
   const apiKey = cfg.apiKey ?? "";
   const fail = failFor("fast2sms");
@@ -93,17 +93,17 @@ export function createFast2SmsProvider(
       const { response } = answer;
       const result = jsonAnswer(answer, fail);
       if (response.ok && result.return === true) return;
-      const providerCode = Number(result.status_code);
-      const reason = REASONS[providerCode];
+      const gatewayCode = Number(result.status_code);
+      const reason = REASONS[gatewayCode];
       if (reason !== undefined) {
         throw fail({
           delivery: "not_sent",
           retryable: false,
-          numberRefused: providerCode === NUMBER_REFUSED,
-          recipientLimited: providerCode === REPEATED_TO_NUMBER,
+          numberRefused: gatewayCode === NUMBER_REFUSED,
+          recipientLimited: gatewayCode === REPEATED_TO_NUMBER,
           reason,
           httpStatus: response.status,
-          providerCode,
+          gatewayCode,
         });
       }
       throw fail({

@@ -32,10 +32,10 @@ export interface SmsDelivered {
  * A gateway. `send` resolves once the gateway has accepted the message (the
  * failover gateway with the SmsDelivered that names it), and
  * throws SmsFailedError otherwise (its detail is safe to show a client; its
- * `failure` is for the log). A provider never writes the code or its key to a
+ * `failure` is for the log). A gateway never writes the code or its key to a
  * log, an error or a URL it reports.
  */
-export interface SmsProvider {
+export interface SmsGateway {
   readonly name: string;
   /** The channels it can deliver on. */
   readonly channels: readonly Channel[];

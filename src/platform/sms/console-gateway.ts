@@ -1,9 +1,9 @@
 import { maskPhone } from "../../kernel/phone/mask-phone";
 import { addToOutbox } from "./outbox-store";
-import { channelOf, otpText, type SmsProvider } from "./sms-provider";
+import { channelOf, otpText, type SmsGateway } from "./sms-gateway";
 
 /** Local development: sends nothing, keeps the text in the dev outbox, logs only the masked number. Both channels, so a voice call can be tried locally. */
-export function createConsoleProvider(): SmsProvider {
+export function createConsoleGateway(): SmsGateway {
   return {
     name: "console",
     channels: ["sms", "voice"],

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { OtpDeps } from "../../domain/otp/otp-service";
 import { smsGatewayFor } from "../../platform/sms/gateway-for";
-import type { ConfiguredEnv } from "./app-env";
+import type { ConfiguredEnv } from "../core/app-env";
 
 /** The OTP rules' dependencies for this request, from the bindings and settings. */
 export function otpDeps(c: Context<ConfiguredEnv>): OtpDeps {

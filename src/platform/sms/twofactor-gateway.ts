@@ -1,8 +1,8 @@
-import type { Settings } from "../../kernel/config/settings";
+import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
-import { channelOf, type OtpMessage, type SmsProvider } from "./sms-provider";
+import { channelOf, type OtpMessage, type SmsGateway } from "./sms-gateway";
 
-type TwoFactorSettings = Settings["twofactor"];
+type TwoFactorSettings = GatewaySettings["twofactor"];
 
 /**
  * 2Factor's `Details` on an error, matched loosely, in words a person can
@@ -43,10 +43,10 @@ export function twoFactorUrl(cfg: TwoFactorSettings, message: OtpMessage): strin
  * code. A send succeeds only when the HTTP status is 2xx and the JSON says
  * `"Status": "Success"`.
  */
-export function createTwoFactorProvider(
+export function createTwoFactorGateway(
   cfg: TwoFactorSettings,
   fetcher: typeof fetch = (input, init) => fetch(input, init),
-): SmsProvider {
+): SmsGateway {
   const fail = failFor("twofactor");
   return {
     name: "twofactor",

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 
-/** Response shapes of the operator's API (/admin; see schemas.ts for the conventions). */
+/** Response shapes of the operator's API (/admin; see api-schemas.ts for the conventions). */
 
 const count = (description: string) => z.int().check(z.minimum(0), z.describe(description));
 const isoTime = (description: string) => z.string().check(z.describe(`ISO 8601: ${description}`));

@@ -1,11 +1,11 @@
 import * as z from "zod/mini";
 import { ERROR_CODES } from "../../kernel/errors/error-catalog";
-import { PROBLEM_TYPE_BASE } from "./on-error";
+import { PROBLEM_TYPE_BASE } from "../core/on-error";
 import { refreshFields } from "./session-schemas";
 
 /**
  * The shapes of the HTTP API. Request bodies are what the routes validate
- * with (validate-json.ts); response bodies are what the routes' answers are
+ * with (core/validate-json.ts); response bodies are what the routes' answers are
  * type-checked against (`satisfies`). Both feed the OpenAPI document
  * (src/http/openapi/), and the tests check every answer against them.
  */

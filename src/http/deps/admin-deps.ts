@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AdminDeps } from "../../domain/admin/admin-service";
-import type { ConfiguredEnv } from "./app-env";
+import type { ConfiguredEnv } from "../core/app-env";
 
 /** The operator's rules' dependencies for this request. */
 export function adminDeps(c: Context<ConfiguredEnv>): AdminDeps {

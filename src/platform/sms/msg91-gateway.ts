@@ -1,8 +1,8 @@
-import type { Settings } from "../../kernel/config/settings";
+import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
-import type { OtpMessage, SmsProvider } from "./sms-provider";
+import type { OtpMessage, SmsGateway } from "./sms-gateway";
 
-type Msg91Settings = Settings["msg91"];
+type Msg91Settings = GatewaySettings["msg91"];
 
 /**
  * MSG91's error messages, matched loosely (its wording varies between
@@ -45,10 +45,10 @@ export function msg91Url(cfg: Msg91Settings, message: OtpMessage): string {
  * body decides). The key travels only in the `authkey` header. The text is the
  * DLT template registered at MSG91, whose `##OTP##` the code fills: SMS only.
  */
-export function createMsg91Provider(
+export function createMsg91Gateway(
   cfg: Msg91Settings,
   fetcher: typeof fetch = (input, init) => fetch(input, init),
-): SmsProvider {
+): SmsGateway {
   const fail = failFor("msg91");
   return {
     name: "msg91",

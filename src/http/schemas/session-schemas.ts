@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 
-/** Request and response shapes of the session routes (see schemas.ts for the conventions). */
+/** Request and response shapes of the session routes (see api-schemas.ts for the conventions). */
 
 const seconds = (description: string) => z.int().check(z.minimum(0), z.describe(description));
 
