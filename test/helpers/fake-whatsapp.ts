@@ -55,7 +55,7 @@ export class FakeWhatsApp {
 export function sent(
   id = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI4Qzc5QkNGNTc5NTMyMDU5QzEA",
   input = "919876543210",
-): WhatsAppReply {
+): { status: number; body: string } {
   return {
     status: 200,
     body: JSON.stringify({
@@ -72,7 +72,7 @@ export function graphError(
   code: number,
   message = `(#${code}) error`,
   extra: { type?: string; error_subcode?: number; fbtrace_id?: string; details?: string } = {},
-): WhatsAppReply {
+): { status: number; body: string } {
   return {
     status: httpStatus,
     body: JSON.stringify({

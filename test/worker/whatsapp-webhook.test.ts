@@ -71,7 +71,7 @@ describe("verifySignature", () => {
     const header = await sign(body);
     expect(await verifySignature(body, header, APP_SECRET)).toBe(true);
     const bytes = new TextEncoder().encode(body);
-    expect(await verifySignature(bytes.buffer, header, APP_SECRET)).toBe(true);
+    expect(await verifySignature(bytes.buffer as ArrayBuffer, header, APP_SECRET)).toBe(true);
     expect(await verifySignature(bytes, header, APP_SECRET)).toBe(true);
   });
 
