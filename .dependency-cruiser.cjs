@@ -23,6 +23,8 @@ const LAYERS = [
   ["kernel/config", "^src/kernel/config/"],
   ["platform", "^src/platform/[^/]+$"],
   ["platform/kv", "^src/platform/kv/"],
+  ["platform/delivery", "^src/platform/delivery/"],
+  ["platform/whatsapp", "^src/platform/whatsapp/"],
   ["platform/sms", "^src/platform/sms/"],
   ["platform/limiter", "^src/platform/limiter/"],
   ["platform/sessions", "^src/platform/sessions/"],
