@@ -1,4 +1,4 @@
-import { maskPhone } from "../../kernel/phone/mask-phone";
+import { log } from "../../kernel/log/log";
 import { addToOutbox } from "./outbox-store";
 import { channelOf, otpText, type SmsGateway } from "./sms-gateway";
 
@@ -13,9 +13,7 @@ export function createConsoleGateway(): SmsGateway {
           ? `(voice call) ${otpText({ ...message, autofill: undefined })}`
           : otpText(message);
       addToOutbox({ to: message.to.e164, text, sent_at: new Date().toISOString() });
-      console.log(
-        JSON.stringify({ event: "sms.outbox", to: maskPhone(message.to.e164), note: "read it at GET /dev/outbox" }),
-      );
+      log("sms.outbox", { to: message.to, note: "read it at GET /dev/outbox" });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
-import { maskPhone } from "../../kernel/phone/mask-phone";
+import { log } from "../../kernel/log/log";
+import { gatewayFailureFields } from "../../kernel/log/log-catalog";
 import { BREAKER_DEFAULTS, type BreakerOptions, CircuitBreaker } from "./circuit-breaker";
 import { type Channel, channelOf, type OtpMessage, type SmsDelivered, type SmsGateway } from "./sms-gateway";
 
@@ -84,9 +85,8 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
         try {
           await gateway.send(message, { timeoutMs: Math.max(1, left) });
           breaker.recordSuccess();
-          log("log", {
-            event: "sms.sent",
-            to: maskPhone(message.to.e164),
+          log("sms.sent", {
+            to: message.to,
             gateway: gateway.name,
             channel,
             duration_ms: now() - attemptStart,
@@ -100,16 +100,12 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
           if (recipient) breaker.recordSuccess();
           else breaker.recordFailure();
           failures.push(failure);
-          log("warn", {
-            event: "sms.gateway_failed",
-            to: maskPhone(message.to.e164),
+          log("sms.gateway_failed", {
+            to: message.to,
             gateway: gateway.name,
             channel,
             duration_ms: now() - attemptStart,
-            delivery: failure.delivery,
-            http_status: failure.httpStatus,
-            provider_code: failure.gatewayCode,
-            reason: failure.reason,
+            ...gatewayFailureFields(failure),
             breaker: breaker.state,
           });
           // Another gateway would repeat the refusal, or get round the gateway's anti-spam check.
@@ -150,8 +146,4 @@ function asFailure(gateway: string, err: unknown): SmsFailure {
     retryable: true,
     reason: `unexpected error: ${err instanceof Error ? err.name : typeof err}`,
   };
-}
-
-function log(level: "log" | "warn", line: Record<string, unknown>): void {
-  console[level](JSON.stringify(line));
 }
