@@ -134,7 +134,7 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
     // Reasons in words (the code stays in the bar's tooltip), and the breakdowns say what they are.
     expect(await page.locator("#chart-failures text.label").first().textContent()).toBe("Wrong code");
     expect(await page.locator("#chart-failures title").first().textContent()).toBe("Wrong code (wrong_code): 1");
-    expect(await page.locator(".breakdown dt").allInnerTexts()).toEqual(["Gateways", "Countries"]);
+    expect(await page.locator(".breakdown dt").allInnerTexts()).toEqual(["Gateways", "Countries", "Sends refused"]);
     // Chart text is readable: at least 12 px on screen, however the SVG is scaled.
     const smallest = await page.evaluate<number>(
       `Math.min(...[...document.querySelectorAll("#dashboard svg text")].map((t) => {

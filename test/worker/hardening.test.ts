@@ -8,10 +8,10 @@ import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
 
-type Client = { ip: string; asn?: number };
+type Client = { ip: string; asn?: number; headers?: Record<string, string> };
 const init = (client: Client, json: unknown) => ({
   json,
-  headers: { "cf-connecting-ip": client.ip },
+  headers: { "cf-connecting-ip": client.ip, ...client.headers },
   ...(client.asn === undefined ? {} : { cf: { asn: client.asn } }),
 });
 const send = (settings: Record<string, unknown>, phone: string, client: Client) =>
@@ -354,5 +354,30 @@ describe("second review: neighbours and rotated prefixes", () => {
     const before = await rows();
     for (let i = 0; i < 50; i++) expectProblem(await wrong(), 429, "rate_limited");
     expect(await rows()).toEqual(before);
+  });
+
+  it("a backend verifying for its users names each one's address: one user's failures do not spend another's allowance", async () => {
+    const secret = "proxy-secret-0123456789abcdefghijklmnopqrstuv";
+    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2", OTP_MAX_ATTEMPTS: "10", TRUSTED_PROXY_SECRET: secret };
+    const viaBackend = (user: string): Client => ({
+      ip: "192.0.2.10",
+      headers: { "x-otp-client-ip": user, "x-otp-proxy-secret": secret },
+    });
+    const phone = uniquePhone();
+    const sent = await send(settings, phone, viaBackend("198.51.100.40"));
+    const code = fast2sms.lastCode();
+    for (let i = 0; i < 2; i++) {
+      expectProblem(
+        await verify(settings, phone, wrongCode(code), idOf(sent), viaBackend("198.51.100.41")),
+        400,
+        "otp_invalid",
+      );
+    }
+    expectProblem(
+      await verify(settings, phone, wrongCode(code), idOf(sent), viaBackend("198.51.100.41")),
+      429,
+      "rate_limited",
+    );
+    expect((await verify(settings, phone, code, idOf(sent), viaBackend("198.51.100.40"))).status).toBe(200);
   });
 });

@@ -120,7 +120,7 @@ export function buildOpenApiDocument(): JsonObject {
         adminToken: {
           type: "http",
           scheme: "bearer",
-          description: "The operator's ADMIN_TOKEN (at least 32 characters).",
+          description: "The operator's ADMIN_TOKEN (at least 32 bytes, random: about 128 bits or more).",
         },
       },
       headers: {

@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { proxiedClientAddress } from "../../domain/guards/client-address";
 import { sendOtp } from "../../domain/otp/otp-service";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
-import { asnOf } from "../core/client-network";
+import { requestClient } from "../core/client-network";
 import { validateJson } from "../core/validate-json";
 import { otpDeps } from "../deps/otp-deps";
 import { jsonBody, MAX_JSON_BODY_BYTES } from "../middleware/json-body";
@@ -22,14 +21,10 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     const phone = normalizePhone(body.phone, settings.allowedCountries);
     c.set("phone", phone.e164);
     // An app's backend may name its user's address (docs/scale.md, "Calling /send-otp from your backend").
-    const proxied = await proxiedClientAddress(
-      settings.clients.trustedProxySecret,
-      c.req.header("x-otp-proxy-secret"),
-      c.req.header("x-otp-client-ip"),
-    );
+    const client = await requestClient(c);
     const sent = await sendOtp(otpDeps(c), phone, {
-      clientAddress: proxied ?? c.req.header("cf-connecting-ip"),
-      asn: proxied === undefined ? asnOf(c.req.raw) : undefined,
+      clientAddress: client.address,
+      asn: client.asn,
       turnstileToken: body.turnstile_token,
       channel: body.channel,
     });

@@ -5,7 +5,7 @@ import { createSession } from "../../domain/sessions/session-service";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
-import { asnOf } from "../core/client-network";
+import { requestClient } from "../core/client-network";
 import { tokenAnswer } from "../core/token-answer";
 import { validateJson } from "../core/validate-json";
 import { otpDeps } from "../deps/otp-deps";
@@ -34,10 +34,9 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
         'Field "verification_id" is required: send the verification_id that /send-otp answered.',
       );
     }
-    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, {
-      address: c.req.header("cf-connecting-ip"),
-      asn: asnOf(c.req.raw),
-    });
+    // As at /send-otp, a backend verifying for its users names each user's address, so one user's
+    // failures do not spend the others' verify allowance.
+    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, await requestClient(c));
     // A refresh-token session (src/domain/sessions/ and src/platform/sessions/); the access token names it in its `sid` claim.
     // If it cannot be started, the code is given back: a 503 uses nothing up.
     const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(

@@ -50,7 +50,7 @@ export const ERROR_CATALOG = {
   rate_limited: {
     status: 429,
     title: "Too many requests",
-    when: "resend cooldown, hourly send limit per number, or hourly limit per client address; `Retry-After` set",
+    when: "resend cooldown, hourly send limit per number, or hourly limit per client address (sends, send requests, verifies); `Retry-After` set",
     retryAfter: "always",
   },
   captcha_failed: {
