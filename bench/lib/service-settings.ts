@@ -15,6 +15,7 @@ export function serviceSettings(fast2smsUrl: string): Record<string, string> {
     OTP_HASH_SECRET: "bench-otp-hash-secret-0123456789abcdef0123",
     OTP_MAX_SENDS_PER_IP_PER_HOUR: "100000",
     OTP_MAX_SEND_REQUESTS_PER_IP_PER_HOUR: "10000000",
+    OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "10000000",
     SMS_DAILY_BUDGET: "10000000",
     // All of it from 00:00 UTC, and no per-network limit: every virtual user is one client on one network.
     SMS_BUDGET_HOURLY_PERCENT: "100",

@@ -22,6 +22,8 @@ export function phoneAuth(options: AccessTokenVerifierOptions): MiddlewareHandle
   return async function phoneAuthMiddleware(c, next) {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header);
+    // No Bearer credentials at all: RFC 6750 section 3.1 asks for the bare challenge, without an error code.
+    const missing = !/^Bearer\s/i.test(header);
     try {
       if (!match) throw new InvalidAccessTokenError("missing bearer token");
       c.set("phoneAuth", await verify(match[1]!));
@@ -39,7 +41,7 @@ export function phoneAuth(options: AccessTokenVerifierOptions): MiddlewareHandle
           status: 401,
           headers: {
             "content-type": "application/problem+json",
-            "www-authenticate": `Bearer error="invalid_token"`,
+            "www-authenticate": missing ? "Bearer" : `Bearer error="invalid_token"`,
             "cache-control": "no-store",
           },
         },
