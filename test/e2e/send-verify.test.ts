@@ -41,7 +41,7 @@ describe("real wrangler dev + fake Fast2SMS over HTTP", () => {
     const sent = await post("/send-otp", { phone: "098765 43210" });
     expect(sent).toMatchObject({ status: 200, body: { phone: "+919876543210", expires_in: 300, resend_after: 30 } });
     const verification_id = sent.body.verification_id as string;
-    expect(verification_id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(verification_id).toMatch(/^[A-Za-z0-9_-]{38}$/);
 
     expect(fast2sms.received).toHaveLength(1);
     const sms = fast2sms.received[0]!;

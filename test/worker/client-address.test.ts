@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientKey } from "../../src/domain/guards/client-address";
+import { clientKey, numberClient } from "../../src/domain/guards/client-address";
 
 describe("clientKey: the key of per-client limits", () => {
   it.each<[string | undefined, string, string]>([
@@ -15,5 +15,18 @@ describe("clientKey: the key of per-client limits", () => {
     [undefined, "unknown", "no header at all"],
   ])("%j → %j (%s)", (address, key, _why) => {
     expect(clientKey(address)).toBe(key);
+  });
+});
+
+describe("numberClient: how one number's limits see a client", () => {
+  it.each<[string | undefined, number | undefined, { client: string; shared: boolean; trustKey: string | null }]>([
+    ["198.51.100.7", 64500, { client: "198.51.100.7", shared: false, trustKey: "198.51.100.7" }],
+    ["100.64.1.1", 55836, { client: "100.64.1.1", shared: true, trustKey: null }],
+    ["2001:db8:aa:bb::1", 64500, { client: "2001:db8:aa::/48", shared: true, trustKey: "2001:db8:aa:bb::/64" }],
+    ["2405:200:1:2::9", 55836, { client: "2405:200:1::/48", shared: true, trustKey: "2405:200:1:2::/64" }],
+    // No address: anyone's, so it earns no trust.
+    [undefined, undefined, { client: "unknown", shared: false, trustKey: null }],
+  ])("%s (AS %s)", (address, asn, expected) => {
+    expect(numberClient(address, asn, [55836])).toEqual(expected);
   });
 });

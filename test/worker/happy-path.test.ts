@@ -15,7 +15,7 @@ describe("send → verify with Fast2SMS", () => {
     expect(sent.body).toEqual({
       message: "OTP sent successfully",
       phone,
-      verification_id: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/),
+      verification_id: expect.stringMatching(/^[A-Za-z0-9_-]{38}$/),
       expires_in: 300,
       resend_after: 30,
     });

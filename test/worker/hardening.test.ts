@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { PhoneLimiter } from "../../src/platform/limiter/phone-limiter";
 import { callWith, envWith, uniquePhone, withEnv } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
+import { roundTripCounter } from "../helpers/round-trips";
 import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
@@ -161,7 +162,10 @@ describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () =>
         "/verify-otp",
         init(guesser, { phone: target, otp: wrongCode(fast2sms.lastCode()), verification_id: idOf(own) }),
       );
-    for (let i = 0; i < 5; i++) expectProblem(await guess(), 400, "otp_invalid");
+    // Five on the address's allowance; then the id's own tries (its code's ten and one more); then refused.
+    const answers: number[] = [];
+    for (let i = 0; i < 16; i++) answers.push((await guess()).status);
+    expect(answers).toEqual([...Array(10).fill(400), ...Array(6).fill(404)]);
     counter.calls.length = 0;
     const refused = await guess();
     expectProblem(refused, 429, "rate_limited");
@@ -185,23 +189,24 @@ describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () =>
     }
   });
 
-  it("counts an IPv6 client per /64 and, with more, per /48", async () => {
+  it("counts an IPv6 client per /64 (and, with more, per /56 and /48)", async () => {
     // The /56 and /48 get more, in the ratio of their send limits: 5 and 20 times the /64's.
     const settings = {
       OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2",
       OTP_MAX_SENDS_PER_IP_PER_HOUR: "10",
       OTP_MAX_SENDS_PER_IPV6_56_PER_HOUR: "50",
       OTP_MAX_SENDS_PER_IPV6_48_PER_HOUR: "200",
-      OTP_MAX_ATTEMPTS: "10",
-      OTP_MAX_FAILURES_PER_DAY: "100",
+      OTP_MAX_ATTEMPTS: "1",
     };
     const phone = uniquePhone();
     const sent = await send(settings, phone, { ip: "198.51.100.93" });
     const wrong = (ip: string) => verify(settings, phone, wrongCode(fast2sms.lastCode()), idOf(sent), { ip });
-    expectProblem(await wrong("2001:db8:5:1::1"), 400, "otp_invalid");
-    expectProblem(await wrong("2001:db8:5:1::2"), 400, "otp_invalid");
-    expectProblem(await wrong("2001:db8:5:1:ffff::9"), 429, "rate_limited");
-    expectProblem(await wrong("2001:db8:5:2::1"), 400, "otp_invalid");
+    // Two on the /64's allowance, then the id's own two (its one try and one more), then refused.
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i++) answers.push((await wrong(`2001:db8:5:1::${i + 1}`)).status);
+    expect(answers).toEqual([400, 404, 404, 404, 429]);
+    // Another /64 of the same /48 has its own allowance.
+    expectProblem(await wrong("2001:db8:5:2::1"), 404, "otp_not_found");
   });
 });
 
@@ -340,17 +345,22 @@ describe("second review: neighbours and rotated prefixes", () => {
   });
 
   it("verifies refused by the allowance write nothing under the client's keys", async () => {
-    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2", OTP_MAX_ATTEMPTS: "10" };
+    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2", OTP_MAX_ATTEMPTS: "2" };
     const client = { ip: "203.0.113.98" };
     const phone = uniquePhone();
     const sent = await send(settings, phone, client);
     const wrong = () => verify(settings, phone, wrongCode(fast2sms.lastCode()), idOf(sent), client);
-    for (let i = 0; i < 2; i++) expectProblem(await wrong(), 400, "otp_invalid");
+    // The address's two, then the id's three.
+    for (let i = 0; i < 5; i++) expect((await wrong()).status).not.toBe(429);
     const rows = () =>
-      runInDurableObject(env.QUOTA_COUNTER.getByName(`verify:${client.ip}`), (_, state) => ({
-        hits: state.storage.sql.exec("SELECT count(*) AS n FROM quota_hits").one().n,
-        released: state.storage.sql.exec("SELECT count(*) AS n FROM released_tickets").one().n,
-      }));
+      Promise.all(
+        [`verify:${client.ip}`, `verify-id:${idOf(sent)}`].map((name) =>
+          runInDurableObject(env.QUOTA_COUNTER.getByName(name), (_, state) => ({
+            hits: state.storage.sql.exec("SELECT count(*) AS n FROM quota_hits").one().n,
+            released: state.storage.sql.exec("SELECT count(*) AS n FROM released_tickets").one().n,
+          })),
+        ),
+      );
     const before = await rows();
     for (let i = 0; i < 50; i++) expectProblem(await wrong(), 429, "rate_limited");
     expect(await rows()).toEqual(before);
@@ -358,26 +368,104 @@ describe("second review: neighbours and rotated prefixes", () => {
 
   it("a backend verifying for its users names each one's address: one user's failures do not spend another's allowance", async () => {
     const secret = "proxy-secret-0123456789abcdefghijklmnopqrstuv";
-    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2", OTP_MAX_ATTEMPTS: "10", TRUSTED_PROXY_SECRET: secret };
+    const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "2", OTP_MAX_ATTEMPTS: "1", TRUSTED_PROXY_SECRET: secret };
     const viaBackend = (user: string): Client => ({
       ip: "192.0.2.10",
       headers: { "x-otp-client-ip": user, "x-otp-proxy-secret": secret },
     });
+    const theirs = uniquePhone();
+    const theirSent = await send(settings, theirs, viaBackend("198.51.100.41"));
+    const theirCode = fast2sms.lastCode();
     const phone = uniquePhone();
     const sent = await send(settings, phone, viaBackend("198.51.100.40"));
     const code = fast2sms.lastCode();
-    for (let i = 0; i < 2; i++) {
-      expectProblem(
-        await verify(settings, phone, wrongCode(code), idOf(sent), viaBackend("198.51.100.41")),
-        400,
-        "otp_invalid",
-      );
-    }
+    // One user spends its address's two and its id's two.
+    for (let i = 0; i < 4; i++)
+      await verify(settings, theirs, wrongCode(theirCode), idOf(theirSent), viaBackend("198.51.100.41"));
     expectProblem(
-      await verify(settings, phone, wrongCode(code), idOf(sent), viaBackend("198.51.100.41")),
+      await verify(settings, theirs, wrongCode(theirCode), idOf(theirSent), viaBackend("198.51.100.41")),
       429,
       "rate_limited",
     );
+    // Another user of the same backend is not held by it.
     expect((await verify(settings, phone, code, idOf(sent), viaBackend("198.51.100.40"))).status).toBe(200);
+  });
+});
+
+describe("third pass: a shared address's allowance, one device's share of the ceiling, a proxied carrier user", () => {
+  it("one device cannot use up a carrier address's verify allowance for the others: a fresh id still gets its tries", async () => {
+    const settings = {
+      OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "3",
+      OTP_MAX_SENDS_PER_IP_PER_HOUR: "10",
+      OTP_MAX_SENDS_PER_CARRIER_IP_PER_HOUR: "10",
+      OTP_RESEND_COOLDOWN_SECONDS: "0",
+    };
+    const nat = { ip: "100.64.33.1", asn: 55836 };
+    const own = uniquePhone();
+    const mine = await send(settings, own, nat);
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      statuses.push((await verify(settings, own, "000000", idOf(mine), nat)).status);
+    }
+    // Three on the address's allowance, six on the id's own (its five tries and one more), then refused.
+    expect(statuses.slice(-3)).toEqual([429, 429, 429]);
+    const owner = uniquePhone();
+    const sent = await send(settings, owner, nat);
+    expect((await verify(settings, owner, fast2sms.lastCode(), idOf(sent), nat)).status).toBe(200);
+  });
+
+  it("an id older than its code can be is refused before any storage call", async () => {
+    const phone = uniquePhone();
+    const sent = await send({}, phone, { ip: "198.51.100.99" });
+    advance(400_000);
+    const counter = roundTripCounter();
+    const res = await withEnv(
+      envWith(counter.bindings),
+      "/verify-otp",
+      init({ ip: "198.51.100.99" }, { phone, otp: "123456", verification_id: idOf(sent) }),
+    );
+    expectProblem(res, 404, "otp_not_found");
+    expect(counter.calls()).toEqual([]);
+  });
+
+  it("one device behind a carrier NAT cannot fill the number-wide ceiling that holds other networks", async () => {
+    const settings = {
+      OTP_RESEND_COOLDOWN_SECONDS: "0",
+      OTP_MAX_FAILURES_PER_DAY: "5",
+      OTP_MAX_FAILURES_PER_NUMBER_PER_DAY: "10",
+    };
+    const phone = uniquePhone();
+    const nat = { ip: "100.64.44.1", asn: 55836 };
+    let wrong = 0;
+    for (let hour = 0; hour < 4; hour++) {
+      const sent = await send(settings, phone, nat);
+      if (sent.status === 200) {
+        const code = fast2sms.lastCode();
+        for (let i = 0; i < 5; i++)
+          if ((await verify(settings, phone, wrongCode(code), idOf(sent), nat)).status === 400) wrong++;
+      }
+      advance(3601_000);
+    }
+    expect(wrong).toBeGreaterThanOrEqual(10);
+    // Past the number's ceiling of 10, but counted at most 5 from that one key: another network is not locked.
+    expect((await send(settings, phone, { ip: "203.0.113.77" })).status).toBe(200);
+  });
+
+  it("through a trusted backend, a carrier user's network is named too, and the neighbour's failures throttle", async () => {
+    const secret = "proxy-secret-0123456789abcdefghijklmnopqrstuv";
+    const settings = { OTP_RESEND_COOLDOWN_SECONDS: "0", TRUSTED_PROXY_SECRET: secret };
+    const viaBackend: Client = {
+      ip: "192.0.2.20",
+      headers: { "x-otp-client-ip": "100.64.55.1", "x-otp-client-asn": "55836", "x-otp-proxy-secret": secret },
+    };
+    const phone = uniquePhone();
+    for (let round = 0; round < 2; round++) {
+      const sent = await send(settings, phone, viaBackend);
+      const code = fast2sms.lastCode();
+      for (let i = 0; i < 5; i++) await verify(settings, phone, wrongCode(code), idOf(sent), viaBackend);
+    }
+    const held = await send(settings, phone, { ip: "100.64.55.1", asn: 55836 });
+    expectProblem(held, 429, "too_many_attempts");
+    expect(Number(held.headers.get("retry-after"))).toBeLessThanOrEqual(3600);
   });
 });

@@ -54,7 +54,8 @@ export function numberClient(
   return {
     client,
     shared: carrierNat || client.endsWith("::/48"),
-    trustKey: carrierNat ? null : clientKey(address),
+    // A request with no address is anyone's: having signed in without one proves nothing either.
+    trustKey: carrierNat || client === "unknown" ? null : clientKey(address),
   };
 }
 

@@ -78,14 +78,36 @@ export function verifyQuota(
       await Promise.all(
         holds.filter((_, i) => results[i]!.outcome === "taken").map((h) => h.counter.release(h.ticket, false)),
       );
-      const seconds = Math.max(1, Math.ceil(Math.max(...waits)));
-      return new RateLimitedError(
-        `Too many codes were checked from your network. Try again in ${describeWait(seconds)}.`,
-        { retryAfter: seconds },
-      );
+      return verifyRefusal(Math.max(...waits));
     },
     async release(late = true) {
       await Promise.all(holds.map((h) => h.counter.release(h.ticket, late)));
     },
   };
+}
+
+/**
+ * The tries one verification id gets once its client's address allowance is
+ * spent: `limit` verifies per rolling hour under `verify-id:<id>` (the id is
+ * checked to be real and fresh before this is taken), given back like the
+ * address allowance for a right code.
+ */
+export function idQuota(ns: DurableObjectNamespace<QuotaCounter>, verificationId: string, limit: number): VerifyHold {
+  const counter = quotaCounterFor(ns, `verify-id:${verificationId}`);
+  const ticket = crypto.randomUUID();
+  return {
+    async take() {
+      const result = await counter.take(ticket, limit, HOUR_MS);
+      return result.outcome === "taken" ? undefined : verifyRefusal(result.retryAfterMs / 1000);
+    },
+    release: (late = true) => counter.release(ticket, late),
+  };
+}
+
+/** The one refusal of a verify allowance, whichever key or id met it. */
+function verifyRefusal(waitSeconds: number): ServiceError {
+  const seconds = Math.max(1, Math.ceil(waitSeconds));
+  return new RateLimitedError(`Too many codes were checked from your network. Try again in ${describeWait(seconds)}.`, {
+    retryAfter: seconds,
+  });
 }

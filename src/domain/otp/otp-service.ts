@@ -35,7 +35,7 @@ import {
   smsBudgetProbe,
   VOICE_BUDGET_UNITS,
 } from "../guards/send-quotas";
-import { verifyAllowanceFrom, verifyQuota } from "../guards/verify-quotas";
+import { idQuota, verifyAllowanceFrom, verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
@@ -489,20 +489,36 @@ export async function verifyOtp(
   const { otp } = settings;
   const options: StorageCallOptions = { timeoutMs: settings.storageTimeoutMs, background: deps.background };
 
-  // An id this service did not make for this number names no code: refused before anything is read or counted.
-  if (verificationId !== undefined && !(await isVerificationIdOf(otp.hashSecret, phone.e164, verificationId))) {
+  // An id this service did not make for this number, or older than any code of it can be, names no code:
+  // refused before anything is read or counted.
+  if (
+    verificationId !== undefined &&
+    !(await isVerificationIdOf(otp.hashSecret, phone.e164, verificationId, otp.ttlSeconds))
+  ) {
     throw new OtpNotFoundError();
   }
 
   // Round trip 1: the client's verify allowance, before any KV read or call on the number's object.
   const allowance = verifyQuota(deps.quotas, client, verifyAllowanceFrom(settings));
-  const refused = await storageCall(
+  let refused = await storageCall(
     options,
     () => allowance.take(),
     () => allowance.release(),
   );
+  let giveAllowanceBack = () => deps.background(giveBack(deps, [() => allowance.release(false)]));
+  if (refused && verificationId !== undefined) {
+    // The address is spent (neighbours behind one NAT share it): a fresh id still gets a few tries of its
+    // own, enough for its code's tries and the right code, so nobody behind the address is kept from
+    // signing in by the others, and one id cannot be replayed without end.
+    const own = idQuota(deps.quotas, verificationId, otp.maxAttempts + 1);
+    refused = await storageCall(
+      options,
+      () => own.take(),
+      () => own.release(),
+    );
+    giveAllowanceBack = () => deps.background(giveBack(deps, [() => own.release(false)]));
+  }
   if (refused) throw refused;
-  const giveAllowanceBack = () => deps.background(giveBack(deps, [() => allowance.release(false)]));
   try {
     return await checkGuess(deps, phone, guess, verificationId, client, giveAllowanceBack);
   } catch (err) {

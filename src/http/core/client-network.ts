@@ -12,7 +12,9 @@ export function asnOf(request: Request): number | undefined {
  * The client a request counts against: its CF-Connecting-IP address and
  * network; or, when an app's backend calls for its user with the trusted
  * proxy secret (docs/scale.md, "Calling /send-otp from your backend"), the
- * user's address it names, and no network (the backend's is not the user's).
+ * user's address it names and the user's network if it names that too
+ * (`X-OTP-Client-ASN`, so a user behind a carrier's NAT keeps the carrier
+ * rules), else none (the backend's network is not the user's).
  */
 export async function requestClient(
   c: Context<ConfiguredEnv>,
@@ -22,7 +24,7 @@ export async function requestClient(
     c.req.header("x-otp-proxy-secret"),
     c.req.header("x-otp-client-ip"),
   );
-  return proxied === undefined
-    ? { address: c.req.header("cf-connecting-ip"), asn: asnOf(c.req.raw) }
-    : { address: proxied, asn: undefined };
+  if (proxied === undefined) return { address: c.req.header("cf-connecting-ip"), asn: asnOf(c.req.raw) };
+  const asn = /^\d{1,10}$/.exec(c.req.header("x-otp-client-asn")?.trim() ?? "")?.[0];
+  return { address: proxied, asn: asn === undefined ? undefined : Number(asn) };
 }

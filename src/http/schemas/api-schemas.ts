@@ -52,7 +52,7 @@ const verificationId = z.string().check(
   z.meta({
     description:
       "The verification_id that /send-otp answered for this code. Required unless the service sets OTP_REQUIRE_VERIFICATION_ID=false.",
-    examples: ["q3Yx0bV1n8WZr5m2Kd7tQAvR2kq9XbTe"],
+    examples: ["q3Yx0bV1n8WZr5m2Kd7tQAZ0m5WVvR2kq9XbTe"],
   }),
 );
 
@@ -75,7 +75,7 @@ export const sendOtpResponse = z.object({
     .string()
     .check(
       z.describe(
-        "Names this one code: send it back with the code to /verify-otp. 128 random bits and a 64-bit tag, 32 URL-safe characters.",
+        "Names this one code: send it back with the code to /verify-otp. 128 random bits, the time it was made and a 64-bit tag: 38 URL-safe characters.",
       ),
     ),
   expires_in: seconds("Seconds until the code expires (OTP_TTL_SECONDS)."),

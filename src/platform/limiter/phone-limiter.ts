@@ -118,11 +118,15 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     if (existing) return { outcome: "reserved", expiresAt: existing.expiresAt };
     // A carrier's NAT address is many people: having signed in from it says nothing about who asks now.
     const trusted = trustKey !== null && state.trusted.some((t) => t.client === trustKey);
-    const locked = lockedFor(state, client, now, limits, trusted);
-    if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
-    const mineShared = state.failures.filter((f) => f.shared && f.client === client);
-    const throttled = shared ? throttleFor(mineShared, limits.maxFailuresPerClient, now) : 0;
-    if (throttled > 0) return { outcome: "throttled", retryAfterMs: throttled };
+    if (shared) {
+      // A key that may be many people is slowed down, never locked (sharedWait); a client that signed in
+      // to the number from its own address or /64 is not held by what others behind the key did.
+      const throttled = trusted ? 0 : sharedWait(state, client, now, limits);
+      if (throttled > 0) return { outcome: "throttled", retryAfterMs: throttled };
+    } else {
+      const locked = lockedFor(state, client, now, limits, trusted);
+      if (locked > 0) return { outcome: "locked", retryAfterMs: locked };
+    }
     // The cooldown and the hourly limit are per client, so nobody else's sends delay the owner's.
     const mine = state.sends.filter((s) => s.client === client);
     const last = mine.at(-1);
@@ -248,7 +252,11 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     const state = this.load(now);
     const live = state.codes.filter((c) => isLive(c, now, limits.maxAttempts)).at(-1);
     const locking = state.failures.filter((f) => !f.shared);
-    const numberLock = waitFor(state.failures, limits.maxFailuresPerNumber, now);
+    const numberLock = waitFor(
+      countedFailures(state.failures, limits.maxFailuresPerClient),
+      limits.maxFailuresPerNumber,
+      now,
+    );
     const clientLocks = [...new Set(locking.map((f) => f.client))]
       .map((client) =>
         waitFor(
@@ -387,16 +395,61 @@ function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {
  * code already sent from being checked.
  */
 function lockedFor(state: LimiterState, client: string, now: number, limits: SendLimits, trusted: boolean): number {
-  // A shared client key's own failures never lock it: they throttle it (throttleFor). Every failure counts
-  // toward the number-wide ceiling, which bounds guessing however many keys an attacker has.
   return Math.max(
-    trusted ? 0 : waitFor(state.failures, limits.maxFailuresPerNumber, now),
+    trusted
+      ? 0
+      : waitFor(countedFailures(state.failures, limits.maxFailuresPerClient), limits.maxFailuresPerNumber, now),
     waitFor(
       state.failures.filter((f) => !f.shared && f.client === client),
       limits.maxFailuresPerClient,
       now,
     ),
   );
+}
+
+/**
+ * The failures the number-wide lock counts, oldest first: every failure of
+ * a key that stands for one client, and at most the latest `perKey` of each
+ * shared key (a carrier's NAT address, an IPv6 /48), so that one device
+ * behind a shared key can never fill the ceiling that holds every
+ * untrusted client; it takes as many keys as it takes networks.
+ */
+function countedFailures(failures: LimiterState["failures"], perKey: number): LimiterState["failures"] {
+  const seen = new Map<string, number>();
+  const kept: LimiterState["failures"] = [];
+  for (let i = failures.length - 1; i >= 0; i--) {
+    const f = failures[i]!;
+    if (f.shared) {
+      const n = (seen.get(f.client) ?? 0) + 1;
+      seen.set(f.client, n);
+      if (n > perKey) continue;
+    }
+    kept.push(f);
+  }
+  return kept.reverse();
+}
+
+/**
+ * Milliseconds a shared key (a carrier's NAT address, an IPv6 /48) waits for
+ * a new code for the number, or 0. Never a lock, at most THROTTLE_MAX_MS
+ * after the failure that set it:
+ * - its own codes' failures, from `maxFailuresPerClient` on (throttleFor);
+ * - and, once the number's failures reach `maxFailuresPerNumber` (all of
+ *   them, shared ones uncapped: so that guessing through many shared keys
+ *   stays bounded), the number-wide wait: one code an hour for all shared
+ *   keys together, THROTTLE_MAX_MS after the latest failure or the latest
+ *   code sent to a shared key, whichever is later.
+ */
+function sharedWait(state: LimiterState, client: string, now: number, limits: SendLimits): number {
+  const { failures } = state;
+  const own = throttleFor(
+    failures.filter((f) => f.shared && f.client === client),
+    limits.maxFailuresPerClient,
+    now,
+  );
+  if (failures.length < limits.maxFailuresPerNumber) return own;
+  const since = Math.max(failures.at(-1)!.at, state.codes.filter((c) => c.shared).at(-1)?.issuedAt ?? 0);
+  return Math.max(own, since + THROTTLE_MAX_MS - now);
 }
 
 /**
