@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/phone-limiter";
 import { callWith, uniquePhone } from "../helpers/api";
-import { type GatewayReply, msg91Error } from "../helpers/fake-msg91";
+import { msg91Error } from "../helpers/fake-msg91";
 import { twoFactorError } from "../helpers/fake-twofactor";
 import { captureConsole, GATEWAY_KEYS } from "../helpers/log-capture";
+import type { GatewayReply } from "../helpers/outbound";
 import { expectProblem } from "../helpers/problem";
 import { setUpGatewaysTest } from "../helpers/setup";
 
