@@ -17,6 +17,7 @@
  */
 const LAYERS = [
   ["kernel", "^src/kernel/[^/]+$"],
+  ["kernel/crypto", "^src/kernel/crypto/"],
   ["kernel/errors", "^src/kernel/errors/"],
   ["kernel/phone", "^src/kernel/phone/"],
   ["kernel/log", "^src/kernel/log/"],

@@ -1,4 +1,4 @@
-import { routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound } from "./outbound";
 
 /** A fake Fast2SMS at FAKE_BASE_URL (the test environment's FAST2SMS_BASE_URL), answering through test/helpers/outbound.ts. */
 export interface RecordedRequest {
@@ -8,16 +8,14 @@ export interface RecordedRequest {
   body: Record<string, string>;
 }
 
-type Reply = { status: number; body: string } | { network: true } | { hang: true };
-
 export const FAKE_BASE_URL = "https://fast2sms.test";
 
 export class FakeFast2Sms {
   readonly requests: RecordedRequest[] = [];
-  private reply: Reply = ok();
+  private reply: GatewayReply = ok();
 
   /** Answer every following request with this reply. */
-  respond(reply: Reply): void {
+  respond(reply: GatewayReply): void {
     this.reply = reply;
   }
 
@@ -42,25 +40,18 @@ export class FakeFast2Sms {
         headers: Object.fromEntries(request.headers),
         body: JSON.parse(text) as Record<string, string>,
       });
-      const reply = this.reply;
-      if ("network" in reply) throw new TypeError("Network connection lost.");
-      if ("hang" in reply) {
-        return new Promise<Response>((_, reject) => {
-          request.signal.addEventListener("abort", () => reject(request.signal.reason));
-        });
-      }
-      return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } });
+      return answer(this.reply, request);
     });
   }
 }
 
-export function ok(): Reply {
+export function ok(): GatewayReply {
   return {
     status: 200,
     body: JSON.stringify({ return: true, request_id: "lwdtp7cjyqxvfe9", message: ["SMS sent successfully."] }),
   };
 }
 
-export function refused(httpStatus: number, statusCode: number, message = "refused"): Reply {
+export function refused(httpStatus: number, statusCode: number, message = "refused"): GatewayReply {
   return { status: httpStatus, body: JSON.stringify({ return: false, status_code: statusCode, message }) };
 }

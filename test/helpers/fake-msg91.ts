@@ -1,4 +1,4 @@
-import { routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound } from "./outbound";
 
 /** A fake MSG91 OTP API v5 at MSG91_FAKE_URL (the test environment's MSG91_BASE_URL), answering through outbound.ts. */
 export const MSG91_FAKE_URL = "https://msg91.test";
@@ -9,8 +9,6 @@ export interface Msg91Request {
   headers: Record<string, string>;
   query: Record<string, string>;
 }
-
-export type GatewayReply = { status: number; body: string } | { network: true } | { hang: true };
 
 export class FakeMsg91 {
   readonly requests: Msg91Request[] = [];
@@ -48,17 +46,4 @@ export function msg91Ok(): GatewayReply {
 
 export function msg91Error(status: number, message: string): GatewayReply {
   return { status, body: JSON.stringify({ type: "error", message }) };
-}
-
-/** Shared by the fakes: a reply, a lost connection, or no answer until the caller gives up. */
-export function answer(reply: GatewayReply, request: Request): Promise<Response> {
-  if ("network" in reply) return Promise.reject(new TypeError("Network connection lost."));
-  if ("hang" in reply) {
-    return new Promise<Response>((_, reject) => {
-      request.signal.addEventListener("abort", () => reject(request.signal.reason));
-    });
-  }
-  return Promise.resolve(
-    new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } }),
-  );
 }

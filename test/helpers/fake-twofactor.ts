@@ -1,5 +1,4 @@
-import { answer, type GatewayReply } from "./fake-msg91";
-import { routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound } from "./outbound";
 
 /** A fake 2Factor at TWOFACTOR_FAKE_URL (the test environment's TWOFACTOR_BASE_URL), answering through outbound.ts. */
 export const TWOFACTOR_FAKE_URL = "https://twofactor.test";

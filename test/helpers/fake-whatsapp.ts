@@ -1,4 +1,4 @@
-import { routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound } from "./outbound";
 
 /** A fake WhatsApp Cloud API (Graph API) at WHATSAPP_FAKE_URL, answering through test/helpers/outbound.ts. */
 export const WHATSAPP_FAKE_URL = "https://graph.whatsapp.test";
@@ -10,14 +10,12 @@ export interface WhatsAppRequest {
   body: unknown;
 }
 
-export type WhatsAppReply = { status: number; body: string } | { network: true } | { hang: true };
-
 export class FakeWhatsApp {
   readonly requests: WhatsAppRequest[] = [];
-  private reply: WhatsAppReply = sent();
+  private reply: GatewayReply = sent();
 
   /** Answer every following request with this reply. */
-  respond(reply: WhatsAppReply): void {
+  respond(reply: GatewayReply): void {
     this.reply = reply;
   }
 
@@ -39,14 +37,7 @@ export class FakeWhatsApp {
         headers: Object.fromEntries(request.headers),
         body,
       });
-      const reply = this.reply;
-      if ("network" in reply) throw new TypeError("Network connection lost.");
-      if ("hang" in reply) {
-        return new Promise<Response>((_, reject) => {
-          request.signal.addEventListener("abort", () => reject(request.signal.reason));
-        });
-      }
-      return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } });
+      return answer(this.reply, request);
     });
   }
 }

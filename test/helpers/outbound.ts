@@ -21,3 +21,19 @@ export function routeOutbound(baseUrl: string, handler: Handler): void {
   }
   routes.set(baseUrl, handler);
 }
+
+/** What a fake gateway answers: a status and JSON body, a lost connection, or nothing until the caller gives up. */
+export type GatewayReply = { status: number; body: string } | { network: true } | { hang: true };
+
+/** Shared by the fakes: a reply, a lost connection, or no answer until the caller gives up. */
+export function answer(reply: GatewayReply, request: Request): Promise<Response> {
+  if ("network" in reply) return Promise.reject(new TypeError("Network connection lost."));
+  if ("hang" in reply) {
+    return new Promise<Response>((_, reject) => {
+      request.signal.addEventListener("abort", () => reject(request.signal.reason));
+    });
+  }
+  return Promise.resolve(
+    new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } }),
+  );
+}

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, vi } from "vitest";
 import { FakeFast2Sms } from "./fake-fast2sms";
+import { FakeMsg91 } from "./fake-msg91";
+import { FakeTwoFactor } from "./fake-twofactor";
 
 /**
  * The one setup of a worker test file: a fake Fast2SMS installed before each
@@ -14,6 +16,21 @@ export function setUpWorkerTest(): FakeFast2Sms {
     vi.restoreAllMocks();
   });
   return fast2sms;
+}
+
+/**
+ * setUpWorkerTest with the MSG91 and 2Factor fakes installed before each test
+ * too, for the files whose tests name those gateways in SMS_PROVIDERS.
+ */
+export function setUpGatewaysTest(): { fast2sms: FakeFast2Sms; msg91: FakeMsg91; twofactor: FakeTwoFactor } {
+  const fast2sms = setUpWorkerTest();
+  const msg91 = new FakeMsg91();
+  const twofactor = new FakeTwoFactor();
+  beforeEach(() => {
+    msg91.install();
+    twofactor.install();
+  });
+  return { fast2sms, msg91, twofactor };
 }
 
 /**

@@ -1,26 +1,20 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/phone-limiter";
 import { callWith, envWith, lastVerificationId, uniquePhone, withEnv } from "../helpers/api";
 import { ok, refused } from "../helpers/fake-fast2sms";
-import { FakeMsg91, msg91Error } from "../helpers/fake-msg91";
-import { FakeTwoFactor, twoFactorError } from "../helpers/fake-twofactor";
+import { msg91Error } from "../helpers/fake-msg91";
+import { twoFactorError } from "../helpers/fake-twofactor";
 import { captureConsole, GATEWAY_KEYS } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
-import { setClock, setUpWorkerTest } from "../helpers/setup";
+import { setClock, setUpGatewaysTest } from "../helpers/setup";
 
 /**
  * Failover: with Fast2SMS failing, the next gateway gets the same code and the
  * user signs in; a refusal of the number stops the chain; every limit counts
  * one send per request; a gateway that keeps failing is skipped for a while.
  */
-const fast2sms = setUpWorkerTest();
-const msg91 = new FakeMsg91();
-const twofactor = new FakeTwoFactor();
-beforeEach(() => {
-  msg91.install();
-  twofactor.install();
-});
+const { fast2sms, msg91, twofactor } = setUpGatewaysTest();
 
 const ALL = { SMS_PROVIDERS: "fast2sms,msg91,twofactor" };
 const TWO = { SMS_PROVIDERS: "fast2sms,msg91" };

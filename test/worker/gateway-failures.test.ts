@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { limiterFor } from "../../src/platform/limiter/phone-limiter";
 import { callWith, uniquePhone } from "../helpers/api";
-import { FakeMsg91, type GatewayReply, msg91Error } from "../helpers/fake-msg91";
-import { FakeTwoFactor, twoFactorError } from "../helpers/fake-twofactor";
+import { msg91Error } from "../helpers/fake-msg91";
+import { twoFactorError } from "../helpers/fake-twofactor";
 import { captureConsole, GATEWAY_KEYS } from "../helpers/log-capture";
+import type { GatewayReply } from "../helpers/outbound";
 import { expectProblem } from "../helpers/problem";
-import { setUpWorkerTest } from "../helpers/setup";
+import { setUpGatewaysTest } from "../helpers/setup";
 
 /**
  * MSG91 and 2Factor, each alone: the same fault table as Fast2SMS
@@ -14,13 +15,7 @@ import { setUpWorkerTest } from "../helpers/setup";
  * reset connection and a timeout. The public detail never names the
  * operator's account; the log line names the gateway and its reason.
  */
-const fast2sms = setUpWorkerTest();
-const msg91 = new FakeMsg91();
-const twofactor = new FakeTwoFactor();
-beforeEach(() => {
-  msg91.install();
-  twofactor.install();
-});
+const { fast2sms, msg91, twofactor } = setUpGatewaysTest();
 
 const OPERATOR_STATE =
   /balance|wallet|kyc|key|ip address|blocked|blacklist|disabled|account|template|sender|msg91|2factor|twofactor|vendor|\b4\d\d\b/i;

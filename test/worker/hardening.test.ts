@@ -84,41 +84,8 @@ describe("carrier NAT: a neighbour's wrong guesses slow the owner down, never lo
 });
 
 describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () => {
-  /** The bindings with every KV and Durable Object call counted. */
-  function counted() {
-    const calls: string[] = [];
-    const wrap = <T extends object>(target: T, label: string): T =>
-      new Proxy(target, {
-        get(t, prop: string) {
-          const value = Reflect.get(t, prop) as unknown;
-          if (typeof value !== "function") return value;
-          const methods = t as unknown as Record<string, (...a: unknown[]) => unknown>;
-          return (...args: unknown[]) => {
-            calls.push(`${label}.${prop}`);
-            return methods[prop]!(...args);
-          };
-        },
-      });
-    const namespace = <T extends DurableObjectNamespace<never>>(ns: T, label: string): T =>
-      new Proxy(ns, {
-        get(t, prop: string) {
-          if (prop === "getByName") return (name: string) => wrap(t.getByName(name) as unknown as object, label);
-          const value = Reflect.get(t, prop) as unknown;
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-        },
-      });
-    return {
-      calls,
-      bindings: {
-        OTP_KV: wrap(env.OTP_KV, "kv"),
-        PHONE_LIMITER: namespace(env.PHONE_LIMITER as DurableObjectNamespace<never>, "limiter"),
-        QUOTA_COUNTER: namespace(env.QUOTA_COUNTER as DurableObjectNamespace<never>, "quota"),
-      },
-    };
-  }
-
   it("a made-up id, or another number's, is refused before any storage call: it costs nobody's allowance", async () => {
-    const counter = counted();
+    const counter = roundTripCounter();
     const environment = envWith({ OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "1", ...counter.bindings });
     const phone = uniquePhone();
     const other = uniquePhone();
@@ -133,7 +100,7 @@ describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () =>
       );
       expectProblem(res, 404, "otp_not_found");
     }
-    expect(counter.calls).toEqual([]);
+    expect(counter.calls()).toEqual([]);
     // The allowance of one is untouched: this client's own right code still signs in.
     const sent = await send({}, phone, client);
     const right = await withEnv(
@@ -145,7 +112,7 @@ describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () =>
   });
 
   it("refuses wrong guesses past the allowance before any KV read or call on the number; an owner elsewhere is unaffected", async () => {
-    const counter = counted();
+    const counter = roundTripCounter();
     const settings = { OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "5", OTP_MAX_ATTEMPTS: "10" };
     const environment = envWith({ ...settings, ...counter.bindings });
     const owner = { ip: "198.51.100.91" };
@@ -166,11 +133,11 @@ describe("per-client verify allowance (OTP_MAX_VERIFIES_PER_IP_PER_HOUR)", () =>
     const answers: number[] = [];
     for (let i = 0; i < 16; i++) answers.push((await guess()).status);
     expect(answers).toEqual([...Array(10).fill(400), ...Array(6).fill(404)]);
-    counter.calls.length = 0;
+    counter.reset();
     const refused = await guess();
     expectProblem(refused, 429, "rate_limited");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3000);
-    expect(counter.calls.filter((c) => c.startsWith("kv.") || c.startsWith("limiter."))).toEqual([]);
+    expect(counter.calls().filter((c) => c.startsWith("kv.") || c.startsWith("limiter."))).toEqual([]);
     const right = await withEnv(
       environment,
       "/verify-otp",

@@ -1,21 +1,14 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/kernel/config/settings";
 import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 import { MAX_AUTOFILL_SMS_BYTES, otpMessageText, smsBytes } from "../../src/kernel/otp-message";
 import { callWith, lastVerificationId, uniquePhone } from "../helpers/api";
-import { FakeMsg91 } from "../helpers/fake-msg91";
-import { FakeTwoFactor, twoFactorError } from "../helpers/fake-twofactor";
+import { twoFactorError } from "../helpers/fake-twofactor";
 import { captureConsole } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
-import { setClock, setUpWorkerTest } from "../helpers/setup";
+import { setClock, setUpGatewaysTest } from "../helpers/setup";
 
-const fast2sms = setUpWorkerTest();
-const msg91 = new FakeMsg91();
-const twofactor = new FakeTwoFactor();
-beforeEach(() => {
-  msg91.install();
-  twofactor.install();
-});
+const { fast2sms, msg91, twofactor } = setUpGatewaysTest();
 
 const HASH = "FA+9qCX9VSu";
 

@@ -6,12 +6,11 @@
  */
 
 import { base64url } from "jose";
+import { hmacKey } from "../../kernel/crypto/hmac-key";
 import { memoizeByString } from "../../kernel/memo";
 
 const encoder = new TextEncoder();
-const hmacKey = memoizeByString((secret: string) =>
-  crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
-);
+const codeKey = memoizeByString((secret: string) => hmacKey(secret, ["sign", "verify"]));
 
 function message(phone: string, codeId: string, code: string): Uint8Array {
   return encoder.encode(`otp:v1\n${phone}\n${codeId}\n${code}`);
@@ -19,7 +18,7 @@ function message(phone: string, codeId: string, code: string): Uint8Array {
 
 /** The keyed hash to store, base64url-encoded. */
 export async function hashCode(secret: string, phone: string, codeId: string, code: string): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(phone, codeId, code));
+  const mac = await crypto.subtle.sign("HMAC", await codeKey(secret), message(phone, codeId, code));
   return base64url.encode(new Uint8Array(mac));
 }
 
@@ -33,7 +32,7 @@ export async function codeMatches(
 ): Promise<boolean> {
   const mac = fromBase64Url(storedHash);
   if (!mac) return false;
-  return crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(phone, codeId, code));
+  return crypto.subtle.verify("HMAC", await codeKey(secret), mac, message(phone, codeId, code));
 }
 
 function fromBase64Url(text: string): Uint8Array | undefined {

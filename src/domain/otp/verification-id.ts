@@ -1,5 +1,5 @@
 import { base64url } from "jose";
-import { memoizeByString } from "../../kernel/memo";
+import { derivedHmacKey } from "../../kernel/crypto/hmac-key";
 
 const RANDOM_BYTES = 16;
 const TIME_BYTES = 4;
@@ -11,17 +11,7 @@ const SKEW_SECONDS = 60;
 const encoder = new TextEncoder();
 
 /** A key of its own for ids, derived from OTP_HASH_SECRET, so ids need no secret of their own. */
-const idKey = memoizeByString(async (secret: string): Promise<CryptoKey> => {
-  const master = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const derived = await crypto.subtle.sign("HMAC", master, encoder.encode("phone-otp verification id v1"));
-  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-});
+const idKey = (secret: string) => derivedHmacKey(secret, "phone-otp verification id v1");
 
 async function tagFor(secret: string, phone: string, body: Uint8Array): Promise<Uint8Array> {
   const message = new Uint8Array([...encoder.encode(`${phone}\n`), ...body]);

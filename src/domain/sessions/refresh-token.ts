@@ -16,6 +16,8 @@
  * derived from OTP_HASH_SECRET and bound to the session id (and the counter).
  */
 
+import { derivedHmacKey } from "../../kernel/crypto/hmac-key";
+
 const encoder = new TextEncoder();
 const FORMAT = /^rt1\.([0-9a-f]{64})\.([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.([A-Za-z0-9_-]{64})$/;
 const FAMILY_BYTES = 16;
@@ -69,27 +71,8 @@ export function formatRefreshToken(
   return `rt1.${storeId}.${sessionId}.${counter}.${toBase64Url(secret)}`;
 }
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
 /** The HMAC key for refresh tokens: HMAC(OTP_HASH_SECRET, label), so it never equals the code-hash key. */
-function refreshKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey(
-        "raw",
-        encoder.encode(secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const derived = await crypto.subtle.sign("HMAC", base, encoder.encode("phone-otp refresh-token key v1"));
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    })();
-    keys.set(secret, key);
-  }
-  return key;
-}
+const refreshKey = (secret: string) => derivedHmacKey(secret, "phone-otp refresh-token key v1");
 
 async function mac(secret: string, label: string, parts: string[], bytes: Uint8Array): Promise<string> {
   const head = encoder.encode(`${label}\n${parts.join("\n")}\n`);

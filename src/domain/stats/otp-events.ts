@@ -6,8 +6,8 @@
  * the shard and the distinct-number sets use a keyed hash of it.
  */
 import type { Settings } from "../../kernel/config/settings";
+import { derivedHmacKey } from "../../kernel/crypto/hmac-key";
 import { log } from "../../kernel/log/log";
-import { memoizeByString } from "../../kernel/memo";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import {
   type NumberMark,
@@ -74,14 +74,7 @@ export type OtpEvent =
 export const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
 
 /** HMAC key for number hashes, derived from OTP_HASH_SECRET, so the stats never need a secret of their own. */
-const statsKey = memoizeByString(async (secret: string): Promise<CryptoKey> => {
-  const enc = new TextEncoder();
-  const master = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const derived = await crypto.subtle.sign("HMAC", master, enc.encode("phone-otp stats number hash v1"));
-  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-});
+const statsKey = (secret: string) => derivedHmacKey(secret, "phone-otp stats number hash v1");
 
 /** A keyed hash of the number (hex, 128 bits) and its shard: the same for one number every time. */
 export async function numberHash(secret: string, e164: string): Promise<{ hash: string; shard: number }> {

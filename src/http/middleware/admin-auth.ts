@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { clientPrefixes } from "../../domain/guards/client-address";
+import { sameSecret } from "../../kernel/crypto/hmac-key";
 import { describeWait } from "../../kernel/describe-wait";
 import { AdminUnauthorizedError, NotFoundError, RateLimitedError } from "../../kernel/errors/service-error";
 import { HOUR_MS } from "../../kernel/time";
@@ -16,27 +17,12 @@ import type { ConfiguredEnv } from "../core/app-env";
 export const ADMIN_FAILURES_PER_HOUR = 20;
 
 /**
- * A key made once per isolate, on first use (Workers allow no random values
- * at global scope): both tokens are compared as HMACs under it, so the
- * comparison leaks nothing of either.
+ * Constant-time equality of the presented token and ADMIN_TOKEN (kernel's
+ * sameSecret: HMACs under a per-isolate random key), so neither the time
+ * taken nor an early exit says how much of a guess was right, or how long
+ * the token is.
  */
-let compareKey: Promise<CryptoKey> | undefined;
-
-async function mac(value: string): Promise<ArrayBuffer> {
-  compareKey ??= crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]) as Promise<CryptoKey>;
-  return crypto.subtle.sign("HMAC", await compareKey, new TextEncoder().encode(value));
-}
-
-/**
- * Constant-time equality of the presented token and ADMIN_TOKEN: both become
- * 32-byte HMACs under a per-isolate random key, compared with
- * crypto.subtle.timingSafeEqual, so neither the time taken nor an early exit
- * says how much of a guess was right, or how long the token is.
- */
-export async function sameToken(presented: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([mac(presented), mac(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
+export const sameToken = sameSecret;
 
 /**
  * Guards /admin and everything under it. Without ADMIN_TOKEN it does not exist

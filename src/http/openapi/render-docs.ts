@@ -1,5 +1,6 @@
-import { html, raw } from "hono/html";
+import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { htmlHead } from "../core/html-head";
 
 /**
  * GET /docs: the OpenAPI document rendered as one plain HTML page on the
@@ -81,17 +82,7 @@ export async function renderDocs(doc: Json): Promise<string> {
   const operations = Object.entries(paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ path, method, op })),
   );
-  const page = await html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${String(info.title)} API</title>
-<link rel="icon" href="data:,">
-<style>${raw(DOCS_STYLE)}</style>
-</head>
-<body>
+  const page = await html`${htmlHead(`${String(info.title)} API`, [DOCS_STYLE])}
 <header>
 <h1>${String(info.title)} API <span class="muted">${String(info.version)}</span></h1>
 <p>${withCode(String(info.description))}</p>

@@ -1,4 +1,5 @@
 import { html, raw } from "hono/html";
+import { htmlHead } from "../core/html-head";
 import { ADMIN_SCRIPT } from "./admin-script";
 import { ADMIN_STYLE } from "./admin-style";
 import type { RenderedPage } from "./page-markup";
@@ -25,18 +26,7 @@ const FIGURES: readonly [string, string][] = [
  * no data, so it is the same text for every request.
  */
 export async function renderAdminPage(appName: string): Promise<RenderedPage> {
-  const page = await html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="robots" content="noindex">
-<title>Operations · ${appName}</title>
-<link rel="icon" href="data:,">
-<style>${raw(ADMIN_STYLE)}</style>
-</head>
-<body>
+  const page = await html`${htmlHead(`Operations · ${appName}`, [ADMIN_STYLE], { noindex: true })}
 <main>
 <h1>${appName}: operations</h1>
 <form id="token-form" class="card" method="post" novalidate>

@@ -1,4 +1,5 @@
 import { html, raw } from "hono/html";
+import { htmlHead } from "../core/html-head";
 import { OUTBOX_SCRIPT } from "./outbox-script";
 import { OUTBOX_STYLE } from "./outbox-style";
 import type { InlineContent } from "./page-csp";
@@ -31,18 +32,7 @@ export async function renderSignInPage(view: SignInPageView): Promise<RenderedPa
   const scripts = view.devOutbox ? [PAGE_SCRIPT, OUTBOX_SCRIPT] : [PAGE_SCRIPT];
   const styles = view.devOutbox ? [PAGE_STYLE, OUTBOX_STYLE] : [PAGE_STYLE];
   const off = view.problem !== undefined;
-  const page = await html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="robots" content="noindex">
-<title>Sign in · ${view.appName}</title>
-<link rel="icon" href="data:,">
-${styles.map((style) => html`<style>${raw(style)}</style>\n`)}
-</head>
-<body>
+  const page = await html`${htmlHead(`Sign in · ${view.appName}`, styles, { noindex: true })}
 <main class="card">
 <h1>Sign in to ${view.appName}</h1>
 <p class="lead">We text a one-time code to your mobile number.</p>

@@ -5,6 +5,8 @@
  * the verify token), over the raw body bytes as received.
  */
 
+import { hmacKey, sameSecret } from "../../kernel/crypto/hmac-key";
+
 /** A message status, as `entry[].changes[].value.statuses[]` reports it. */
 export interface WhatsAppStatus {
   /** The `wamid…` the send answered with. */
@@ -51,13 +53,7 @@ export async function verifySignature(
   const match = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());
   if (!match) return false;
   const presented = hexBytes(match[1]!);
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(appSecret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = await hmacKey(appSecret);
   const bytes = typeof rawBody === "string" ? encoder.encode(rawBody) : rawBody;
   const expected = await crypto.subtle.sign("HMAC", key, bytes);
   return crypto.subtle.timingSafeEqual(expected, presented);
@@ -117,22 +113,6 @@ function statusOf(s: Record<string, unknown>): WhatsAppStatus | undefined {
 }
 
 const encoder = new TextEncoder();
-
-/**
- * Constant-time equality of two secrets of any length: both become HMACs
- * under a per-isolate random key, compared with timingSafeEqual, so neither
- * the time taken nor the lengths say how much of a guess was right.
- */
-let compareKey: Promise<CryptoKey> | undefined;
-async function sameSecret(presented: string, expected: string): Promise<boolean> {
-  compareKey ??= crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]) as Promise<CryptoKey>;
-  const key = await compareKey;
-  const [a, b] = await Promise.all([
-    crypto.subtle.sign("HMAC", key, encoder.encode(presented)),
-    crypto.subtle.sign("HMAC", key, encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
 
 function hexBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
