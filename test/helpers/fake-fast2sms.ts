@@ -14,7 +14,16 @@ export const FAKE_BASE_URL = "https://fast2sms.test";
 
 export class FakeFast2Sms {
   readonly requests: RecordedRequest[] = [];
+  /** The request_id of each accepted send, in order: every accepted send gets one of its own. */
+  readonly messageIds: string[] = [];
   private reply: Reply = ok();
+
+  /** The request_id the latest accepted send was answered with (what Fast2SMS's delivery reports name). */
+  lastMessageId(): string {
+    const id = this.messageIds.at(-1);
+    if (!id) throw new Error("no SMS was accepted");
+    return id;
+  }
 
   /** Answer every following request with this reply. */
   respond(reply: Reply): void {
@@ -33,6 +42,7 @@ export class FakeFast2Sms {
   /** Answer Fast2SMS requests with this fake; forgets earlier requests and replies. */
   install(): void {
     this.requests.length = 0;
+    this.messageIds.length = 0;
     this.reply = ok();
     routeOutbound(FAKE_BASE_URL, async (request) => {
       const text = await request.text();
@@ -49,7 +59,10 @@ export class FakeFast2Sms {
           request.signal.addEventListener("abort", () => reject(request.signal.reason));
         });
       }
-      return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } });
+      return new Response(withFreshId(reply.body, "request_id", "return", true, this.messageIds), {
+        status: reply.status,
+        headers: { "content-type": "application/json" },
+      });
     });
   }
 }
@@ -63,4 +76,23 @@ export function ok(): Reply {
 
 export function refused(httpStatus: number, statusCode: number, message = "refused"): Reply {
   return { status: httpStatus, body: JSON.stringify({ return: false, status_code: statusCode, message }) };
+}
+
+/**
+ * An accepted answer (`accepted` field equal to `value`) with a fresh message id in `idField`, recorded in `ids`,
+ * so each send's delivery reports name that send alone; other answers as they are.
+ */
+export function withFreshId(body: string, idField: string, accepted: string, value: unknown, ids: string[]): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  if (typeof parsed !== "object" || parsed === null || (parsed as Record<string, unknown>)[accepted] !== value) {
+    return body;
+  }
+  const id = `${String((parsed as Record<string, unknown>)[idField] ?? "id")}-${crypto.randomUUID().slice(0, 8)}`;
+  ids.push(id);
+  return JSON.stringify({ ...parsed, [idField]: id });
 }

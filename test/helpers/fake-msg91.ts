@@ -1,3 +1,4 @@
+import { withFreshId } from "./fake-fast2sms";
 import { routeOutbound } from "./outbound";
 
 /** A fake MSG91 OTP API v5 at MSG91_FAKE_URL (the test environment's MSG91_BASE_URL), answering through outbound.ts. */
@@ -14,7 +15,15 @@ export type GatewayReply = { status: number; body: string } | { network: true } 
 
 export class FakeMsg91 {
   readonly requests: Msg91Request[] = [];
+  /** The request_id of each accepted send, in order (what MSG91's reports name as requestId). */
+  readonly messageIds: string[] = [];
   private reply: GatewayReply = msg91Ok();
+
+  lastMessageId(): string {
+    const id = this.messageIds.at(-1);
+    if (!id) throw new Error("no MSG91 send was accepted");
+    return id;
+  }
 
   respond(reply: GatewayReply): void {
     this.reply = reply;
@@ -28,6 +37,7 @@ export class FakeMsg91 {
 
   install(): void {
     this.requests.length = 0;
+    this.messageIds.length = 0;
     this.reply = msg91Ok();
     routeOutbound(MSG91_FAKE_URL, async (request) => {
       const url = new URL(request.url);
@@ -37,7 +47,13 @@ export class FakeMsg91 {
         headers: Object.fromEntries(request.headers),
         query: Object.fromEntries(url.searchParams),
       });
-      return answer(this.reply, request);
+      const reply = this.reply;
+      return answer(
+        "body" in reply
+          ? { ...reply, body: withFreshId(reply.body, "request_id", "type", "success", this.messageIds) }
+          : reply,
+        request,
+      );
     });
   }
 }
