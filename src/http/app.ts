@@ -16,7 +16,9 @@ import { sendOtpRoute } from "./routes/send-otp";
 import { sessionsRoute } from "./routes/sessions";
 import { signInPageRoute } from "./routes/sign-in-page";
 import { tokenRefreshRoute } from "./routes/token-refresh";
+import { verificationStatusRoute } from "./routes/verification-status";
 import { verifyOtpRoute } from "./routes/verify-otp";
+import { webhooksRoute } from "./routes/webhooks";
 
 /**
  * The Worker's HTTP app: app-wide middleware, the error mapping, and the
@@ -38,6 +40,8 @@ const routes = app
   .route("/", healthRoute)
   .route("/", sendOtpRoute)
   .route("/", verifyOtpRoute)
+  .route("/", verificationStatusRoute)
+  .route("/", webhooksRoute)
   .route("/", tokenRefreshRoute)
   .route("/", logoutRoute)
   .route("/", sessionsRoute)

@@ -1,4 +1,4 @@
-import { answer, type GatewayReply, routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound, withFreshId } from "./outbound";
 
 /** A fake Fast2SMS at FAKE_BASE_URL (the test environment's FAST2SMS_BASE_URL), answering through test/helpers/outbound.ts. */
 export interface RecordedRequest {
@@ -12,7 +12,16 @@ export const FAKE_BASE_URL = "https://fast2sms.test";
 
 export class FakeFast2Sms {
   readonly requests: RecordedRequest[] = [];
+  /** The request_id of each accepted send, in order: every accepted send gets one of its own. */
+  readonly messageIds: string[] = [];
   private reply: GatewayReply = ok();
+
+  /** The request_id the latest accepted send was answered with (what Fast2SMS's delivery reports name). */
+  lastMessageId(): string {
+    const id = this.messageIds.at(-1);
+    if (!id) throw new Error("no SMS was accepted");
+    return id;
+  }
 
   /** Answer every following request with this reply. */
   respond(reply: GatewayReply): void {
@@ -31,6 +40,7 @@ export class FakeFast2Sms {
   /** Answer Fast2SMS requests with this fake; forgets earlier requests and replies. */
   install(): void {
     this.requests.length = 0;
+    this.messageIds.length = 0;
     this.reply = ok();
     routeOutbound(FAKE_BASE_URL, async (request) => {
       const text = await request.text();
@@ -40,7 +50,13 @@ export class FakeFast2Sms {
         headers: Object.fromEntries(request.headers),
         body: JSON.parse(text) as Record<string, string>,
       });
-      return answer(this.reply, request);
+      const reply = this.reply;
+      return answer(
+        "body" in reply
+          ? { ...reply, body: withFreshId(reply.body, "request_id", "return", true, this.messageIds) }
+          : reply,
+        request,
+      );
     });
   }
 }

@@ -1,4 +1,4 @@
-import { answer, type GatewayReply, routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound, withFreshId } from "./outbound";
 
 /** A fake MSG91 OTP API v5 at MSG91_FAKE_URL (the test environment's MSG91_BASE_URL), answering through outbound.ts. */
 export const MSG91_FAKE_URL = "https://msg91.test";
@@ -12,7 +12,15 @@ export interface Msg91Request {
 
 export class FakeMsg91 {
   readonly requests: Msg91Request[] = [];
+  /** The request_id of each accepted send, in order (what MSG91's reports name as requestId). */
+  readonly messageIds: string[] = [];
   private reply: GatewayReply = msg91Ok();
+
+  lastMessageId(): string {
+    const id = this.messageIds.at(-1);
+    if (!id) throw new Error("no MSG91 send was accepted");
+    return id;
+  }
 
   respond(reply: GatewayReply): void {
     this.reply = reply;
@@ -26,6 +34,7 @@ export class FakeMsg91 {
 
   install(): void {
     this.requests.length = 0;
+    this.messageIds.length = 0;
     this.reply = msg91Ok();
     routeOutbound(MSG91_FAKE_URL, async (request) => {
       const url = new URL(request.url);
@@ -35,7 +44,13 @@ export class FakeMsg91 {
         headers: Object.fromEntries(request.headers),
         query: Object.fromEntries(url.searchParams),
       });
-      return answer(this.reply, request);
+      const reply = this.reply;
+      return answer(
+        "body" in reply
+          ? { ...reply, body: withFreshId(reply.body, "request_id", "type", "success", this.messageIds) }
+          : reply,
+        request,
+      );
     });
   }
 }

@@ -1,4 +1,4 @@
-import { answer, type GatewayReply, routeOutbound } from "./outbound";
+import { answer, type GatewayReply, routeOutbound, withFreshId } from "./outbound";
 
 /** A fake 2Factor at TWOFACTOR_FAKE_URL (the test environment's TWOFACTOR_BASE_URL), answering through outbound.ts. */
 export const TWOFACTOR_FAKE_URL = "https://twofactor.test";
@@ -15,7 +15,15 @@ export interface TwoFactorRequest {
 
 export class FakeTwoFactor {
   readonly requests: TwoFactorRequest[] = [];
+  /** The session id (`Details`) of each accepted send, in order (what 2Factor's callbacks name as SessionId). */
+  readonly messageIds: string[] = [];
   private reply: GatewayReply = twoFactorOk();
+
+  lastMessageId(): string {
+    const id = this.messageIds.at(-1);
+    if (!id) throw new Error("no 2Factor send was accepted");
+    return id;
+  }
 
   respond(reply: GatewayReply): void {
     this.reply = reply;
@@ -29,6 +37,7 @@ export class FakeTwoFactor {
 
   install(): void {
     this.requests.length = 0;
+    this.messageIds.length = 0;
     this.reply = twoFactorOk();
     routeOutbound(TWOFACTOR_FAKE_URL, async (request) => {
       // /API/V1/{key}/{SMS|VOICE}/{phone}/{otp}[/{template}]
@@ -42,7 +51,13 @@ export class FakeTwoFactor {
         code: parts[3]!,
         template: parts[4],
       });
-      return answer(this.reply, request);
+      const reply = this.reply;
+      return answer(
+        "body" in reply
+          ? { ...reply, body: withFreshId(reply.body, "Details", "Status", "Success", this.messageIds) }
+          : reply,
+        request,
+      );
     });
   }
 }

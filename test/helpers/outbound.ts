@@ -37,3 +37,22 @@ export function answer(reply: GatewayReply, request: Request): Promise<Response>
     new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } }),
   );
 }
+
+/**
+ * An accepted answer (`accepted` field equal to `value`) with a fresh message id in `idField`, recorded in `ids`,
+ * so each send's delivery reports name that send alone; other answers as they are.
+ */
+export function withFreshId(body: string, idField: string, accepted: string, value: unknown, ids: string[]): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  if (typeof parsed !== "object" || parsed === null || (parsed as Record<string, unknown>)[accepted] !== value) {
+    return body;
+  }
+  const id = `${String((parsed as Record<string, unknown>)[idField] ?? "id")}-${crypto.randomUUID().slice(0, 8)}`;
+  ids.push(id);
+  return JSON.stringify({ ...parsed, [idField]: id });
+}

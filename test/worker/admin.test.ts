@@ -112,6 +112,18 @@ describe("GET /admin/numbers/{phone}", () => {
       live_code: { expires_at: expect.any(String), attempts_left: 3 },
       sessions: 0,
       last_sms: { gateway: "fast2sms", channel: "sms", at: expect.any(String), outcome: "sent" },
+      deliveries: [
+        {
+          channel: "sms",
+          gateway: "fast2sms",
+          status: "pending",
+          sent_at: expect.any(String),
+          delivered_at: null,
+          failed_at: null,
+          reason: null,
+          dlt: null,
+        },
+      ],
     });
     const expires = Date.parse((view.body.live_code as { expires_at: string }).expires_at);
     expect(expires - Date.now()).toBeGreaterThan(290_000);

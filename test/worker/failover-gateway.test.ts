@@ -32,6 +32,7 @@ function stub(
       onSend?.();
       const f = outcome();
       if (f) throw new SmsFailedError({ gateway: name, delivery: "not_sent", retryable: true, reason: "down", ...f });
+      return { messageId: `${name}-${p.calls}` };
     },
   };
   return p;
@@ -157,8 +158,18 @@ describe("createFailoverGateway", () => {
     });
   });
 
+  it("passes on the message id of the gateway that accepted, naming that gateway", async () => {
+    const a = stub("a", () => ({ delivery: "not_sent" }));
+    const b = stub("b", () => undefined);
+    expect(await createFailoverGateway([a, b], { deadlineMs: 10_000 }).send(message)).toEqual({
+      messageId: "b-1",
+      gateway: "b",
+      failedOverFrom: ["a"],
+    });
+  });
+
   it("channels are the union of its gateways'", () => {
-    const voice: SmsGateway = { name: "v", channels: ["sms", "voice"], send: async () => undefined };
+    const voice: SmsGateway = { name: "v", channels: ["sms", "voice"], send: async () => ({ messageId: undefined }) };
     expect(createFailoverGateway([stub("a", () => undefined), voice], { deadlineMs: 1000 }).channels).toEqual([
       "sms",
       "voice",

@@ -7,7 +7,8 @@
  */
 import type { Settings } from "../../kernel/config/settings";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
-import { inspectLimitsFrom, type LastSms } from "../../platform/limiter/limiter-types";
+import { dltProblem } from "../../platform/delivery/dlt-reasons";
+import { type CodeMessage, inspectLimitsFrom, type LastSms } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
@@ -39,9 +40,37 @@ export interface NumberView {
   live_code: { expires_at: string; attempts_left: number } | null;
   sessions: number;
   last_sms: { gateway: string; channel: LastSms["channel"]; at: string; outcome: LastSms["outcome"] } | null;
+  deliveries: DeliveryView[];
 }
 
-/** "Why can't this number sign in?": its counts, lock, live code, sessions and last SMS, read concurrently. */
+/** One message of a recent code, as the operator sees it: its gateway's reports, the DLT problem named. */
+export interface DeliveryView {
+  channel: CodeMessage["channel"];
+  gateway: string;
+  status: CodeMessage["status"];
+  sent_at: string;
+  delivered_at: string | null;
+  failed_at: string | null;
+  /** The gateway's failure reason as reported (cleaned of control characters, at most 200 characters). */
+  reason: string | null;
+  /** The DLT (TRAI) problem that reason names, in the service's words (dlt-reasons.ts), or null. */
+  dlt: string | null;
+}
+
+function deliveryView(m: CodeMessage): DeliveryView {
+  return {
+    channel: m.channel,
+    gateway: m.gateway,
+    status: m.status,
+    sent_at: iso(m.sentAt),
+    delivered_at: m.deliveredAt === undefined ? null : iso(m.deliveredAt),
+    failed_at: m.failedAt === undefined ? null : iso(m.failedAt),
+    reason: m.failureReason ?? null,
+    dlt: dltProblem(m.failureReason),
+  };
+}
+
+/** "Why can't this number sign in?": its counts, lock, live code, sessions, last SMS and deliveries, read concurrently. */
 export async function inspectNumber(deps: AdminDeps, phone: NormalizedPhone): Promise<NumberView> {
   const limiter = limiterFor(deps.limiters, phone.e164);
   const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
@@ -67,6 +96,7 @@ export async function inspectNumber(deps: AdminDeps, phone: NormalizedPhone): Pr
       at: iso(state.lastSms.at),
       outcome: state.lastSms.outcome,
     },
+    deliveries: state.deliveries.map(deliveryView),
   };
 }
 

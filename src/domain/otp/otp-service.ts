@@ -22,7 +22,7 @@ import {
 } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
-import type { Channel, SmsGateway } from "../../platform/sms/sms-gateway";
+import type { Channel, SimulatedReport, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClient } from "../guards/client-address";
 import {
@@ -249,7 +249,14 @@ async function takeClientHolds(send: PendingSend): Promise<void> {
 async function reserveNumber(send: PendingSend): Promise<void> {
   const { limiter, codeId, deps } = send;
   send.reachedNumber = true;
-  const reservation = { codeId, client: send.client, shared: send.shared, trustKey: send.trustKey, hash: send.hash };
+  const reservation = {
+    codeId,
+    client: send.client,
+    shared: send.shared,
+    trustKey: send.trustKey,
+    hash: send.hash,
+    channel: send.channel,
+  };
   // Only a call that passed its deadline leaves a tombstone (an answer in time is undone by giveBackSend).
   const releaseLate: Undo = () => limiter.releaseSend(codeId, { late: true });
   const limits = sendLimitsFrom(deps.settings);
@@ -296,14 +303,19 @@ async function deliver(send: PendingSend): Promise<void> {
       appName: deps.settings.appName,
       autofill: deps.settings.autofill,
     });
-    recordDelivery(send, {
-      kind: "sent",
-      channel,
-      gateway: delivered ? delivered.gateway : deps.sms.name,
-      test: false,
-      budgetUnits: send.budgetUnits,
-      failedOver: delivered ? delivered.failedOverFrom : [],
-    });
+    const via = "gateway" in delivered ? delivered : { gateway: deps.sms.name, failedOverFrom: [] };
+    recordDelivery(
+      send,
+      {
+        kind: "sent",
+        channel,
+        gateway: via.gateway,
+        test: false,
+        budgetUnits: send.budgetUnits,
+        failedOver: via.failedOverFrom,
+      },
+      { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport },
+    );
   } catch (err) {
     const failure = asSmsFailed(deps.sms.name, err);
     const f = failure.failure;
@@ -384,17 +396,62 @@ function dropHash(send: PendingSend): Undo {
   return () => deleteCodeHash(send.deps.kv, send.phone.e164, send.codeId);
 }
 
-/** Counts a delivery (or its failure) and remembers it as the number's last SMS, both after the response. */
-function recordDelivery(send: PendingSend, event: Extract<OtpEvent, { kind: "sent" | "send_failed" }>): void {
+/**
+ * Counts a delivery (or its failure) and remembers it as the number's last
+ * SMS, both after the response; an accepted message is recorded on its code
+ * in the same call, as `pending` until a delivery report moves it on (the
+ * webhook, or the console gateway's made-up report a moment later).
+ */
+function recordDelivery(
+  send: PendingSend,
+  event: Extract<OtpEvent, { kind: "sent" | "send_failed" }>,
+  accepted?: { messageId: string | undefined; simulatedReport: SimulatedReport | undefined },
+): void {
   const { deps, phone, limiter } = send;
   recordOtpEvent(deps, phone, event);
+  const now = Date.now();
   const outcome = event.kind === "sent" ? "sent" : event.reason === "sms_no_answer" ? "unknown" : "failed";
   const gateway = event.kind === "sent" ? event.gateway : event.gateways.join(",");
+  const message =
+    event.kind === "sent" && accepted
+      ? {
+          codeId: send.codeId,
+          message: {
+            channel: event.channel,
+            gateway,
+            gatewayMessageId: accepted.messageId ?? null,
+            status: "pending" as const,
+            sentAt: now,
+          },
+        }
+      : undefined;
+  const recorded = limiter.recordDelivery({ gateway, channel: event.channel, at: now, outcome }, message);
+  const simulated = accepted?.simulatedReport;
+  const messageId = accepted?.messageId;
   deps.background(
-    limiter
-      .recordDelivery({ gateway, channel: event.channel, at: Date.now(), outcome })
-      .catch((error: unknown) => log("otp.last_sms_failed", { error })),
+    recorded.then(
+      () => (simulated && messageId ? simulateReport(limiter, gateway, messageId, simulated) : undefined),
+      (error: unknown) => log("otp.last_sms_failed", { error }),
+    ),
   );
+}
+
+/** The console gateway's made-up delivery report, recorded `afterMs` after the send as a webhook would record it. */
+async function simulateReport(
+  limiter: PhoneLimiterRpc,
+  gateway: string,
+  messageId: string,
+  report: SimulatedReport,
+): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, report.afterMs));
+  try {
+    await limiter.recordReports([
+      { gateway, messageId, status: report.status, ...(report.reason === undefined ? {} : { reason: report.reason }) },
+    ]);
+    report.recorded?.();
+  } catch (error) {
+    log("delivery.report_failed", { gateway, error });
+  }
 }
 
 /** A send refused by a limit is counted by the limit's code; a storage failure (503) is not a reason. */

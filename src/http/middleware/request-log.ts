@@ -6,7 +6,9 @@ import type { AppEnv } from "../core/app-env";
 /**
  * One JSON line per request: method, path, status, duration, request id and
  * the masked number. A path no route matched is logged with anything that
- * looks like a phone number in it masked. Bodies, codes, headers and tokens
+ * looks like a phone number in it masked, and a path under /webhooks/ with
+ * everything after the gateway's name left out (it may hold a secret: the
+ * webhook's own route logs its pattern, /webhooks/:gateway/:secret). Bodies, codes, headers and tokens
  * are never logged. The request id comes from Cloudflare's cf-ray when present and is echoed
  * in the X-Request-Id header and in problem documents.
  */
@@ -21,7 +23,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       method: c.req.method,
       // The route's pattern (/admin/numbers/:phone), never a number that is part of the path; a
       // path no route matched (a 404) is logged with anything that looks like a number masked (by log).
-      path: routeOf(c.req.method, matchedRoutes(c)) ?? c.req.path,
+      path: routeOf(c.req.method, matchedRoutes(c)) ?? withoutSecrets(c.req.path),
       status: c.res.status,
       duration_ms: Date.now() - started,
       request_id: requestId,
@@ -33,4 +35,10 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
 /** The pattern of the route that answered (the last one registered for this method), if any. */
 function routeOf(method: string, routes: readonly { method: string; path: string }[]): string | undefined {
   return routes.filter((r) => r.method === method && r.path !== "/*" && r.path !== "*").at(-1)?.path;
+}
+
+/** A path no route matched, as it may be logged: under /webhooks/, only the gateway's segment is kept. */
+export function withoutSecrets(path: string): string {
+  const webhook = /^\/+webhooks(\/+[^/]*)?\/./i.exec(path);
+  return webhook ? `/webhooks${webhook[1] ?? ""}/[secret]` : path;
 }

@@ -99,6 +99,7 @@ export function buildOpenApiDocument(): JsonObject {
       { name: "Sessions", description: "Refresh tokens that rotate, sign-out, and the list of sessions." },
       { name: "Tokens", description: "Keys to verify the access tokens." },
       { name: "Service", description: "Health and development helpers." },
+      { name: "Webhooks", description: "What the SMS gateways call: their delivery reports." },
       { name: "Pages", description: "Pages for people, and this description." },
       { name: "Admin", description: "The operator's API and dashboard; only while ADMIN_TOKEN is set." },
     ],

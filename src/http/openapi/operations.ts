@@ -7,8 +7,11 @@ import {
   outboxResponse,
   sendOtpBody,
   sendOtpResponse,
+  verificationStatusBody,
+  verificationStatusResponse,
   verifyOtpBody,
   verifyOtpResponse,
+  webhookResponse,
 } from "../schemas/api-schemas";
 import { refreshTokenBody, sessionsResponse, tokenRefreshResponse } from "../schemas/session-schemas";
 
@@ -26,7 +29,7 @@ export interface Operation {
   operationId: string;
   summary: string;
   description: string;
-  tag: "OTP" | "Sessions" | "Tokens" | "Service" | "Pages" | "Admin";
+  tag: "OTP" | "Sessions" | "Tokens" | "Service" | "Webhooks" | "Pages" | "Admin";
   /** JSON request body. */
   body?: z.ZodMiniType;
   /** Optional query parameters, with their descriptions. */
@@ -111,6 +114,44 @@ export const OPERATIONS: readonly Operation[] = [
       "unavailable",
       "misconfigured",
     ],
+  },
+  {
+    method: "post",
+    path: "/verification-status",
+    operationId: "getVerificationStatus",
+    summary: "Whether a code's SMS or call reached the phone",
+    description:
+      "For the code that verification_id names: pending until a gateway reports on its message, delivered once one reached the phone, " +
+      "failed once every one failed. Counts nothing, and has no allowance of its own: an id that is not this number's is refused before anything is read. " +
+      "Every id that names no live code of this number (unknown, another number's, used, expired) is the same 404 as at /verify-otp. " +
+      "Reports arrive only while the service has DELIVERY_WEBHOOK_SECRET set and the gateway's webhook points at it; until then a message stays pending.",
+    tag: "OTP",
+    body: verificationStatusBody,
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "Where the code's messages stand.",
+      schema: verificationStatusResponse,
+    },
+    errors: [...BODY_ERRORS, ...PHONE_ERRORS, "otp_not_found", "unavailable", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/webhooks/{gateway}/{secret}",
+    operationId: "receiveDeliveryReports",
+    summary: "A gateway's delivery reports (its webhook)",
+    description:
+      "For Fast2SMS, MSG91 and 2Factor, whose webhooks are not signed: the path carries DELIVERY_WEBHOOK_SECRET, compared in constant time and never logged. " +
+      "A wrong or missing secret, an unknown gateway, or no DELIVERY_WEBHOOK_SECRET is 404 and changes nothing. " +
+      "Any body answers 200 {}: reports for ids the service never sent, and bodies that are no report, change nothing. " +
+      "Reports only move a message forward (a repeat changes nothing; delivered wins over failed). The body is the gateway's own (JSON or form-encoded, at most 64 KB).",
+    tag: "Webhooks",
+    params: {
+      gateway: "fast2sms, msg91 or twofactor.",
+      secret: "DELIVERY_WEBHOOK_SECRET.",
+    },
+    success: { status: 200, contentType: "application/json", description: "Received.", schema: webhookResponse },
+    errors: ["not_found", "payload_too_large", "unavailable", "misconfigured"],
   },
   {
     method: "post",
@@ -261,8 +302,9 @@ export const OPERATIONS: readonly Operation[] = [
     method: "get",
     path: "/admin/numbers/{phone}",
     operationId: "adminGetNumber",
-    summary: "A number's state: sends, wrong codes, lock, live code, sessions, last SMS",
-    description: "Read-only. Never a code, a hash, an id or a token.",
+    summary: "A number's state: sends, wrong codes, lock, live code, sessions, last SMS, deliveries",
+    description:
+      "Read-only. Never a code, a hash, an id or a token. deliveries: every message of the number's recent codes, with its gateway's reports.",
     tag: "Admin",
     admin: true,
     params: ADMIN_PHONE,

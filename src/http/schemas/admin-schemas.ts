@@ -37,6 +37,32 @@ export const adminNumberResponse = z.object({
         ),
     }),
   ),
+  deliveries: z
+    .array(
+      z.object({
+        channel: z.enum(["sms", "voice"]),
+        gateway: z.string().check(z.describe("The gateway that accepted the message.")),
+        status: z
+          .enum(["pending", "delivered", "failed"])
+          .check(
+            z.describe(
+              "pending until the gateway reports (only with DELIVERY_WEBHOOK_SECRET); then delivered or failed.",
+            ),
+          ),
+        sent_at: isoTime("when the gateway accepted it."),
+        delivered_at: z.nullable(isoTime("when the gateway reported it delivered.")),
+        failed_at: z.nullable(isoTime("when the gateway reported it failed.")),
+        reason: z.nullable(z.string().check(z.describe("The gateway's failure reason, as it reported it."))),
+        dlt: z.nullable(
+          z.string().check(z.describe("The DLT (TRAI) scrubbing problem that reason names, in the service's words.")),
+        ),
+      }),
+    )
+    .check(
+      z.describe(
+        "Every message of the number's recent codes (kept as long as each code: its TTL and an hour), oldest first.",
+      ),
+    ),
 });
 
 export const adminStatsResponse = z.object({

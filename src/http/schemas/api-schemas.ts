@@ -67,6 +67,13 @@ export const verifyOtpBody = z.strictObject({
     ),
 });
 
+export const verificationStatusBody = z.strictObject({
+  phone,
+  verification_id: verificationId.check(
+    z.meta({ description: "The verification_id that /send-otp answered for this code." }),
+  ),
+});
+
 /** Response bodies. */
 export const sendOtpResponse = z.object({
   message: z.literal("OTP sent successfully"),
@@ -98,6 +105,32 @@ export const verifyOtpResponse = z.object({
   ),
 });
 
+const deliveryStatus = z.enum(["pending", "delivered", "failed"]);
+const channel = z.enum(["sms", "voice"]);
+
+export const verificationStatusResponse = z.object({
+  status: deliveryStatus.check(
+    z.describe(
+      "delivered once any message of the code reached the phone; failed once every one failed; else pending (no report yet). A test number's code is delivered at once.",
+    ),
+  ),
+  channel: channel.check(z.describe("The channel of the latest message (the one asked for, before any).")),
+  messages: z
+    .array(
+      z.object({
+        channel,
+        status: deliveryStatus,
+        sent_at: z.string().check(z.describe("ISO 8601 time the gateway accepted it.")),
+        delivered_at: z.optional(z.string().check(z.describe("ISO 8601 time it reached the phone, once it did."))),
+      }),
+    )
+    .check(z.describe("The messages that carried the code, oldest first; none for a test number.")),
+  expires_in: seconds("Seconds until the code expires."),
+});
+
+/** A webhook's answer: always this, whatever the body said. */
+export const webhookResponse = z.strictObject({});
+
 export const healthResponse = z.object({
   status: z.literal("ok"),
   config: z.union([
@@ -115,6 +148,10 @@ export const outboxResponse = z.object({
       to: e164,
       text: z.string().check(z.describe("The SMS text, code included.")),
       sent_at: z.string().check(z.describe("ISO 8601 time the console provider took the message.")),
+      channel,
+      status: deliveryStatus.check(
+        z.describe("pending until the console provider's made-up delivery report (CONSOLE_DELIVERY) was recorded."),
+      ),
     }),
   ),
 });
@@ -145,4 +182,6 @@ export type SendOtpResponse = z.output<typeof sendOtpResponse>;
 export type VerifyOtpResponse = z.output<typeof verifyOtpResponse>;
 export type HealthResponse = z.output<typeof healthResponse>;
 export type OutboxResponse = z.output<typeof outboxResponse>;
+export type VerificationStatusResponse = z.output<typeof verificationStatusResponse>;
+export type WebhookResponse = z.output<typeof webhookResponse>;
 export type JwksResponse = z.output<typeof jwksResponse>;

@@ -170,9 +170,14 @@ const ENTRIES = {
       },
     },
   ),
-  /** Local development: sends nothing (the dev outbox keeps the text), needs no settings. */
+  /**
+   * Local development: sends nothing (the dev outbox keeps the text), and makes up the delivery report a
+   * gateway would send: delivered 1 s after the send by default, failed, or none at all (silent).
+   */
   console: gateway(
-    group({}, () => ({})),
+    group({ CONSOLE_DELIVERY: oneOf(["delivered", "failed", "silent"], "delivered") }, (e) => ({
+      delivery: e.CONSOLE_DELIVERY,
+    })),
     { label: "console", alone: "it sends nothing" },
   ),
 };

@@ -237,6 +237,12 @@ export const SETTINGS_GROUPS = {
     /** Set when ADMIN_TOKEN is: only then do /admin and everything under it exist. */
     (e) => (e.ADMIN_TOKEN === undefined ? undefined : { token: e.ADMIN_TOKEN }),
   ),
+  /** Delivery reports from the gateways (POST /webhooks/{gateway}/{DELIVERY_WEBHOOK_SECRET}), when the secret is set. */
+  delivery: group(
+    { DELIVERY_WEBHOOK_SECRET: optionalSecret },
+    /** Set when DELIVERY_WEBHOOK_SECRET is: only then does the webhook exist, and gateway SMS are followed to the phone. */
+    (e) => (e.DELIVERY_WEBHOOK_SECRET === undefined ? undefined : { webhookSecret: e.DELIVERY_WEBHOOK_SECRET }),
+  ),
   firebase: group(
     { FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file") },
     /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */

@@ -84,6 +84,12 @@ export interface LogEvents {
   "otp.give_back_failed": { error: unknown };
   /** The number's last SMS (shown to the operator) could not be recorded. */
   "otp.last_sms_failed": { error: unknown };
+  /** A gateway reported a message failed for a DLT (TRAI) reason: `problem` names it in the service's words. */
+  "sms.dlt_rejected": { gateway: string; problem: string };
+  /** A webhook's delivery reports: how many the body held, and how many moved a message of ours forward. */
+  "delivery.reports": { gateway: string; received: number; applied: number };
+  /** Delivery reports could not be recorded on their number (the webhook answered 503; the gateway retries). */
+  "delivery.report_failed": { gateway: string; error: unknown };
   /** An OTP event was not counted in the figures; `where`: analytics or counters. */
   "stats.record_failed": { where: string; error: unknown };
   /** A refresh token that was already rotated came back: its session family is ended. */
@@ -112,6 +118,9 @@ export const LOG_CATALOG = {
   "storage.undo_failed": { level: "error", when: "a late or failed storage call could not be taken back" },
   "otp.give_back_failed": { level: "error", when: "what a refused or failed send took could not be given back" },
   "otp.last_sms_failed": { level: "error", when: "the number's last SMS could not be recorded" },
+  "sms.dlt_rejected": { level: "warn", when: "a delivery report says DLT scrubbing rejected a message" },
+  "delivery.reports": { level: "info", when: "a gateway's webhook delivered reports" },
+  "delivery.report_failed": { level: "error", when: "delivery reports could not be recorded on their number" },
   "stats.record_failed": { level: "error", when: "an OTP event was not counted" },
   "session.reuse_detected": { level: "info", when: "a rotated refresh token was presented again" },
   "admin.lookup": { level: "info", when: "an operator read a number's state" },

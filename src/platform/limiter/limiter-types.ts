@@ -7,6 +7,7 @@
  */
 
 import type { Settings } from "../../kernel/config/settings";
+import type { Channel } from "../sms/sms-gateway";
 
 /** Limits the Worker passes to its number's PhoneLimiter with each send. */
 export interface SendLimits {
@@ -58,6 +59,8 @@ export interface SendRequest {
    * where the KV write has not arrived yet still finds the code.
    */
   hash: string;
+  /** The channel the code was asked for on (sms when absent). */
+  channel?: Channel;
   limits: SendLimits;
 }
 
@@ -124,6 +127,56 @@ export interface LastSms {
   outcome: "sent" | "failed" | "unknown";
 }
 
+/** Where a message of a code stands: only ever forward, pending → delivered or failed, and failed → delivered. */
+export type MessageStatus = "pending" | "delivered" | "failed";
+
+/** One message that carried a code (an SMS or a call a gateway accepted), kept on the code as long as the code is. */
+export interface CodeMessage {
+  channel: Channel;
+  gateway: string;
+  /** The gateway's own id of the message, which its delivery reports name; null when its answer had none. */
+  gatewayMessageId: string | null;
+  status: MessageStatus;
+  sentAt: number;
+  deliveredAt?: number;
+  failedAt?: number;
+  /** On a failure, the gateway's reason as reported (vendor text, cleaned by the report parser): for the operator only. */
+  failureReason?: string;
+}
+
+/** A message to record on its code with the number's last SMS (recordDelivery). */
+export interface SentMessage {
+  codeId: string;
+  message: CodeMessage;
+}
+
+/** One delivery report for this number, as a gateway's webhook (or the console gateway) gave it. */
+export interface GatewayReport {
+  /** The gateway that sent it: a report matches only that gateway's messages. */
+  gateway: string;
+  messageId: string;
+  status: "delivered" | "failed";
+  reason?: string;
+  /** When the gateway says it happened (ms since the epoch); the time it arrived when absent. */
+  at?: number;
+}
+
+/**
+ * What one report did: `applied` moved its message forward; `unchanged` found
+ * it but changed nothing (a duplicate, or a failure after a delivery);
+ * `unknown` matched no message of this number's codes.
+ */
+export type ReportOutcome = "applied" | "unchanged" | "unknown";
+
+/** A live code's delivery, for /verification-status. */
+export interface CodeDelivery {
+  expiresAt: number;
+  /** The channel the code was asked for on. */
+  channel: Channel;
+  /** Oldest first. */
+  messages: CodeMessage[];
+}
+
 /** What the operator may see of a number (GET /admin/numbers/{phone}): counts and times, never an id or a hash. */
 export interface NumberInspection {
   sendsLastHour: number;
@@ -137,6 +190,8 @@ export interface NumberInspection {
   /** The newest live code's expiry and tries left, or null. */
   liveCode: { expiresAt: number; attemptsLeft: number } | null;
   lastSms: LastSms | null;
+  /** Every message of the number's recent codes, oldest first. */
+  deliveries: CodeMessage[];
 }
 
 /** The limits an inspection is read against. */
@@ -174,8 +229,21 @@ export interface PhoneLimiterRpc {
    * recordAttempt with this id that arrives later does nothing.
    */
   undoAttempt(codeId: string, attemptId: string, options: UndoOptions): Promise<void>;
-  /** Remember how the number's last SMS or call went (after the response). */
-  recordDelivery(last: LastSms): Promise<void>;
+  /**
+   * Remember how the number's last SMS or call went (after the response),
+   * and the message that carried the code, on the code, as `pending`.
+   * Repeating it changes nothing.
+   */
+  recordDelivery(last: LastSms, sent?: SentMessage): Promise<void>;
+  /**
+   * Delivery reports for this number's messages, matched by gateway and
+   * message id, in one step: each moves its message forward only (a
+   * delivery wins over a failure, a duplicate changes nothing). A report never
+   * touches a code's tries or use. Answers what each report did, in order.
+   */
+  recordReports(reports: readonly GatewayReport[]): Promise<ReportOutcome[]>;
+  /** A live code's channel, messages and expiry; null for every other id (unknown, used, expired, out of tries). */
+  codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | null>;
   /** Operator: the number's state, read-only. */
   inspect(limits: InspectLimits): Promise<NumberInspection>;
   /**

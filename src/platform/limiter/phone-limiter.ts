@@ -7,16 +7,22 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
+import type { Channel } from "../sms/sms-gateway";
 import type {
   AttemptOutcome,
   AttemptRequest,
+  CodeDelivery,
+  CodeMessage,
+  GatewayReport,
   InspectLimits,
   LastSms,
   NumberInspection,
   PhoneLimiterRpc,
+  ReportOutcome,
   SendLimits,
   SendRequest,
   SendReservation,
+  SentMessage,
   UndoOptions,
 } from "./limiter-types";
 
@@ -61,7 +67,14 @@ export interface CodeRecord {
   attempts: number;
   /** The attempt that used it up, once a right guess was made. */
   usedBy: string | null;
+  /** The channel it was asked for on; sms when absent. */
+  channel?: Channel;
+  /** The messages that carried it, oldest first, with their delivery reports (at most MAX_MESSAGES_PER_CODE). */
+  messages?: CodeMessage[];
 }
+
+/** One send per code today; room for fallbacks, and a bound however a code's messages are recorded. */
+const MAX_MESSAGES_PER_CODE = 5;
 
 /** Everything counted for one phone number. Kept small: every list is pruned on every access. */
 export interface LimiterState {
@@ -110,7 +123,15 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * this client is locked by wrong guesses, in the resend cooldown, or over
    * the hourly limit. Codes already live stay live.
    */
-  async reserveSend({ codeId, client, shared, trustKey, hash, limits }: SendRequest): Promise<SendReservation> {
+  async reserveSend({
+    codeId,
+    client,
+    shared,
+    trustKey,
+    hash,
+    channel,
+    limits,
+  }: SendRequest): Promise<SendReservation> {
     const now = Date.now();
     const state = this.load(now);
     if (this.isTombstoned(codeId, now)) return { outcome: "cancelled" };
@@ -152,6 +173,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       expiresAt: now + limits.ttlMs,
       attempts: 0,
       usedBy: null,
+      ...(channel === undefined || channel === "sms" ? {} : { channel }),
     };
     state.sends.push({ at: now, codeId, client });
     state.codes.push(code);
@@ -240,11 +262,47 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     await this.save(state);
   }
 
-  async recordDelivery(last: LastSms): Promise<void> {
+  async recordDelivery(last: LastSms, sent?: SentMessage): Promise<void> {
     const state = this.load(Date.now());
-    if (state.lastSms && state.lastSms.at > last.at) return;
-    state.lastSms = last;
-    await this.save(state);
+    let changed = false;
+    if (!state.lastSms || state.lastSms.at <= last.at) {
+      state.lastSms = last;
+      changed = true;
+    }
+    const code = sent && state.codes.find((c) => c.id === sent.codeId);
+    if (sent && code) {
+      const messages = code.messages ?? [];
+      const { gateway, gatewayMessageId, sentAt } = sent.message;
+      const known = messages.some(
+        (m) => m.gateway === gateway && m.gatewayMessageId === gatewayMessageId && m.sentAt === sentAt,
+      );
+      if (!known) {
+        code.messages = [...messages, sent.message].slice(-MAX_MESSAGES_PER_CODE);
+        changed = true;
+      }
+    }
+    if (changed) await this.save(state);
+  }
+
+  async recordReports(reports: readonly GatewayReport[]): Promise<ReportOutcome[]> {
+    const now = Date.now();
+    const state = this.load(now);
+    const outcomes = reports.map((report): ReportOutcome => {
+      const message = state.codes
+        .flatMap((c) => c.messages ?? [])
+        .find((m) => m.gateway === report.gateway && m.gatewayMessageId === report.messageId);
+      if (!message) return "unknown";
+      return advance(message, report, now) ? "applied" : "unchanged";
+    });
+    if (outcomes.includes("applied")) await this.save(state);
+    return outcomes;
+  }
+
+  async codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | null> {
+    const now = Date.now();
+    const code = this.load(now).codes.find((c) => c.id === codeId);
+    if (!code || !isLive(code, now, maxAttempts)) return null;
+    return { expiresAt: code.expiresAt, channel: code.channel ?? "sms", messages: code.messages ?? [] };
   }
 
   async inspect(limits: InspectLimits): Promise<NumberInspection> {
@@ -284,6 +342,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
         ? { expiresAt: live.expiresAt, attemptsLeft: Math.max(0, limits.maxAttempts - live.attempts) }
         : null,
       lastSms: state.lastSms,
+      deliveries: state.codes.flatMap((c) => c.messages ?? []),
     };
   }
 
@@ -379,6 +438,27 @@ function sameHash(stored: string, guess: string): boolean {
   const a = new TextEncoder().encode(stored);
   const b = new TextEncoder().encode(guess);
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+}
+
+/**
+ * Moves a message forward by one report, answering whether it changed:
+ * pending → delivered or failed, failed → delivered (a phone can get a
+ * message a gateway first reported lost); a delivered message stays
+ * delivered, and a repeated report changes nothing.
+ */
+function advance(message: CodeMessage, report: GatewayReport, now: number): boolean {
+  const at = report.at ?? now;
+  if (report.status === "delivered") {
+    if (message.status === "delivered") return false;
+    message.status = "delivered";
+    message.deliveredAt = at;
+    return true;
+  }
+  if (message.status !== "pending") return false;
+  message.status = "failed";
+  message.failedAt = at;
+  if (report.reason !== undefined) message.failureReason = report.reason;
+  return true;
 }
 
 function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {

@@ -83,7 +83,7 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
         }
         const attemptStart = now();
         try {
-          await gateway.send(message, { timeoutMs: Math.max(1, left) });
+          const accepted = await gateway.send(message, { timeoutMs: Math.max(1, left) });
           breaker.recordSuccess();
           log("sms.sent", {
             to: message.to,
@@ -92,7 +92,12 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
             duration_ms: now() - attemptStart,
             ...(failures.length > 0 ? { failed_over_from: failures.map((f) => f.gateway) } : {}),
           });
-          return { gateway: gateway.name, failedOverFrom: failures.map((f) => f.gateway) };
+          return {
+            messageId: accepted.messageId,
+            ...(accepted.simulatedReport ? { simulatedReport: accepted.simulatedReport } : {}),
+            gateway: gateway.name,
+            failedOverFrom: failures.map((f) => f.gateway),
+          };
         } catch (err) {
           const failure = asFailure(gateway.name, err);
           // A refusal of the recipient says the gateway works; it must not open the breaker.

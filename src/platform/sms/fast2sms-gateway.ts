@@ -1,6 +1,6 @@
 import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, unclearDelivery } from "./gateway-http";
-import { type OtpMessage, otpText, type SmsGateway } from "./sms-gateway";
+import { messageIdFrom, type OtpMessage, otpText, type SmsGateway } from "./sms-gateway";
 
 /** Fast2SMS's documented error codes, in words a person can act on (shared/reference/fast2sms.md). */
 const REASONS: Record<number, string> = {
@@ -62,7 +62,8 @@ const REPEATED_TO_NUMBER = 995;
 
 /**
  * Fast2SMS bulkV2 over fetch. A send succeeds only when the HTTP status is 2xx
- * and the JSON body says `"return": true`; everything else throws
+ * and the JSON body says `"return": true` (its `request_id` is the message's
+ * id, which the delivery reports name); everything else throws
  * SmsFailedError with a SmsFailure for the log (the client sees only whether
  * a retry may help). A timeout, a lost connection or an unreadable 2xx answer
  * is `unknown`: the message may have gone out. The API key travels only in
@@ -92,7 +93,7 @@ export function createFast2SmsGateway(
       );
       const { response } = answer;
       const result = jsonAnswer(answer, fail);
-      if (response.ok && result.return === true) return;
+      if (response.ok && result.return === true) return { messageId: messageIdFrom(result.request_id) };
       const gatewayCode = Number(result.status_code);
       const reason = REASONS[gatewayCode];
       if (reason !== undefined) {

@@ -16,7 +16,7 @@ const CREATE: { readonly [N in GatewayName]: (settings: GatewaySettings[N]) => S
   fast2sms: createFast2SmsGateway,
   msg91: createMsg91Gateway,
   twofactor: createTwoFactorGateway,
-  console: () => createConsoleGateway(),
+  console: createConsoleGateway,
 };
 
 function create<N extends GatewayName>(name: N, settings: Settings): SmsGateway {

@@ -1,6 +1,6 @@
 import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
-import type { OtpMessage, SmsGateway } from "./sms-gateway";
+import { messageIdFrom, type OtpMessage, type SmsGateway } from "./sms-gateway";
 
 type Msg91Settings = GatewaySettings["msg91"];
 
@@ -41,7 +41,7 @@ export function msg91Url(cfg: Msg91Settings, message: OtpMessage): string {
 /**
  * MSG91 OTP API v5 over fetch: `POST /api/v5/otp` with our code. A send
  * succeeds only when the HTTP status is 2xx and the JSON says
- * `"type": "success"` (its HTTP status is not a reliable error signal, so the
+ * `"type": "success"`, whose `request_id` the delivery reports name (its HTTP status is not a reliable error signal, so the
  * body decides). The key travels only in the `authkey` header. The text is the
  * DLT template registered at MSG91, whose `##OTP##` the code fills: SMS only.
  */
@@ -67,7 +67,7 @@ export function createMsg91Gateway(
       );
       const { response } = answer;
       const body = jsonAnswer(answer, fail);
-      if (response.ok && body.type === "success") return;
+      if (response.ok && body.type === "success") return { messageId: messageIdFrom(body.request_id) };
       const errorText = typeof body.message === "string" ? body.message : "";
       throw fail(refusal(response.status, body.type === "error", errorText, REASONS, REASONS[0]));
     },

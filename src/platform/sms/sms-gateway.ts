@@ -22,15 +22,46 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
-/** Which gateway accepted a message, and the ones tried before it that failed (failover-gateway.ts says so). */
-export interface SmsDelivered {
+/**
+ * A delivery report a gateway makes up for itself (the console gateway, in
+ * local development): `afterMs` after the send, the send's background work
+ * records it on the number as a webhook would; `recorded` runs once it is.
+ */
+export interface SimulatedReport {
+  status: "delivered" | "failed";
+  reason?: string;
+  afterMs: number;
+  recorded?: () => void;
+}
+
+/** What a gateway answered when it accepted a message: its own id of the message, which its delivery reports name. */
+export interface SmsAccepted {
+  /** Fast2SMS `request_id`, MSG91 `request_id`, 2Factor `Details` (the session id); undefined when the answer had none. */
+  messageId: string | undefined;
+  simulatedReport?: SimulatedReport;
+}
+
+/** Which gateway accepted a message, its id there, and the ones tried before it that failed (failover-gateway.ts says so). */
+export interface SmsDelivered extends SmsAccepted {
   gateway: string;
   failedOverFrom: string[];
 }
 
+/** The longest message id kept; anything longer (or empty, or with control characters) is no id. */
+const MESSAGE_ID_MAX_LENGTH = 200;
+
+/** A gateway's message id as its answer gave it, if it is usable as one. */
+export function messageIdFrom(value: unknown): string | undefined {
+  const id = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
+  if (typeof id !== "string") return undefined;
+  const t = id.trim();
+  return t !== "" && t.length <= MESSAGE_ID_MAX_LENGTH && !/\p{Cc}/u.test(t) ? t : undefined;
+}
+
 /**
- * A gateway. `send` resolves once the gateway has accepted the message (the
- * failover gateway with the SmsDelivered that names it), and
+ * A gateway. `send` resolves once the gateway has accepted the message, with
+ * the gateway's id of it (the failover gateway with the SmsDelivered that
+ * also names the gateway), and
  * throws SmsFailedError otherwise (its detail is safe to show a client; its
  * `failure` is for the log). A gateway never writes the code or its key to a
  * log, an error or a URL it reports.
@@ -39,8 +70,7 @@ export interface SmsGateway {
   readonly name: string;
   /** The channels it can deliver on. */
   readonly channels: readonly Channel[];
-  // biome-ignore lint/suspicious/noConfusingVoidType: one gateway resolves to nothing; the failover gateway to the SmsDelivered naming the one that accepted.
-  send(message: OtpMessage, options?: SendOptions): Promise<SmsDelivered | void>;
+  send(message: OtpMessage, options?: SendOptions): Promise<SmsAccepted | SmsDelivered>;
 }
 
 /** The text a person receives where the service writes it (with the autofill lines when set). */

@@ -1,6 +1,6 @@
 import type { GatewaySettings } from "../../kernel/config/settings";
 import { attemptTimeout, callGateway, failFor, jsonAnswer, type KnownReason, refusal } from "./gateway-http";
-import { channelOf, type OtpMessage, type SmsGateway } from "./sms-gateway";
+import { channelOf, messageIdFrom, type OtpMessage, type SmsGateway } from "./sms-gateway";
 
 type TwoFactorSettings = GatewaySettings["twofactor"];
 
@@ -41,7 +41,8 @@ export function twoFactorUrl(cfg: TwoFactorSettings, message: OtpMessage): strin
  * 2Factor over fetch: `GET /API/V1/{key}/SMS/{phone}/{otp}[/{template}]`, or
  * `…/VOICE/{phone}/{otp}` for a call that speaks the digits, with our own
  * code. A send succeeds only when the HTTP status is 2xx and the JSON says
- * `"Status": "Success"`.
+ * `"Status": "Success"`; its `Details` is then the session id, which the
+ * delivery reports name as `SessionId`.
  */
 export function createTwoFactorGateway(
   cfg: TwoFactorSettings,
@@ -61,7 +62,7 @@ export function createTwoFactorGateway(
       );
       const { response } = answer;
       const body = jsonAnswer(answer, fail);
-      if (response.ok && body.Status === "Success") return;
+      if (response.ok && body.Status === "Success") return { messageId: messageIdFrom(body.Details) };
       const details = typeof body.Details === "string" ? body.Details : "";
       throw fail(refusal(response.status, body.Status === "Error", details, REASONS));
     },

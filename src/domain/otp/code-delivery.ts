@@ -1,0 +1,156 @@
+/**
+ * Domain layer: where a code's messages stand (src/domain/otp/). The
+ * gateways' delivery reports arrive at the webhook and are recorded on the
+ * number's PhoneLimiter; /verification-status reads them back for the app
+ * that asked for the code. A report only ever says whether a message reached
+ * a phone: it never counts as a verification, and never changes a code's tries.
+ */
+import type { Settings } from "../../kernel/config/settings";
+import { OtpNotFoundError } from "../../kernel/errors/service-error";
+import { log } from "../../kernel/log/log";
+import { type NormalizedPhone, normalizePhone } from "../../kernel/phone/normalize-phone";
+import { dltProblem } from "../../platform/delivery/dlt-reasons";
+import { type ReportingGateway, reportParsers } from "../../platform/delivery/reports/report-parsers";
+import { reportRecipients } from "../../platform/delivery/reports/report-recipients";
+import type { CodeMessage, GatewayReport, MessageStatus } from "../../platform/limiter/limiter-types";
+import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import type { Channel } from "../../platform/sms/sms-gateway";
+import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { isVerificationIdOf } from "./verification-id";
+
+export interface DeliveryDeps {
+  settings: Settings;
+  limiters: DurableObjectNamespace<PhoneLimiter>;
+  background: (work: Promise<unknown>) => void;
+}
+
+const options = (deps: DeliveryDeps): StorageCallOptions => ({
+  timeoutMs: deps.settings.storageTimeoutMs,
+  background: deps.background,
+});
+
+/** The gateways whose webhooks the service reads, as they appear in the webhook's path. */
+export const REPORTING_GATEWAYS: readonly ReportingGateway[] = Object.keys(reportParsers) as ReportingGateway[];
+
+export const isReportingGateway = (name: string): name is ReportingGateway =>
+  (REPORTING_GATEWAYS as readonly string[]).includes(name);
+
+/**
+ * A gateway's webhook body: its reports (reportParsers), each sent to the
+ * number it names (normalised: reports often leave out the `+`), all of
+ * one number's reports in one call to that number's object, which matches
+ * them by the gateway's message id and moves each message forward only.
+ * Reports for ids this service never sent, for numbers it does not serve,
+ * and bodies that are no report change nothing, and the caller answers them
+ * like any other. A failure whose reason names a DLT problem is logged as
+ * `sms.dlt_rejected` (the gateway and the problem, never the number or the
+ * vendor's text). A storage failure throws (503), so the gateway retries;
+ * recording is idempotent, so a retry changes nothing twice.
+ */
+export async function receiveReports(
+  deps: DeliveryDeps,
+  gateway: ReportingGateway,
+  body: string,
+  contentType: string | null,
+): Promise<void> {
+  const reports = reportParsers[gateway](body, contentType);
+  const recipients = reportRecipients(gateway, body, contentType);
+  const byNumber = new Map<string, GatewayReport[]>();
+  for (const r of reports) {
+    const e164 = numberOf(recipients.get(r.messageId), deps.settings);
+    if (e164 === undefined) continue;
+    const report: GatewayReport = {
+      gateway,
+      messageId: r.messageId,
+      status: r.status,
+      ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...(r.at === undefined ? {} : { at: r.at }),
+    };
+    byNumber.set(e164, [...(byNumber.get(e164) ?? []), report]);
+  }
+  let applied = 0;
+  try {
+    await Promise.all(
+      [...byNumber].map(async ([e164, mine]) => {
+        const limiter = limiterFor(deps.limiters, e164);
+        const outcomes = await storageCall(options(deps), () => limiter.recordReports(mine));
+        mine.forEach((report, i) => {
+          if (outcomes[i] !== "applied") return;
+          applied += 1;
+          const problem = report.status === "failed" ? dltProblem(report.reason) : null;
+          if (problem !== null) log("sms.dlt_rejected", { gateway, problem });
+        });
+      }),
+    );
+  } catch (error) {
+    log("delivery.report_failed", { gateway, error });
+    throw error;
+  }
+  log("delivery.reports", { gateway, received: reports.length, applied });
+}
+
+/** A report's number in E.164, or undefined when it names none this service serves. */
+function numberOf(raw: string | undefined, settings: Settings): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return normalizePhone(raw, settings.allowedCountries).e164;
+  } catch {
+    return undefined;
+  }
+}
+
+/** /verification-status's answer (api-schemas.ts, verificationStatusResponse). */
+export interface VerificationStatus {
+  status: MessageStatus;
+  channel: Channel;
+  messages: { channel: Channel; status: MessageStatus; sent_at: string; delivered_at?: string }[];
+  expires_in: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Where the code a verification_id names stands: `delivered` once any of its
+ * messages was, `failed` once every one failed (there is no other route to
+ * try yet), else `pending`; a test number's code is delivered at once, with
+ * no messages. An id whose tag is not this number's is refused before any
+ * storage call; every id that names no live code of this number (unknown,
+ * another number's, used, expired, out of tries) is the one 404
+ * otp_not_found, as at /verify-otp. No gateway and no failure reason is in
+ * the answer. One read of the number's object, which counts nothing.
+ */
+export async function verificationStatus(
+  deps: DeliveryDeps,
+  phone: NormalizedPhone,
+  verificationId: string,
+): Promise<VerificationStatus> {
+  const { otp } = deps.settings;
+  if (!(await isVerificationIdOf(otp.hashSecret, phone.e164, verificationId, otp.ttlSeconds))) {
+    throw new OtpNotFoundError();
+  }
+  const limiter = limiterFor(deps.limiters, phone.e164);
+  const delivery = await storageCall(options(deps), () => limiter.codeDelivery(verificationId, otp.maxAttempts));
+  if (delivery === null) throw new OtpNotFoundError();
+  const expiresIn = Math.max(0, Math.ceil((delivery.expiresAt - Date.now()) / 1000));
+  if (deps.settings.testNumbers.has(phone.e164)) {
+    return { status: "delivered", channel: delivery.channel, messages: [], expires_in: expiresIn };
+  }
+  const { messages } = delivery;
+  return {
+    status: overall(messages),
+    channel: messages.at(-1)?.channel ?? delivery.channel,
+    messages: messages.map((m) => ({
+      channel: m.channel,
+      status: m.status,
+      sent_at: iso(m.sentAt),
+      ...(m.status === "delivered" && m.deliveredAt !== undefined ? { delivered_at: iso(m.deliveredAt) } : {}),
+    })),
+    expires_in: expiresIn,
+  };
+}
+
+function overall(messages: readonly CodeMessage[]): MessageStatus {
+  if (messages.some((m) => m.status === "delivered")) return "delivered";
+  if (messages.length > 0 && messages.every((m) => m.status === "failed")) return "failed";
+  return "pending";
+}
