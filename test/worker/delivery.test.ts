@@ -1,19 +1,11 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DLT_PROBLEMS } from "../../src/platform/delivery/dlt-reasons";
 import { type ApiResponse, envWith, uniquePhone, withEnv } from "../helpers/api";
-import { FakeMsg91 } from "../helpers/fake-msg91";
-import { FakeTwoFactor } from "../helpers/fake-twofactor";
 import { captureConsole } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
-import { advance, setUpWorkerTest } from "../helpers/setup";
+import { advance, setUpGatewaysTest } from "../helpers/setup";
 
-const fast2sms = setUpWorkerTest();
-const msg91 = new FakeMsg91();
-const twofactor = new FakeTwoFactor();
-beforeEach(() => {
-  msg91.install();
-  twofactor.install();
-});
+const { fast2sms, msg91, twofactor } = setUpGatewaysTest();
 
 const SECRET = "dlr-secret-Qm7vK2pX9sT4wZ8yB3nC6hJ1";
 const ADMIN_TOKEN = "xxIT_SXoxRcrvsZPbU6_8zJoiPCmkzjympyjGpmaNUc";
