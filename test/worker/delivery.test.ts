@@ -227,6 +227,17 @@ describe("forged reports", () => {
     await webhook(`/webhooks/fast2sms/${SECRET}/extra`, body);
     await withEnv(main, `/webhooks/fast2sms/${SECRET}`, { method: "GET" });
     await withEnv(main, `/WEBHOOKS/fast2sms/${SECRET}`, { method: "POST", body: body.body });
+    // A webhook URL mistyped or behind a prefix is logged without the secret too.
+    for (const path of [
+      `/webhook/fast2sms/${SECRET}`,
+      `/api/webhooks/fast2sms/${SECRET}`,
+      `/webhooks%2Ffast2sms%2F${SECRET}`,
+      `/webhooks;/fast2sms/${SECRET}`,
+      `/fast2sms/${SECRET}`,
+      `/${SECRET}`,
+    ]) {
+      await withEnv(main, path, { method: "POST", body: body.body });
+    }
     const requests = log.events("request");
     expect(requests.map((r) => r.path)).toEqual(
       expect.arrayContaining(["/webhooks/:gateway/:secret", "/webhooks/fast2sms/[secret]"]),
@@ -239,8 +250,12 @@ describe("forged reports", () => {
     }
   });
 
-  it("DELIVERY_WEBHOOK_SECRET shorter than 32 bytes is a settings error", async () => {
-    const res = await withEnv(envWith({ DELIVERY_WEBHOOK_SECRET: "short" }), "/verification-status", {
+  it.each([
+    ["shorter than 32 bytes", "short"],
+    ["not URL-safe", "dlr/secret+Qm7vK2pX9sT4wZ8yB3nC6hJ1x"],
+    ["guessable", "abcdefghijabcdefghijabcdefghijabcdef"],
+  ])("DELIVERY_WEBHOOK_SECRET %s is a settings error", async (_, value) => {
+    const res = await withEnv(envWith({ DELIVERY_WEBHOOK_SECRET: value }), "/verification-status", {
       json: { phone: uniquePhone(), verification_id: "x" },
     });
     expectProblem(res, 500, "misconfigured");
@@ -248,10 +263,36 @@ describe("forged reports", () => {
 });
 
 describe("POST /verification-status", () => {
-  it("a test number's code is delivered at once, with no messages", async () => {
+  it("a test number's code answers in the shape a real number's does: one message, pending, then delivered", async () => {
     const sent = await withEnv(main, "/send-otp", { json: { phone: TEST_NUMBER } });
-    const res = await status(TEST_NUMBER, String(sent.body.verification_id));
-    expect(res.body).toEqual({ status: "delivered", channel: "sms", messages: [], expires_in: expect.any(Number) });
+    const id = String(sent.body.verification_id);
+    const shape = (body: Record<string, unknown>) => ({
+      keys: Object.keys(body).sort(),
+      messages: (body.messages as Record<string, unknown>[]).map((m) => Object.keys(m).sort()),
+    });
+    const realPhone = uniquePhone();
+    const real = await send(realPhone);
+    const first = await status(TEST_NUMBER, id);
+    expect(first.body).toMatchObject({ status: "pending", channel: "sms" });
+    expect(shape(first.body)).toEqual(shape((await status(realPhone, real.id)).body));
+    advance(3000);
+    const later = await status(TEST_NUMBER, id);
+    expect(later.body).toMatchObject({ status: "delivered", messages: [{ channel: "sms", status: "delivered" }] });
+    expect(fast2sms.requests.filter((r) => JSON.stringify(r.body).includes(TEST_NUMBER.slice(3)))).toEqual([]);
+  });
+
+  it("one code's status may be read 60 times, then 429 with Retry-After; a refused read changes nothing", async () => {
+    const phone = uniquePhone();
+    const { id } = await send(phone);
+    for (let i = 0; i < 60; i++) expect((await status(phone, id)).status).toBe(200);
+    const refused = await status(phone, id);
+    expectProblem(refused, 429, "rate_limited");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    // The code itself is untouched: it still verifies.
+    const verified = await withEnv(main, "/verify-otp", {
+      json: { phone, otp: fast2sms.lastCode(), verification_id: id },
+    });
+    expect(verified.status).toBe(200);
   });
 
   it("strangers get the one 404: a made-up id, another number's id, a used code, an expired code", async () => {
@@ -259,7 +300,7 @@ describe("POST /verification-status", () => {
     const other = uniquePhone();
     const mine = await send(phone);
     const theirs = await send(other);
-    expectProblem(await status(phone, "q3Yx0bV1n8WZr5m2Kd7tQAvR2kq9XbTe"), 404, "otp_not_found");
+    expectProblem(await status(phone, "q3Yx0bV1n8WZr5m2Kd7tQAZ0m5WVvR2kq9XbTe"), 404, "otp_not_found");
     expectProblem(await status(phone, theirs.id), 404, "otp_not_found");
 
     const code = fast2sms.lastCode();

@@ -6,13 +6,14 @@
  * a phone: it never counts as a verification, and never changes a code's tries.
  */
 import type { Settings } from "../../kernel/config/settings";
-import { OtpNotFoundError } from "../../kernel/errors/service-error";
+import { describeWait } from "../../kernel/describe-wait";
+import { OtpNotFoundError, RateLimitedError } from "../../kernel/errors/service-error";
 import { log } from "../../kernel/log/log";
 import { type NormalizedPhone, normalizePhone } from "../../kernel/phone/normalize-phone";
 import { dltProblem } from "../../platform/delivery/dlt-reasons";
 import { type ReportingGateway, reportParsers } from "../../platform/delivery/reports/report-parsers";
 import { reportRecipients } from "../../platform/delivery/reports/report-recipients";
-import type { CodeMessage, GatewayReport, MessageStatus } from "../../platform/limiter/limiter-types";
+import type { CodeDelivery, CodeMessage, GatewayReport, MessageStatus } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { Channel } from "../../platform/sms/sms-gateway";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
@@ -112,12 +113,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /**
  * Where the code a verification_id names stands: `delivered` once any of its
  * messages was, `failed` once every one failed (there is no other route to
- * try yet), else `pending`; a test number's code is delivered at once, with
- * no messages. An id whose tag is not this number's is refused before any
+ * try yet), else `pending`; a test number's code answers in the same shape
+ * (testNumberMessages). One code's status may be read STATUS_POLLS_PER_CODE
+ * times, then 429. An id whose tag is not this number's is refused before any
  * storage call; every id that names no live code of this number (unknown,
  * another number's, used, expired, out of tries) is the one 404
  * otp_not_found, as at /verify-otp. No gateway and no failure reason is in
- * the answer. One read of the number's object, which counts nothing.
+ * the answer.
  */
 export async function verificationStatus(
   deps: DeliveryDeps,
@@ -131,11 +133,18 @@ export async function verificationStatus(
   const limiter = limiterFor(deps.limiters, phone.e164);
   const delivery = await storageCall(options(deps), () => limiter.codeDelivery(verificationId, otp.maxAttempts));
   if (delivery === null) throw new OtpNotFoundError();
-  const expiresIn = Math.max(0, Math.ceil((delivery.expiresAt - Date.now()) / 1000));
-  if (deps.settings.testNumbers.has(phone.e164)) {
-    return { status: "delivered", channel: delivery.channel, messages: [], expires_in: expiresIn };
+  if ("refused" in delivery) {
+    const seconds = Math.max(1, Math.ceil(delivery.refused / 1000));
+    throw new RateLimitedError(
+      `This code's status was asked for too often. Try again in ${describeWait(seconds)}, or enter the code.`,
+      { retryAfter: seconds },
+    );
   }
-  const { messages } = delivery;
+  const now = Date.now();
+  const expiresIn = Math.max(0, Math.ceil((delivery.expiresAt - now) / 1000));
+  const messages = deps.settings.testNumbers.has(phone.e164)
+    ? testNumberMessages(delivery, deps.settings.delivery !== undefined, now)
+    : delivery.messages;
   return {
     status: overall(messages),
     channel: messages.at(-1)?.channel ?? delivery.channel,
@@ -154,3 +163,28 @@ function overall(messages: readonly CodeMessage[]): MessageStatus {
   if (messages.length > 0 && messages.every((m) => m.status === "failed")) return "failed";
   return "pending";
 }
+
+/**
+ * What a test number's code shows: no message went out and no report comes,
+ * but the answer has the shape a real number's has, so /verification-status
+ * cannot tell a test number from a real one: one message on the code's
+ * channel, delivered TEST_DELIVERY_MS after the send when reports are
+ * followed (DELIVERY_WEBHOOK_SECRET), else pending, as a real one stays.
+ */
+function testNumberMessages(delivery: CodeDelivery, followed: boolean, now: number): CodeMessage[] {
+  const deliveredAt = delivery.issuedAt + TEST_DELIVERY_MS;
+  const delivered = followed && now >= deliveredAt;
+  return [
+    {
+      channel: delivery.channel,
+      gateway: "test_number",
+      gatewayMessageId: null,
+      status: delivered ? "delivered" : "pending",
+      sentAt: delivery.issuedAt,
+      ...(delivered ? { deliveredAt } : {}),
+    },
+  ];
+}
+
+/** How long after its send a test number's code shows as delivered: about as long as a real SMS takes. */
+const TEST_DELIVERY_MS = 3000;

@@ -37,8 +37,16 @@ function routeOf(method: string, routes: readonly { method: string; path: string
   return routes.filter((r) => r.method === method && r.path !== "/*" && r.path !== "*").at(-1)?.path;
 }
 
-/** A path no route matched, as it may be logged: under /webhooks/, only the gateway's segment is kept. */
+/** A run of token-like characters as long as a secret (32 bytes and more): never logged as it is. */
+const OPAQUE_RUN = /[A-Za-z0-9_~.%+=-]{24,}/g;
+
+/**
+ * A path no route matched, as it may be logged: under /webhooks/, only the
+ * gateway's segment is kept; anywhere else, every run of token-like
+ * characters long enough to be a secret (a webhook URL mistyped or behind a
+ * prefix) is left out.
+ */
 export function withoutSecrets(path: string): string {
   const webhook = /^\/+webhooks(\/+[^/]*)?\/./i.exec(path);
-  return webhook ? `/webhooks${webhook[1] ?? ""}/[secret]` : path;
+  return webhook ? `/webhooks${webhook[1] ?? ""}/[secret]` : path.replace(OPAQUE_RUN, "[redacted]");
 }

@@ -122,7 +122,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Whether a code's SMS or call reached the phone",
     description:
       "For the code that verification_id names: pending until a gateway reports on its message, delivered once one reached the phone, " +
-      "failed once every one failed. Counts nothing, and has no allowance of its own: an id that is not this number's is refused before anything is read. " +
+      "failed once every one failed. An id that is not this number's, or older than its code can be, is refused before anything is read; " +
+      "one code's status may be read 60 times (a poll every 5 s for its whole life), then 429 rate_limited. " +
       "Every id that names no live code of this number (unknown, another number's, used, expired) is the same 404 as at /verify-otp. " +
       "Reports arrive only while the service has DELIVERY_WEBHOOK_SECRET set and the gateway's webhook points at it; until then a message stays pending.",
     tag: "OTP",
@@ -133,7 +134,7 @@ export const OPERATIONS: readonly Operation[] = [
       description: "Where the code's messages stand.",
       schema: verificationStatusResponse,
     },
-    errors: [...BODY_ERRORS, ...PHONE_ERRORS, "otp_not_found", "unavailable", "misconfigured"],
+    errors: [...BODY_ERRORS, ...PHONE_ERRORS, "otp_not_found", "rate_limited", "unavailable", "misconfigured"],
   },
   {
     method: "post",

@@ -21,6 +21,7 @@ import {
   secret,
   testNumbers,
   text,
+  urlSecret,
 } from "./readers";
 
 /**
@@ -239,7 +240,7 @@ export const SETTINGS_GROUPS = {
   ),
   /** Delivery reports from the gateways (POST /webhooks/{gateway}/{DELIVERY_WEBHOOK_SECRET}), when the secret is set. */
   delivery: group(
-    { DELIVERY_WEBHOOK_SECRET: optionalSecret },
+    { DELIVERY_WEBHOOK_SECRET: urlSecret },
     /** Set when DELIVERY_WEBHOOK_SECRET is: only then does the webhook exist, and gateway SMS are followed to the phone. */
     (e) => (e.DELIVERY_WEBHOOK_SECRET === undefined ? undefined : { webhookSecret: e.DELIVERY_WEBHOOK_SECRET }),
   ),

@@ -105,6 +105,24 @@ export const adminToken = setting((v, problem) => {
   return v;
 });
 
+/**
+ * A secret that is part of a URL (DELIVERY_WEBHOOK_SECRET: gateways post to
+ * /webhooks/{gateway}/{secret}): random like ADMIN_TOKEN, since nothing
+ * counts a stranger's wrong guesses at it, and URL-safe, so it matches its
+ * route as written.
+ */
+export const urlSecret = setting((v, problem) => {
+  if (v === undefined || v === "") return undefined;
+  const make = "make one with `openssl rand -hex 32`";
+  if (!longEnough(v)) return problem(`must be at least ${MIN_SECRET_BYTES} bytes; ${make}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(v))
+    return problem(`must use only letters, digits, - and _ (it is part of a URL); ${make}`);
+  if (estimateTokenBits(v) < MIN_ADMIN_TOKEN_BITS) {
+    return problem(`looks guessable and must be random, at least ${MIN_ADMIN_TOKEN_BITS} bits; ${make}`);
+  }
+  return v;
+});
+
 /** A JSON value in a string setting; the message never quotes the value. */
 export const json = <T extends z.ZodMiniType>(schema: T, what: string) =>
   setting((v, problem): z.output<T> | undefined => {

@@ -170,6 +170,7 @@ export type ReportOutcome = "applied" | "unchanged" | "unknown";
 
 /** A live code's delivery, for /verification-status. */
 export interface CodeDelivery {
+  issuedAt: number;
   expiresAt: number;
   /** The channel the code was asked for on. */
   channel: Channel;
@@ -243,7 +244,12 @@ export interface PhoneLimiterRpc {
    */
   recordReports(reports: readonly GatewayReport[]): Promise<ReportOutcome[]>;
   /** A live code's channel, messages and expiry; null for every other id (unknown, used, expired, out of tries). */
-  codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | null>;
+  /**
+   * A live code's messages for /verification-status, counted against the
+   * code's STATUS_POLLS_PER_CODE reads (a refused read writes nothing): null
+   * for no live code, `refused` past them.
+   */
+  codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | { refused: number } | null>;
   /** Operator: the number's state, read-only. */
   inspect(limits: InspectLimits): Promise<NumberInspection>;
   /**

@@ -66,6 +66,8 @@ export interface CodeRecord {
   /** Wrong guesses so far. */
   attempts: number;
   /** The attempt that used it up, once a right guess was made. */
+  /** Reads of its delivery by /verification-status (STATUS_POLLS_PER_CODE at most). */
+  statusReads?: number;
   usedBy: string | null;
   /** The channel it was asked for on; sms when absent. */
   channel?: Channel;
@@ -298,11 +300,21 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     return outcomes;
   }
 
-  async codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | null> {
+  async codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | { refused: number } | null> {
     const now = Date.now();
-    const code = this.load(now).codes.find((c) => c.id === codeId);
+    const state = this.load(now);
+    const code = state.codes.find((c) => c.id === codeId);
     if (!code || !isLive(code, now, maxAttempts)) return null;
-    return { expiresAt: code.expiresAt, channel: code.channel ?? "sms", messages: code.messages ?? [] };
+    // Whoever holds the id may ask, but not without end: the reads of one code are counted on it.
+    if ((code.statusReads ?? 0) >= STATUS_POLLS_PER_CODE) return { refused: code.expiresAt - now };
+    code.statusReads = (code.statusReads ?? 0) + 1;
+    await this.save(state);
+    return {
+      issuedAt: code.issuedAt,
+      expiresAt: code.expiresAt,
+      channel: code.channel ?? "sms",
+      messages: code.messages ?? [],
+    };
   }
 
   async inspect(limits: InspectLimits): Promise<NumberInspection> {
@@ -429,6 +441,9 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     return sql;
   }
 }
+
+/** How often one code's delivery may be read (/verification-status): a poll every 5 s for its whole life. */
+export const STATUS_POLLS_PER_CODE = 60;
 
 /** How long a tombstone stands: longer than any late call can take to arrive (the Worker waits 30 s at most). */
 const TOMBSTONE_MS = HOUR_MS;
