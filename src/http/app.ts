@@ -19,6 +19,7 @@ import { tokenRefreshRoute } from "./routes/token-refresh";
 import { verificationStatusRoute } from "./routes/verification-status";
 import { verifyOtpRoute } from "./routes/verify-otp";
 import { webhooksRoute } from "./routes/webhooks";
+import { whatsAppWebhookRoute } from "./routes/whatsapp-webhook";
 
 /**
  * The Worker's HTTP app: app-wide middleware, the error mapping, and the
@@ -42,6 +43,7 @@ const routes = app
   .route("/", verifyOtpRoute)
   .route("/", verificationStatusRoute)
   .route("/", webhooksRoute)
+  .route("/", whatsAppWebhookRoute)
   .route("/", tokenRefreshRoute)
   .route("/", logoutRoute)
   .route("/", sessionsRoute)

@@ -17,6 +17,7 @@ import type { CodeDelivery, CodeMessage, GatewayReport, MessageStatus } from "..
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { Channel } from "../../platform/sms/sms-gateway";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import type { WhatsAppStatus } from "../../platform/whatsapp/whatsapp-webhook";
 import { isVerificationIdOf } from "./verification-id";
 
 export interface DeliveryDeps {
@@ -56,17 +57,68 @@ export async function receiveReports(
 ): Promise<void> {
   const reports = reportParsers[gateway](body, contentType);
   const recipients = reportRecipients(gateway, body, contentType);
+  await recordOnNumbers(
+    deps,
+    gateway,
+    reports.length,
+    reports.map((r) => ({
+      number: recipients.get(r.messageId),
+      report: {
+        gateway,
+        messageId: r.messageId,
+        status: r.status,
+        ...(r.reason === undefined ? {} : { reason: r.reason }),
+        ...(r.at === undefined ? {} : { at: r.at }),
+      },
+    })),
+  );
+}
+
+/**
+ * WhatsApp's message statuses (a signed POST /webhooks/whatsapp, already
+ * parsed): `delivered` and `read` mark the message delivered, `failed`
+ * marks it failed with Meta's error code as the reason, and `sent` changes
+ * nothing (it is counted as received). Each is matched by its `wamid` among
+ * the WhatsApp messages of the number `recipient_id` names (digits with the
+ * country code), through the same path as the gateways' reports: unknown
+ * ids and numbers change nothing, a storage failure throws (503, Meta
+ * retries), and a repeat changes nothing twice.
+ */
+export async function receiveWhatsAppStatuses(deps: DeliveryDeps, statuses: readonly WhatsAppStatus[]): Promise<void> {
+  await recordOnNumbers(
+    deps,
+    "whatsapp",
+    statuses.length,
+    statuses.flatMap((s) =>
+      s.status === "sent"
+        ? []
+        : [
+            {
+              number: s.recipientId === undefined ? undefined : `+${s.recipientId}`,
+              report: {
+                gateway: "whatsapp",
+                messageId: s.messageId,
+                status: s.status === "failed" ? ("failed" as const) : ("delivered" as const),
+                ...(s.status === "failed" && s.errorCode !== undefined ? { reason: String(s.errorCode) } : {}),
+                ...(s.at === undefined ? {} : { at: s.at }),
+              },
+            },
+          ],
+    ),
+  );
+}
+
+/** Reports, each to the number it names, all of one number's in one call to its object; logged as `delivery.reports`. */
+async function recordOnNumbers(
+  deps: DeliveryDeps,
+  gateway: string,
+  received: number,
+  reports: readonly { number: string | undefined; report: GatewayReport }[],
+): Promise<void> {
   const byNumber = new Map<string, GatewayReport[]>();
-  for (const r of reports) {
-    const e164 = numberOf(recipients.get(r.messageId), deps.settings);
+  for (const { number, report } of reports) {
+    const e164 = numberOf(number, deps.settings);
     if (e164 === undefined) continue;
-    const report: GatewayReport = {
-      gateway,
-      messageId: r.messageId,
-      status: r.status,
-      ...(r.reason === undefined ? {} : { reason: r.reason }),
-      ...(r.at === undefined ? {} : { at: r.at }),
-    };
     byNumber.set(e164, [...(byNumber.get(e164) ?? []), report]);
   }
   let applied = 0;
@@ -78,7 +130,7 @@ export async function receiveReports(
         mine.forEach((report, i) => {
           if (outcomes[i] !== "applied") return;
           applied += 1;
-          const problem = report.status === "failed" ? dltProblem(report.reason) : null;
+          const problem = report.status === "failed" && gateway !== "whatsapp" ? dltProblem(report.reason) : null;
           if (problem !== null) log("sms.dlt_rejected", { gateway, problem });
         });
       }),
@@ -87,7 +139,7 @@ export async function receiveReports(
     log("delivery.report_failed", { gateway, error });
     throw error;
   }
-  log("delivery.reports", { gateway, received: reports.length, applied });
+  log("delivery.reports", { gateway, received, applied });
 }
 
 /** A report's number in E.164, or undefined when it names none this service serves. */

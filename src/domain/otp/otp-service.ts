@@ -61,7 +61,10 @@ export interface SendContext {
   /** The client's network (Cloudflare's request.cf.asn); undefined when unknown or sent through a trusted proxy. */
   asn?: number | undefined;
   turnstileToken: string | undefined;
-  /** `sms` (default) or `voice`: a call that speaks the code, through the first gateway that can call. */
+  /**
+   * `sms` (default), `voice` (a call that speaks the code, through the first gateway that can call) or
+   * `whatsapp` (an authentication template, falling back to the SMS gateways with the same code).
+   */
   channel?: Channel;
 }
 
@@ -80,6 +83,8 @@ export interface SentCode {
   verificationId: string;
   expiresIn: number;
   resendAfter: number;
+  /** The channel the code went out on: the one asked for, or sms after a WhatsApp send fell back. */
+  channel: Channel;
 }
 
 /**
@@ -131,7 +136,9 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
     throw new ChannelNotAvailableError(
       channel === "voice"
         ? "This service cannot call numbers. Ask for the code by SMS."
-        : `This service cannot deliver codes by ${channel}.`,
+        : channel === "whatsapp"
+          ? "This service does not send codes on WhatsApp. Ask for the code by SMS."
+          : `This service cannot deliver codes by ${channel}.`,
     );
   }
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
@@ -140,10 +147,14 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   await takeClientHolds(send);
   await reserveNumber(send);
   await storeCode(send);
-  if (send.testCode === undefined) await deliver(send);
-  else recordTestSend(send);
+  const sentOn = send.testCode === undefined ? await deliver(send) : recordTestSend(send);
   const { otp } = settings;
-  return { verificationId: send.codeId, expiresIn: otp.ttlSeconds, resendAfter: otp.resendCooldownSeconds };
+  return {
+    verificationId: send.codeId,
+    expiresIn: otp.ttlSeconds,
+    resendAfter: otp.resendCooldownSeconds,
+    channel: sentOn,
+  };
 }
 
 /** One send on its way: what it stores and delivers, the holds it takes, and how far it got. */
@@ -289,11 +300,12 @@ async function storeCode(send: PendingSend): Promise<void> {
 
 /**
  * The code to the person, through the gateway (with its failover), then the
- * event counted and remembered as the number's last SMS. On failure the
+ * event counted and remembered as the number's last SMS; resolves with the
+ * channel it went out on (a WhatsApp send may fall back to SMS). On failure the
  * `sms.failed` line is logged and what the send took is given back
  * (giveBackSend says how much), and the send answers 502.
  */
-async function deliver(send: PendingSend): Promise<void> {
+async function deliver(send: PendingSend): Promise<Channel> {
   const { deps, phone, channel } = send;
   try {
     const delivered = await deps.sms.send({
@@ -303,12 +315,12 @@ async function deliver(send: PendingSend): Promise<void> {
       appName: deps.settings.appName,
       autofill: deps.settings.autofill,
     });
-    const via = "gateway" in delivered ? delivered : { gateway: deps.sms.name, failedOverFrom: [] };
+    const via = "gateway" in delivered ? delivered : { gateway: deps.sms.name, channel, failedOverFrom: [] };
     recordDelivery(
       send,
       {
         kind: "sent",
-        channel,
+        channel: via.channel,
         gateway: via.gateway,
         test: false,
         budgetUnits: send.budgetUnits,
@@ -316,6 +328,7 @@ async function deliver(send: PendingSend): Promise<void> {
       },
       { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport },
     );
+    return via.channel;
   } catch (err) {
     const failure = asSmsFailed(deps.sms.name, err);
     const f = failure.failure;
@@ -338,7 +351,7 @@ async function deliver(send: PendingSend): Promise<void> {
 }
 
 /** A test number's send: counted as sent, by no gateway and with no budget. */
-function recordTestSend({ deps, phone, channel }: PendingSend): void {
+function recordTestSend({ deps, phone, channel }: PendingSend): Channel {
   recordOtpEvent(deps, phone, {
     kind: "sent",
     channel,
@@ -347,6 +360,7 @@ function recordTestSend({ deps, phone, channel }: PendingSend): void {
     budgetUnits: 0,
     failedOver: [],
   });
+  return channel;
 }
 
 /** A gateway's failure as the service answers it: anything but SmsFailedError may have gone out (a bug). */

@@ -9,6 +9,7 @@ import type { Settings } from "../../kernel/config/settings";
 import { derivedHmacKey } from "../../kernel/crypto/hmac-key";
 import { log } from "../../kernel/log/log";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
+import type { Channel } from "../../platform/sms/sms-gateway";
 import {
   type NumberMark,
   STATS_SHARDS,
@@ -52,7 +53,7 @@ export type OtpEvent =
   /** A code went out (SMS or call accepted), or a test number got its fixed code. */
   | {
       kind: "sent";
-      channel: "sms" | "voice";
+      channel: Channel;
       gateway: string;
       test: boolean;
       budgetUnits: number;
@@ -61,7 +62,7 @@ export type OtpEvent =
   /** No gateway accepted; `budgetUnits` stay spent when the outcome is unknown. */
   | {
       kind: "send_failed";
-      channel: "sms" | "voice";
+      channel: Channel;
       reason: FailureReason;
       gateways: string[];
       budgetUnits: number;

@@ -155,6 +155,37 @@ export const OPERATIONS: readonly Operation[] = [
     errors: ["not_found", "payload_too_large", "unavailable", "misconfigured"],
   },
   {
+    method: "get",
+    path: "/webhooks/whatsapp",
+    operationId: "verifyWhatsAppWebhook",
+    summary: "Meta's verification handshake for the WhatsApp webhook",
+    description:
+      "Meta calls it when the callback URL is saved: hub.mode=subscribe with hub.verify_token equal to WHATSAPP_VERIFY_TOKEN (compared in constant time) " +
+      "answers 200 with hub.challenge as plain text; anything else is 403. Does not exist (404) while WhatsApp is not configured.",
+    tag: "Webhooks",
+    query: {
+      "hub.mode": "subscribe.",
+      "hub.verify_token": "WHATSAPP_VERIFY_TOKEN.",
+      "hub.challenge": "What to answer with.",
+    },
+    success: { status: 200, contentType: "text/plain", description: "hub.challenge, as it came." },
+    errors: ["not_found", "webhook_verification_failed", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/webhooks/whatsapp",
+    operationId: "receiveWhatsAppStatuses",
+    summary: "WhatsApp's message statuses (its webhook)",
+    description:
+      "Accepted only with X-Hub-Signature-256: the HMAC-SHA256 of the raw body with WHATSAPP_APP_SECRET, compared in constant time; otherwise 401 and nothing changes. " +
+      "statuses[]: delivered or read marks the message delivered, failed marks it failed (Meta's error code kept), sent changes nothing; " +
+      "each is matched by its wamid among the messages of the number recipient_id names. Any signed body answers 200 {}, for unknown ids too. " +
+      "Does not exist (404) while WhatsApp is not configured. At most 3 MB.",
+    tag: "Webhooks",
+    success: { status: 200, contentType: "application/json", description: "Received.", schema: webhookResponse },
+    errors: ["not_found", "webhook_signature_invalid", "payload_too_large", "unavailable", "misconfigured"],
+  },
+  {
     method: "post",
     path: "/token/refresh",
     operationId: "refreshToken",

@@ -36,6 +36,7 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
         verification_id: sent.verificationId,
         expires_in: sent.expiresIn,
         resend_after: sent.resendAfter,
+        channel: sent.channel,
       } satisfies SendOtpResponse,
       200,
     );

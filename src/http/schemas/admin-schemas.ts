@@ -26,7 +26,7 @@ export const adminNumberResponse = z.object({
   last_sms: z.nullable(
     z.object({
       gateway: z.string().check(z.describe("The gateway that accepted it, or those tried when none did.")),
-      channel: z.enum(["sms", "voice"]),
+      channel: z.enum(["sms", "voice", "whatsapp"]),
       at: isoTime("when the send ended."),
       outcome: z
         .enum(["sent", "failed", "unknown"])
@@ -40,7 +40,7 @@ export const adminNumberResponse = z.object({
   deliveries: z
     .array(
       z.object({
-        channel: z.enum(["sms", "voice"]),
+        channel: z.enum(["sms", "voice", "whatsapp"]),
         gateway: z.string().check(z.describe("The gateway that accepted the message.")),
         status: z
           .enum(["pending", "delivered", "failed"])

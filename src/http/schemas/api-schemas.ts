@@ -37,10 +37,10 @@ export const sendOtpBody = z.strictObject({
   ),
   channel: z.optional(
     z
-      .enum(["sms", "voice"])
+      .enum(["sms", "voice", "whatsapp"])
       .check(
         z.describe(
-          "sms (default) or voice: a call that speaks the code, through the first gateway that can call (channel_not_available when none can).",
+          "sms (default); voice: a call that speaks the code, through the first gateway that can call (channel_not_available when none can); whatsapp: a WhatsApp authentication template, falling back to SMS with the same code when WhatsApp cannot deliver (channel_not_available when WhatsApp is not configured).",
         ),
       ),
   ),
@@ -87,6 +87,11 @@ export const sendOtpResponse = z.object({
     ),
   expires_in: seconds("Seconds until the code expires (OTP_TTL_SECONDS)."),
   resend_after: seconds("Seconds until another code may be sent to this number."),
+  channel: z
+    .enum(["sms", "voice", "whatsapp"])
+    .check(
+      z.describe("The channel the code went out on: the one asked for, or sms when a whatsapp send fell back to SMS."),
+    ),
 });
 
 export const verifyOtpResponse = z.object({
@@ -106,7 +111,7 @@ export const verifyOtpResponse = z.object({
 });
 
 const deliveryStatus = z.enum(["pending", "delivered", "failed"]);
-const channel = z.enum(["sms", "voice"]);
+const channel = z.enum(["sms", "voice", "whatsapp"]);
 
 export const verificationStatusResponse = z.object({
   status: deliveryStatus.check(

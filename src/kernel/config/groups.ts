@@ -244,6 +244,64 @@ export const SETTINGS_GROUPS = {
     /** Set when DELIVERY_WEBHOOK_SECRET is: only then does the webhook exist, and gateway SMS are followed to the phone. */
     (e) => (e.DELIVERY_WEBHOOK_SECRET === undefined ? undefined : { webhookSecret: e.DELIVERY_WEBHOOK_SECRET }),
   ),
+  /**
+   * WhatsApp as a channel (the Cloud API's authentication template), when the token, the phone number id
+   * and the template name are set; a partial set is a settings error naming what is missing.
+   */
+  whatsapp: group(
+    {
+      WHATSAPP_ACCESS_TOKEN: optionalText,
+      WHATSAPP_PHONE_NUMBER_ID: optionalText,
+      WHATSAPP_TEMPLATE_NAME: optionalText,
+      WHATSAPP_TEMPLATE_LANGUAGE: text("en"),
+      WHATSAPP_APP_SECRET: optionalText,
+      WHATSAPP_VERIFY_TOKEN: optionalText,
+      WHATSAPP_BASE_URL: httpUrl("https://graph.facebook.com"),
+      WHATSAPP_API_VERSION: text("v25.0"),
+      WHATSAPP_TIMEOUT_MS: int(1000, 30_000, 10_000),
+    },
+    (e) =>
+      e.WHATSAPP_ACCESS_TOKEN === undefined ||
+      e.WHATSAPP_PHONE_NUMBER_ID === undefined ||
+      e.WHATSAPP_TEMPLATE_NAME === undefined
+        ? undefined
+        : {
+            accessToken: e.WHATSAPP_ACCESS_TOKEN,
+            phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
+            templateName: e.WHATSAPP_TEMPLATE_NAME,
+            language: e.WHATSAPP_TEMPLATE_LANGUAGE,
+            /** Signs Meta's webhooks (X-Hub-Signature-256); without it every POST /webhooks/whatsapp is 401. */
+            appSecret: e.WHATSAPP_APP_SECRET ?? "",
+            /** What Meta's handshake must present; without it every handshake is 403. */
+            verifyToken: e.WHATSAPP_VERIFY_TOKEN ?? "",
+            baseUrl: e.WHATSAPP_BASE_URL,
+            apiVersion: e.WHATSAPP_API_VERSION,
+            timeoutMs: e.WHATSAPP_TIMEOUT_MS,
+          },
+    (_value, e) => {
+      const required = ["WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_TEMPLATE_NAME"] as const;
+      const set = required.filter((name) => e[name] !== undefined);
+      const issues: { name: string; message: string }[] =
+        set.length === 0 || set.length === required.length
+          ? []
+          : required
+              .filter((name) => e[name] === undefined)
+              .map((name) => ({
+                name,
+                message: `is missing: WhatsApp needs ${required.join(", ")} together (${set.join(", ")} ${set.length === 1 ? "is" : "are"} set)`,
+              }));
+      if (e.WHATSAPP_PHONE_NUMBER_ID !== undefined && !/^\d{1,32}$/.test(e.WHATSAPP_PHONE_NUMBER_ID)) {
+        issues.push({
+          name: "WHATSAPP_PHONE_NUMBER_ID",
+          message: "must be the phone number's numeric id (not the number)",
+        });
+      }
+      if (!/^v\d{1,3}\.\d{1,2}$/.test(e.WHATSAPP_API_VERSION)) {
+        issues.push({ name: "WHATSAPP_API_VERSION", message: "must be a Graph API version such as v25.0" });
+      }
+      return issues;
+    },
+  ),
   firebase: group(
     { FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file") },
     /** Set when FIREBASE_SERVICE_ACCOUNT is: verify-otp then also returns a Firebase custom token. */

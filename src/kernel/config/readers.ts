@@ -252,7 +252,7 @@ export interface Group<T> {
 export function group<S extends Record<string, z.ZodMiniType>, T>(
   shape: S,
   build: (env: z.output<z.ZodMiniObject<S>>) => T,
-  check?: (value: T) => Issue[],
+  check?: (value: T, env: z.output<z.ZodMiniObject<S>>) => Issue[],
 ): Group<T> {
   const schema = z.object(shape);
   return {
@@ -264,7 +264,7 @@ export function group<S extends Record<string, z.ZodMiniType>, T>(
         return undefined;
       }
       const value = build(result.data);
-      if (check) issues.push(...check(value));
+      if (check) issues.push(...check(value, result.data));
       return { value };
     },
   };

@@ -73,7 +73,7 @@ export const ERROR_CATALOG = {
   channel_not_available: {
     status: 400,
     title: "Channel not available",
-    when: '`"channel": "voice"` asked for, and no gateway in `SMS_PROVIDERS` can make a call (2Factor can)',
+    when: '`"channel": "voice"` asked for, and no gateway in `SMS_PROVIDERS` can make a call (2Factor can); or `"channel": "whatsapp"` without the WhatsApp settings',
   },
   sms_failed: {
     status: 502,
@@ -110,6 +110,16 @@ export const ERROR_CATALOG = {
     status: 401,
     title: "Admin token required",
     when: "an `/admin` call without `Authorization: Bearer <ADMIN_TOKEN>`, or with another token; `WWW-Authenticate: Bearer` set",
+  },
+  webhook_signature_invalid: {
+    status: 401,
+    title: "Webhook signature invalid",
+    when: "a `POST /webhooks/whatsapp` without a valid `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with `WHATSAPP_APP_SECRET`); nothing is recorded",
+  },
+  webhook_verification_failed: {
+    status: 403,
+    title: "Webhook verification failed",
+    when: "a `GET /webhooks/whatsapp` handshake that is not `hub.mode=subscribe` with the right `hub.verify_token` (`WHATSAPP_VERIFY_TOKEN`)",
   },
   not_found: {
     status: 404,

@@ -116,6 +116,12 @@ export interface SmsFailure {
    * gateway's own anti-spam check, and it says nothing about the gateway's health.
    */
   recipientLimited?: boolean;
+  /**
+   * The recipient cannot be reached on this channel (not on WhatsApp, or Meta
+   * holds the message back): it says nothing about the gateway's health, and
+   * the channel the send falls back to may still reach them.
+   */
+  channelUnreachable?: boolean;
   reason: string;
   httpStatus?: number;
   gatewayCode?: number;
@@ -187,5 +193,9 @@ export class InvalidTokenError extends coded("invalid_token", ServiceError) {
 
 /** An /admin call without the operator's token (ADMIN_TOKEN), or with another one. */
 export class AdminUnauthorizedError extends coded("admin_unauthorized", ServiceError) {}
+
+export class WebhookSignatureInvalidError extends coded("webhook_signature_invalid", ServiceError) {}
+
+export class WebhookVerificationFailedError extends coded("webhook_verification_failed", ServiceError) {}
 
 export class SessionNotFoundError extends coded("session_not_found", ServiceError) {}

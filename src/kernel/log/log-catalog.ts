@@ -76,6 +76,14 @@ export interface LogEvents {
   "sms.sent": GatewayCallFields & { failed_over_from?: string[] | undefined };
   /** One gateway of a failover send failed; the next one may still deliver. */
   "sms.gateway_failed": GatewayCallFields & GatewayFailureFields & { breaker: string };
+  /** WhatsApp refused a send for its own settings (template, token): `check` names the settings; the send went on to SMS. */
+  "whatsapp.misconfigured": {
+    to: LoggedPhone;
+    check: string[];
+    provider_code: number | undefined;
+    http_status: number | undefined;
+    fbtrace_id: string | undefined;
+  };
   /** Local development: a code went to the dev outbox instead of a gateway. */
   "sms.outbox": { to: LoggedPhone; note: string };
   /** Taking back a storage call that failed or answered late failed too (storage-call.ts). */
@@ -114,6 +122,10 @@ export const LOG_CATALOG = {
   "sms.failed": { level: "error", when: "a send answered 502: no gateway delivered the code" },
   "sms.sent": { level: "info", when: "a gateway accepted the message" },
   "sms.gateway_failed": { level: "warn", when: "one gateway failed; failover may try the next" },
+  "whatsapp.misconfigured": {
+    level: "error",
+    when: "WhatsApp refused a send for the template or the token; the send fell back to SMS",
+  },
   "sms.outbox": { level: "info", when: "the console gateway kept a code in the dev outbox" },
   "storage.undo_failed": { level: "error", when: "a late or failed storage call could not be taken back" },
   "otp.give_back_failed": { level: "error", when: "what a refused or failed send took could not be given back" },

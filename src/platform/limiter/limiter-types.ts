@@ -122,7 +122,7 @@ export type AttemptOutcome =
 export interface LastSms {
   /** The gateway that accepted it, or the gateways tried when none did. */
   gateway: string;
-  channel: "sms" | "voice";
+  channel: Channel;
   at: number;
   outcome: "sent" | "failed" | "unknown";
 }

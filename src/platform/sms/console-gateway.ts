@@ -19,7 +19,8 @@ export function createConsoleGateway(cfg: GatewaySettings["console"]): SmsGatewa
     name: "console",
     channels: ["sms", "voice"],
     async send(message) {
-      const channel = channelOf(message);
+      // The console gateway never sees whatsapp (it delivers on sms and voice only).
+      const channel = channelOf(message) === "voice" ? "voice" : "sms";
       const text =
         channel === "voice" ? `(voice call) ${otpText({ ...message, autofill: undefined })}` : otpText(message);
       const messageId = `console-${crypto.randomUUID()}`;

@@ -11,6 +11,11 @@ export interface FailoverOptions {
   /** How long one send may take across every gateway it tries (SMS_SEND_DEADLINE_MS). */
   deadlineMs: number;
   breaker?: BreakerOptions;
+  /**
+   * The channel a send goes on to, with the same code, once every gateway of
+   * the channel asked for failed (whatsapp → sms): one send for every limit.
+   */
+  fallback?: Partial<Record<Channel, Channel>>;
 }
 
 /**
@@ -29,6 +34,10 @@ export interface FailoverOptions {
  *
  * The final failure is `unknown` when any attempt's was (a message may still
  * arrive), else `not_sent`. One attempt's failure is passed on as it is.
+ *
+ * A channel with a `fallback` (whatsapp → sms) tries its own gateways first
+ * and then those of the fallback channel, in the same way and with the same
+ * code; the answer names the channel that went out.
  *
  * Logs, number masked, never the code or a key: `sms.sent` (gateway, channel,
  * duration_ms) and one `sms.gateway_failed` line per failed attempt (gateway,
@@ -53,10 +62,15 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
     name: gateways.map((g) => g.name).join(","),
     channels,
     async send(message: OtpMessage): Promise<SmsDelivered> {
-      const channel = channelOf(message);
-      const able = gateways
-        .filter((gateway) => gateway.channels.includes(channel))
-        .map((gateway) => ({ gateway, breaker: breakerFor(gateway, channel) }));
+      const asked = channelOf(message);
+      const next = options.fallback?.[asked];
+      const route = next === undefined || next === asked ? [asked] : [asked, next];
+      const able = route.flatMap((channel) =>
+        gateways
+          .filter((gateway) => gateway.channels.includes(channel))
+          .map((gateway) => ({ gateway, channel, breaker: breakerFor(gateway, channel) })),
+      );
+      const channel = asked;
       if (able.length === 0) {
         throw new SmsFailedError({
           gateway: gateways.map((g) => g.name).join(","),
@@ -72,7 +86,7 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
       const skipped = able.filter((e) => !order.includes(e)).map((e) => e.gateway.name);
       const started = now();
       const failures: SmsFailure[] = [];
-      for (const [index, { gateway, breaker }] of order.entries()) {
+      for (const [index, { gateway, channel: on, breaker }] of order.entries()) {
         const left = options.deadlineMs - (now() - started);
         if (failures.length > 0 && left < MIN_ATTEMPT_MS) break;
         // The last resort (every breaker open, or nothing tried yet at the end) is tried whatever its breaker says.
@@ -83,12 +97,12 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
         }
         const attemptStart = now();
         try {
-          const accepted = await gateway.send(message, { timeoutMs: Math.max(1, left) });
+          const accepted = await gateway.send({ ...message, channel: on }, { timeoutMs: Math.max(1, left) });
           breaker.recordSuccess();
           log("sms.sent", {
             to: message.to,
             gateway: gateway.name,
-            channel,
+            channel: on,
             duration_ms: now() - attemptStart,
             ...(failures.length > 0 ? { failed_over_from: failures.map((f) => f.gateway) } : {}),
           });
@@ -96,19 +110,20 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
             messageId: accepted.messageId,
             ...(accepted.simulatedReport ? { simulatedReport: accepted.simulatedReport } : {}),
             gateway: gateway.name,
+            channel: on,
             failedOverFrom: failures.map((f) => f.gateway),
           };
         } catch (err) {
           const failure = asFailure(gateway.name, err);
           // A refusal of the recipient says the gateway works; it must not open the breaker.
           const recipient = failure.numberRefused === true || failure.recipientLimited === true;
-          if (recipient) breaker.recordSuccess();
+          if (recipient || failure.channelUnreachable === true) breaker.recordSuccess();
           else breaker.recordFailure();
           failures.push(failure);
           log("sms.gateway_failed", {
             to: message.to,
             gateway: gateway.name,
-            channel,
+            channel: on,
             duration_ms: now() - attemptStart,
             ...gatewayFailureFields(failure),
             breaker: breaker.state,

@@ -1,10 +1,10 @@
 import { type Autofill, otpMessageText } from "../../kernel/otp-message";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 
-/** How a code reaches the phone: a text message, or a call that speaks the digits. */
-export type Channel = "sms" | "voice";
+/** How a code reaches the phone: a text message, a call that speaks the digits, or a WhatsApp authentication template. */
+export type Channel = "sms" | "voice" | "whatsapp";
 
-export const CHANNELS = ["sms", "voice"] as const satisfies readonly Channel[];
+export const CHANNELS = ["sms", "voice", "whatsapp"] as const satisfies readonly Channel[];
 
 /** One OTP to deliver. */
 export interface OtpMessage {
@@ -44,6 +44,8 @@ export interface SmsAccepted {
 /** Which gateway accepted a message, its id there, and the ones tried before it that failed (failover-gateway.ts says so). */
 export interface SmsDelivered extends SmsAccepted {
   gateway: string;
+  /** The channel it went out on: the one asked for, or the one a send fell back to (whatsapp → sms). */
+  channel: Channel;
   failedOverFrom: string[];
 }
 

@@ -18,6 +18,8 @@ export interface WhatsAppStatus {
   at?: number;
   /** The send's `biz_opaque_callback_data`, echoed back. */
   callbackData?: string;
+  /** `recipient_id`: the recipient's number, digits with the country code (no `+`). */
+  recipientId?: string;
 }
 
 type Query = URLSearchParams | Record<string, string | string[] | undefined>;
@@ -103,12 +105,15 @@ function statusOf(s: Record<string, unknown>): WhatsAppStatus | undefined {
   const errorCode = typeof firstError?.code === "number" ? firstError.code : undefined;
   const seconds = typeof s.timestamp === "string" && /^\d{1,12}$/.test(s.timestamp) ? Number(s.timestamp) : undefined;
   const callbackData = s.biz_opaque_callback_data;
+  const recipientId =
+    typeof s.recipient_id === "string" && /^\d{1,20}$/.test(s.recipient_id) ? s.recipient_id : undefined;
   return {
     messageId: id,
     status: status as WhatsAppStatus["status"],
     ...(errorCode !== undefined ? { errorCode } : {}),
     ...(seconds !== undefined ? { at: seconds * 1000 } : {}),
     ...(typeof callbackData === "string" && callbackData !== "" ? { callbackData } : {}),
+    ...(recipientId !== undefined ? { recipientId } : {}),
   };
 }
 
