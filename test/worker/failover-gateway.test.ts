@@ -164,6 +164,7 @@ describe("createFailoverGateway", () => {
     expect(await createFailoverGateway([a, b], { deadlineMs: 10_000 }).send(message)).toEqual({
       messageId: "b-1",
       gateway: "b",
+      channel: "sms",
       failedOverFrom: ["a"],
     });
   });

@@ -18,6 +18,7 @@ describe("send → verify with Fast2SMS", () => {
       verification_id: expect.stringMatching(/^[A-Za-z0-9_-]{38}$/),
       expires_in: 300,
       resend_after: 30,
+      channel: "sms",
     });
     expect(sent.headers.get("cache-control")).toBe("no-store");
 

@@ -75,6 +75,7 @@ describe("GET /openapi.json", () => {
       "verification_id",
       "expires_in",
       "resend_after",
+      "channel",
     ]);
     const verify = (doc.paths as Json)["/verify-otp"].post.responses["200"].content["application/json"].schema;
     expect(verify.required).not.toContain("firebase_token");

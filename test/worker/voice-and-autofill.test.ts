@@ -47,7 +47,15 @@ describe("voice: a call that speaks the code", () => {
     );
   });
 
-  it.each(["VOICE", "whatsapp", "", 1, null])("channel %j is 400 invalid_request", async (channel) => {
+  it("channel whatsapp without the WhatsApp settings is 400 channel_not_available", async () => {
+    expectProblem(
+      await callWith(ALL, "/send-otp", { json: { phone: uniquePhone(), channel: "whatsapp" } }),
+      400,
+      "channel_not_available",
+    );
+  });
+
+  it.each(["VOICE", "WhatsApp", "", 1, null])("channel %j is 400 invalid_request", async (channel) => {
     expectProblem(
       await callWith(ALL, "/send-otp", { json: { phone: uniquePhone(), channel } }),
       400,

@@ -156,10 +156,23 @@ describe("parseStatuses", () => {
       ],
     );
     expect(parseStatuses(body)).toEqual([
-      { messageId: "wamid.A", status: "sent", at: 1751142880000, callbackData: "otp-1" },
-      { messageId: "wamid.A", status: "delivered", at: 1751142884000, callbackData: "otp-1" },
-      { messageId: "wamid.B", status: "failed", errorCode: 131049, at: 1751142888000, callbackData: "otp-7f3a" },
-      { messageId: "wamid.C", status: "read", at: 1751142890000 },
+      { messageId: "wamid.A", status: "sent", at: 1751142880000, callbackData: "otp-1", recipientId: "919876543210" },
+      {
+        messageId: "wamid.A",
+        status: "delivered",
+        at: 1751142884000,
+        callbackData: "otp-1",
+        recipientId: "919876543210",
+      },
+      {
+        messageId: "wamid.B",
+        status: "failed",
+        errorCode: 131049,
+        at: 1751142888000,
+        callbackData: "otp-7f3a",
+        recipientId: "919876543210",
+      },
+      { messageId: "wamid.C", status: "read", at: 1751142890000, recipientId: "919876543210" },
     ]);
     expect(parseStatuses(JSON.stringify(body))).toEqual(parseStatuses(body));
   });
@@ -168,8 +181,8 @@ describe("parseStatuses", () => {
     const a = status({ id: "wamid.A", status: "delivered", timestamp: "1" });
     const body = post([a, a, status({ id: "wamid.A", status: "failed", errors: [{ code: 131026 }] })]);
     expect(parseStatuses(body)).toEqual([
-      { messageId: "wamid.A", status: "delivered", at: 1000 },
-      { messageId: "wamid.A", status: "failed", errorCode: 131026 },
+      { messageId: "wamid.A", status: "delivered", at: 1000, recipientId: "919876543210" },
+      { messageId: "wamid.A", status: "failed", errorCode: 131026, recipientId: "919876543210" },
     ]);
   });
 
@@ -179,7 +192,14 @@ describe("parseStatuses", () => {
       status({ id: "wamid.X", status: "deleted" }),
       status({ status: "delivered" }),
       status({ id: 42, status: "delivered" }),
-      status({ id: "wamid.OK", status: "failed", timestamp: "soon", errors: "none", biz_opaque_callback_data: 7 }),
+      status({
+        id: "wamid.OK",
+        status: "failed",
+        timestamp: "soon",
+        errors: "none",
+        biz_opaque_callback_data: 7,
+        recipient_id: "+91 98765",
+      }),
     ]);
     expect(parseStatuses(body)).toEqual([{ messageId: "wamid.OK", status: "failed" }]);
   });
