@@ -375,3 +375,16 @@ describe("WhatsApp's message statuses", () => {
     }
   });
 });
+
+describe("the sign-in page", () => {
+  it('offers "Send on WhatsApp" only when WhatsApp is configured, under the same CSP', async () => {
+    const withWhatsApp = await withEnv(main, "/");
+    expect(withWhatsApp.status).toBe(200);
+    expect(String(withWhatsApp.body.raw)).toContain('id="send-whatsapp"');
+    const without = await withEnv(envWith({}), "/");
+    expect(String(without.body.raw)).not.toContain('id="send-whatsapp"');
+    // The one script is the same either way, so is its hash in the policy.
+    expect(withWhatsApp.headers.get("content-security-policy")).toBe(without.headers.get("content-security-policy"));
+    expect(withWhatsApp.headers.get("content-security-policy")).toMatch(/script-src 'sha256-/);
+  });
+});

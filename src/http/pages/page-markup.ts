@@ -11,6 +11,8 @@ export interface SignInPageView {
   appName: string;
   /** Whether to include the dev outbox panel (SMS_PROVIDER=console only). */
   devOutbox: boolean;
+  /** Whether to offer "Send on WhatsApp" next to the SMS button (WhatsApp configured). */
+  whatsapp?: boolean;
   /** A sentence explaining why nobody can sign in right now (e.g. misconfigured settings). */
   problem?: string;
 }
@@ -43,10 +45,15 @@ ${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p
 <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" required autofocus aria-describedby="phone-hint phone-error"${off ? html` disabled` : null}>
 <p class="error" id="phone-error" aria-live="polite"></p>
 <button type="submit" id="send"${off ? html` disabled` : null}>Send code</button>
-</form>
+${
+  view.whatsapp
+    ? html`<button type="button" class="secondary" id="send-whatsapp"${off ? html` disabled` : null}>Send on WhatsApp</button>
+`
+    : null
+}</form>
 <form id="code-form" method="post" novalidate hidden>
 <p id="sent-note" aria-live="polite"></p>
-<label for="code">Code from the SMS</label>
+<label for="code"><span id="code-label">Code from the SMS</span></label>
 <input id="code" name="otp" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="12" required aria-describedby="sent-note code-error">
 <p class="error" id="code-error" aria-live="polite"></p>
 <button type="submit" id="verify">Verify</button>

@@ -19,7 +19,11 @@ export const signInPageRoute = new Hono<AppEnv>().get("/", async (c) => {
   let status: 200 | 500 = 200;
   try {
     const settings = loadSettings(c.env);
-    view = { appName: settings.appName, devOutbox: settings.smsGateway === "console" };
+    view = {
+      appName: settings.appName,
+      devOutbox: settings.smsGateway === "console",
+      whatsapp: settings.whatsapp !== undefined,
+    };
     if (settings.turnstile) {
       view.problem =
         "This page cannot send codes while the bot check is on (TURNSTILE_SECRET_KEY is set): it has no Turnstile widget. Sign in from your app, which shows the widget.";

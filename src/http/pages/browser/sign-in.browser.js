@@ -8,7 +8,9 @@
   var phoneForm = byId("phone-form"),
     phoneInput = byId("phone"),
     phoneError = byId("phone-error"),
-    sendButton = byId("send");
+    sendButton = byId("send"),
+    whatsappButton = byId("send-whatsapp"),
+    codeLabel = byId("code-label");
   var codeForm = byId("code-form"),
     codeInput = byId("code"),
     codeError = byId("code-error"),
@@ -110,14 +112,21 @@
     success.hidden = view !== success;
   }
 
-  async function send(again) {
+  /** The channel asked for by the first send (a resend asks for the same): sms, or whatsapp. */
+  var channel = "sms";
+
+  /** @param {boolean} again @param {string} [on] */
+  async function send(again, on) {
     if (busy) return;
+    if (!again) channel = on || "sms";
     var input = again ? codeInput : phoneInput,
       slot = again ? codeError : phoneError;
-    var button = again ? resendButton : sendButton;
+    var button = again ? resendButton : channel === "whatsapp" ? whatsappButton : sendButton;
     var mine = generation;
     setBusy(button, "Sending…");
-    var result = await post("/send-otp", { phone: again ? phone : phoneInput.value });
+    var body = { phone: again ? phone : phoneInput.value };
+    if (channel === "whatsapp") body.channel = "whatsapp";
+    var result = await post("/send-otp", body);
     setBusy(button, "");
     if (mine !== generation) return;
     if (!result.ok) {
@@ -136,7 +145,9 @@
     verificationId = result.data.verification_id;
     setError(phoneInput, phoneError, "");
     setError(codeInput, codeError, "");
-    sentNote.textContent = `${(again ? "We sent a new code to " : "We sent a code to ") + phone}.`;
+    var onWhatsApp = result.data.channel === "whatsapp";
+    sentNote.textContent = `${(again ? "We sent a new code to " : "We sent a code to ") + phone}${onWhatsApp ? " on WhatsApp" : ""}.`;
+    codeLabel.textContent = onWhatsApp ? "Code from WhatsApp" : "Code from the SMS";
     codeInput.value = "";
     show(codeForm);
     startCountdown(result.data.resend_after);
@@ -343,6 +354,11 @@
     event.preventDefault();
     void verify();
   });
+  if (whatsappButton) {
+    whatsappButton.addEventListener("click", function () {
+      void send(false, "whatsapp");
+    });
+  }
   resendButton.addEventListener("click", function () {
     void send(true);
   });
