@@ -21,12 +21,12 @@ describe("invalid_request", () => {
     [
       "a channel that is not offered",
       { phone: "+919876543210", channel: "pigeon" },
-      /^Field "channel" must be one of: sms, voice\.$/,
+      /^Field "channel" must be one of: sms, voice, whatsapp\.$/,
     ],
     [
       "a channel of the wrong type",
       { phone: "+919876543210", channel: 1 },
-      /^Field "channel" must be one of: sms, voice\.$/,
+      /^Field "channel" must be one of: sms, voice, whatsapp\.$/,
     ],
   ];
   for (const [name, body, detail] of cases) {
