@@ -203,6 +203,16 @@ describe("sending on WhatsApp", () => {
     });
   }
 
+  it("too many messages to this person (131056) stops the send: an SMS would get round WhatsApp's check", async () => {
+    const environment = envWith(WHATSAPP);
+    const phone = uniquePhone();
+    whatsapp.respond(graphError(400, 131056));
+    const res = await sendOn(phone, "whatsapp", environment);
+    expectProblem(res, 502, "sms_failed");
+    expect(whatsapp.requests).toHaveLength(1);
+    expect(fast2sms.requests).toHaveLength(0);
+  });
+
   it("an unknown outcome (a 5xx) goes on to SMS like an SMS gateway's, with the same code", async () => {
     const environment = envWith(WHATSAPP);
     const phone = uniquePhone();

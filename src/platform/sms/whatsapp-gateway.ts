@@ -17,6 +17,9 @@ export type WhatsAppSettings = NonNullable<Settings["whatsapp"]>;
  *   as `whatsapp.misconfigured` with the settings to check; on to SMS.
  * - `unknown` (timeout, 5xx, an unreadable answer): like an SMS gateway's
  *   unknown outcome, the message may arrive; on to SMS.
+ * - 131056 (too many messages to this number in a short time): not sent,
+ *   and the chain stops, as for Fast2SMS's repeated-message refusal: an SMS
+ *   would get round WhatsApp's check on messages to one person.
  * - `refused` (anything else): not sent; on to SMS.
  * The access token is only ever in the request's Authorization header.
  */
@@ -54,6 +57,7 @@ export function createWhatsAppGateway(settings: WhatsAppSettings): SmsGateway {
           delivery: err.kind === "unknown" ? "unknown" : "not_sent",
           retryable: err.retryable,
           ...(err.kind === "recipient_unreachable" ? { channelUnreachable: true } : {}),
+          ...(err.code === PAIR_RATE_LIMIT ? { recipientLimited: true } : {}),
           reason: err.message,
           ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
           ...(err.code === undefined ? {} : { gatewayCode: err.code }),
@@ -62,3 +66,6 @@ export function createWhatsAppGateway(settings: WhatsAppSettings): SmsGateway {
     },
   };
 }
+
+/** WhatsApp's "pair rate limit": too many messages from this business number to this person just now. */
+const PAIR_RATE_LIMIT = 131056;
