@@ -3,7 +3,7 @@ import { type ApiResponse, envWith, uniquePhone, withEnv } from "../helpers/api"
 import { FakeWhatsApp, graphError, sent, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
 import { captureConsole, GATEWAY_KEYS } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
-import { setUpWorkerTest } from "../helpers/setup";
+import { advance, setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
 const whatsapp = new FakeWhatsApp();
@@ -396,5 +396,20 @@ describe("the sign-in page", () => {
     // The one script is the same either way, so is its hash in the policy.
     expect(withWhatsApp.headers.get("content-security-policy")).toBe(without.headers.get("content-security-policy"));
     expect(withWhatsApp.headers.get("content-security-policy")).toMatch(/script-src 'sha256-/);
+  });
+});
+
+describe("a test number on WhatsApp answers /verification-status like a real number", () => {
+  it("with WhatsApp's webhook checkable and no DELIVERY_WEBHOOK_SECRET, its code shows delivered too", async () => {
+    const testNumber = "+919999999998";
+    const environment = envWith({ ...WHATSAPP, TEST_PHONE_NUMBERS: `${testNumber}:123456` });
+    const sent = await sendOn(testNumber, "whatsapp", environment);
+    expect(sent.status).toBe(200);
+    expect(whatsapp.requests).toHaveLength(0);
+    advance(3000);
+    const res = await withEnv(environment, "/verification-status", {
+      json: { phone: testNumber, verification_id: sent.body.verification_id },
+    });
+    expect(res.body).toMatchObject({ status: "delivered", messages: [{ channel: "whatsapp", status: "delivered" }] });
   });
 });

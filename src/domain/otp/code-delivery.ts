@@ -116,7 +116,8 @@ async function recordOnNumbers(
   reports: readonly { number: string | undefined; report: GatewayReport }[],
 ): Promise<void> {
   const byNumber = new Map<string, GatewayReport[]>();
-  for (const { number, report } of reports) {
+  // One post's work is bounded: a gateway batches at most a thousand reports (Meta's own limit per post).
+  for (const { number, report } of reports.slice(0, MAX_REPORTS_PER_POST)) {
     const e164 = numberOf(number, deps.settings);
     if (e164 === undefined) continue;
     byNumber.set(e164, [...(byNumber.get(e164) ?? []), report]);
@@ -195,7 +196,7 @@ export async function verificationStatus(
   const now = Date.now();
   const expiresIn = Math.max(0, Math.ceil((delivery.expiresAt - now) / 1000));
   const messages = deps.settings.testNumbers.has(phone.e164)
-    ? testNumberMessages(delivery, deps.settings.delivery !== undefined, now)
+    ? testNumberMessages(delivery, reportsFollowed(deps.settings, delivery.channel), now)
     : delivery.messages;
   return {
     status: overall(messages),
@@ -221,7 +222,7 @@ function overall(messages: readonly CodeMessage[]): MessageStatus {
  * but the answer has the shape a real number's has, so /verification-status
  * cannot tell a test number from a real one: one message on the code's
  * channel, delivered TEST_DELIVERY_MS after the send when reports are
- * followed (DELIVERY_WEBHOOK_SECRET), else pending, as a real one stays.
+ * followed on its channel (reportsFollowed), else pending, as a real one stays.
  */
 function testNumberMessages(delivery: CodeDelivery, followed: boolean, now: number): CodeMessage[] {
   const deliveredAt = delivery.issuedAt + TEST_DELIVERY_MS;
@@ -240,3 +241,15 @@ function testNumberMessages(delivery: CodeDelivery, followed: boolean, now: numb
 
 /** How long after its send a test number's code shows as delivered: about as long as a real SMS takes. */
 const TEST_DELIVERY_MS = 3000;
+
+/** The most reports one webhook post is read for; the rest of a larger one is ignored. */
+const MAX_REPORTS_PER_POST = 1000;
+
+/**
+ * Whether a real code's messages on `channel` get reports, so a test
+ * number's code answers the same way: WhatsApp's when its webhook can be
+ * checked (WHATSAPP_APP_SECRET), the gateways' when DELIVERY_WEBHOOK_SECRET is set.
+ */
+function reportsFollowed(settings: Settings, channel: Channel): boolean {
+  return channel === "whatsapp" ? (settings.whatsapp?.appSecret ?? "") !== "" : settings.delivery !== undefined;
+}
