@@ -13,6 +13,7 @@ import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limi
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { type DeliveryFigures, deliveryFigures } from "../stats/delivery-stats";
 import { type DayCounts, REFUSAL_REASONS, readDay } from "../stats/otp-events";
 
 export interface AdminDeps {
@@ -129,6 +130,8 @@ export interface DayStats {
   failures: Record<string, number>;
   /** Sends refused by a limit before anything was sent: neither sends nor failures. */
   refused: { total: number; by_reason: Record<string, number> };
+  /** The day's messages by gateway and channel, from the sends and their delivery reports (delivery-stats.ts). */
+  delivery: DeliveryFigures;
 }
 
 /** Decimals the API gives conversion_rate to (a rate of distinct numbers; more digits only add noise). */
@@ -191,5 +194,6 @@ export async function dayStats(deps: AdminDeps, day: string): Promise<DayStats> 
     by_gateway: byGateway,
     by_country: byKey("by_country"),
     ...failuresAndRefusals(counts),
+    delivery: deliveryFigures(counts),
   };
 }

@@ -16,13 +16,17 @@ import { reportRecipients } from "../../platform/delivery/reports/report-recipie
 import type { CodeDelivery, CodeMessage, GatewayReport, MessageStatus } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { Channel } from "../../platform/sms/sms-gateway";
+import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import type { WhatsAppStatus } from "../../platform/whatsapp/whatsapp-webhook";
+import { type CountedReport, recordDeliveryReports } from "../stats/delivery-stats";
 import { isVerificationIdOf } from "./verification-id";
 
 export interface DeliveryDeps {
   settings: Settings;
   limiters: DurableObjectNamespace<PhoneLimiter>;
+  /** The day's delivery figures (delivery-stats.ts), counted after the response. */
+  stats: DurableObjectNamespace<StatsCounter>;
   background: (work: Promise<unknown>) => void;
 }
 
@@ -123,14 +127,17 @@ async function recordOnNumbers(
     byNumber.set(e164, [...(byNumber.get(e164) ?? []), report]);
   }
   let applied = 0;
+  const counted: CountedReport[] = [];
   try {
     await Promise.all(
       [...byNumber].map(async ([e164, mine]) => {
         const limiter = limiterFor(deps.limiters, e164);
         const outcomes = await storageCall(options(deps), () => limiter.recordReports(mine));
         mine.forEach((report, i) => {
-          if (outcomes[i] !== "applied") return;
+          const outcome = outcomes[i];
+          if (typeof outcome !== "object") return;
           applied += 1;
+          counted.push({ ...outcome, reason: report.reason });
           const problem = report.status === "failed" && gateway !== "whatsapp" ? dltProblem(report.reason) : null;
           if (problem !== null) log("sms.dlt_rejected", { gateway, problem });
         });
@@ -139,6 +146,9 @@ async function recordOnNumbers(
   } catch (error) {
     log("delivery.report_failed", { gateway, error });
     throw error;
+  } finally {
+    // Counted once, when applied: a gateway's retry after a 503 changes (and counts) nothing twice.
+    recordDeliveryReports(deps, counted);
   }
   log("delivery.reports", { gateway, received, applied });
 }

@@ -37,6 +37,7 @@ import {
 } from "../guards/send-quotas";
 import { idQuota, verifyAllowanceFrom, verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
+import { countDeliveryReports } from "../stats/delivery-stats";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
 import { generateCode } from "./generate-code";
@@ -444,14 +445,15 @@ function recordDelivery(
   const messageId = accepted?.messageId;
   deps.background(
     recorded.then(
-      () => (simulated && messageId ? simulateReport(limiter, gateway, messageId, simulated) : undefined),
+      () => (simulated && messageId ? simulateReport(deps, limiter, gateway, messageId, simulated) : undefined),
       (error: unknown) => log("otp.last_sms_failed", { error }),
     ),
   );
 }
 
-/** The console gateway's made-up delivery report, recorded `afterMs` after the send as a webhook would record it. */
+/** The console gateway's made-up delivery report, recorded (and counted) `afterMs` after the send as a webhook's would be. */
 async function simulateReport(
+  deps: OtpDeps,
   limiter: PhoneLimiterRpc,
   gateway: string,
   messageId: string,
@@ -459,10 +461,16 @@ async function simulateReport(
 ): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, report.afterMs));
   try {
-    await limiter.recordReports([
+    const outcomes = await limiter.recordReports([
       { gateway, messageId, status: report.status, ...(report.reason === undefined ? {} : { reason: report.reason }) },
     ]);
+    const applied = outcomes.flatMap((o) => (typeof o === "object" ? [{ ...o, reason: report.reason }] : []));
     report.recorded?.();
+    if (applied.length > 0) {
+      await countDeliveryReports(deps.stats, applied).catch((error: unknown) =>
+        log("stats.record_failed", { where: "delivery", error }),
+      );
+    }
   } catch (error) {
     log("delivery.report_failed", { gateway, error });
   }

@@ -88,6 +88,22 @@ export async function numberHash(secret: string, e164: string): Promise<{ hash: 
   };
 }
 
+/**
+ * The delivery figures' metrics (delivery-stats.ts), keyed by `gateway/channel`
+ * (routeKey); the histogram's by `gateway/channel/bucket`, the failures' by reason.
+ */
+export const DELIVERY_METRICS = {
+  sent: "delivery_sent",
+  fallbacks: "delivery_fallbacks",
+  delivered: "delivery_delivered",
+  failed: "delivery_failed",
+  latency: "delivery_latency",
+  failureReason: "delivery_failure_reason",
+} as const;
+
+/** A gateway and channel as one counter key. */
+export const routeKey = (gateway: string, channel: Channel): string => `${gateway}/${channel}`;
+
 function increments(event: OtpEvent, country: string): StatsIncrement[] {
   const one = (metric: string, key = "") => ({ metric, key, n: 1 });
   switch (event.kind) {
@@ -97,7 +113,13 @@ function increments(event: OtpEvent, country: string): StatsIncrement[] {
         one("by_country", country),
         ...(event.test
           ? []
-          : [one(event.channel === "voice" ? "voice_calls" : "sms_sent"), one("gateway_sent", event.gateway)]),
+          : [
+              one(event.channel === "voice" ? "voice_calls" : "sms_sent"),
+              one("gateway_sent", event.gateway),
+              one(DELIVERY_METRICS.sent, routeKey(event.gateway, event.channel)),
+              // Another gateway or channel than the first one tried (whatsapp → sms too).
+              ...(event.failedOver.length > 0 ? [one(DELIVERY_METRICS.fallbacks, routeKey(event.gateway, event.channel))] : []),
+            ]),
         ...event.failedOver.map((g) => one("gateway_failed", g)),
         ...(event.budgetUnits > 0 ? [{ metric: "budget_units", key: "", n: event.budgetUnits }] : []),
       ];

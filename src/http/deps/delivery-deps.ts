@@ -7,6 +7,7 @@ export function deliveryDeps(c: Context<ConfiguredEnv>): DeliveryDeps {
   return {
     settings: c.get("settings"),
     limiters: c.env.PHONE_LIMITER,
+    stats: c.env.STATS_COUNTER,
     background: (work) => c.executionCtx.waitUntil(work),
   };
 }

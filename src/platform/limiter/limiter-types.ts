@@ -162,11 +162,25 @@ export interface GatewayReport {
 }
 
 /**
- * What one report did: `applied` moved its message forward; `unchanged` found
- * it but changed nothing (a duplicate, or a failure after a delivery);
- * `unknown` matched no message of this number's codes.
+ * What one report did: `applied` moved its message forward (AppliedReport says
+ * how); `unchanged` found it but changed nothing (a duplicate, or a failure
+ * after a delivery); `unknown` matched no message of this number's codes.
  */
-export type ReportOutcome = "applied" | "unchanged" | "unknown";
+export type ReportOutcome = AppliedReport | "unchanged" | "unknown";
+
+/** A report that moved its message: what the day's delivery figures need of it (never an id or the number). */
+export interface AppliedReport {
+  outcome: "applied";
+  /** What the message is now. */
+  status: "delivered" | "failed";
+  /** A delivery that came after a failure was reported (the message moves from failed to delivered). */
+  wasFailed: boolean;
+  channel: Channel;
+  gateway: string;
+  sentAt: number;
+  /** When it was delivered or failed (the report's time, else its arrival). */
+  at: number;
+}
 
 /** A live code's delivery, for /verification-status. */
 export interface CodeDelivery {

@@ -294,9 +294,13 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
         .flatMap((c) => c.messages ?? [])
         .find((m) => m.gateway === report.gateway && m.gatewayMessageId === report.messageId);
       if (!message) return "unknown";
-      return advance(message, report, now) ? "applied" : "unchanged";
+      const wasFailed = message.status === "failed";
+      if (!advance(message, report, now)) return "unchanged";
+      const { status, channel, gateway, sentAt } = message;
+      const at = (status === "delivered" ? message.deliveredAt : message.failedAt) ?? now;
+      return { outcome: "applied", status: status === "delivered" ? "delivered" : "failed", wasFailed, channel, gateway, sentAt, at };
     });
-    if (outcomes.includes("applied")) await this.save(state);
+    if (outcomes.some((o) => o !== "unchanged" && o !== "unknown")) await this.save(state);
     return outcomes;
   }
 

@@ -21,7 +21,15 @@ export interface StatsIncrement {
   metric: string;
   key: string;
   n: number;
+  /**
+   * At most this many distinct keys of the metric are kept per day in a shard:
+   * a count under a new key past them goes to OTHER_KEY ("other").
+   */
+  cap?: number;
 }
+
+/** The key a capped metric's counts go under once its distinct keys are full. */
+export const OTHER_KEY = "other";
 
 /** A number, as a keyed hash (never the number), joining the day's set of numbers sent a code or that verified. */
 export interface NumberMark {
@@ -53,7 +61,8 @@ export interface StatsCounterRpc {
 export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc {
   async record(day: string, increments: readonly StatsIncrement[], mark?: NumberMark): Promise<void> {
     const sql = this.tables();
-    for (const { metric, key, n } of increments) {
+    for (const { metric, key: asked, n, cap } of increments) {
+      const key = cap === undefined ? asked : keptKey(sql, day, metric, asked, cap);
       sql.exec(
         "INSERT INTO counters (day, metric, key, n) VALUES (?, ?, ?, ?) ON CONFLICT (day, metric, key) DO UPDATE SET n = n + excluded.n",
         day,
@@ -110,6 +119,23 @@ export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc 
     );
     return sql;
   }
+}
+
+/** `key` when the metric has it already or room for it (fewer than `cap` keys besides OTHER_KEY), else OTHER_KEY. */
+function keptKey(sql: SqlStorage, day: string, metric: string, key: string, cap: number): string {
+  const known = sql
+    .exec<{ n: number }>("SELECT count(*) AS n FROM counters WHERE day = ? AND metric = ? AND key = ?", day, metric, key)
+    .one().n;
+  if (known > 0) return key;
+  const distinct = sql
+    .exec<{ n: number }>(
+      "SELECT count(*) AS n FROM counters WHERE day = ? AND metric = ? AND key != ?",
+      day,
+      metric,
+      OTHER_KEY,
+    )
+    .one().n;
+  return distinct < cap ? key : OTHER_KEY;
 }
 
 /** The shard `shard` of `day`, typed by the class's RPC surface (see limiterFor in phone-limiter.ts for why the cast). */
