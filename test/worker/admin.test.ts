@@ -265,6 +265,23 @@ describe("GET /admin/stats", () => {
       by_country: { IN: 3 },
       failures: { wrong_code: 1, sms_refused: 1 },
       refused: { total: 1, by_reason: { rate_limited: 1 } },
+      // No delivery reports are followed here (no DELIVERY_WEBHOOK_SECRET): every message stays unreported.
+      delivery: {
+        by_gateway: {
+          fast2sms: {
+            sms: {
+              sent: 3,
+              delivered: 0,
+              failed: 0,
+              unreported: 3,
+              fallbacks: 0,
+              p50_seconds: null,
+              p95_seconds: null,
+            },
+          },
+        },
+        failures_by_reason: {},
+      },
     });
     expect(log.events("admin.stats")).toEqual([expect.objectContaining({ day })]);
 

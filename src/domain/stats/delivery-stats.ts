@@ -17,7 +17,7 @@ import {
   type StatsIncrement,
   statsCounterFor,
 } from "../../platform/stats/stats-counter";
-import { DELIVERY_METRICS, type DayCounts, routeKey, utcDay } from "./otp-events";
+import { type DayCounts, DELIVERY_METRICS, routeKey, utcDay } from "./otp-events";
 
 /**
  * The time-to-delivery histogram's buckets, in seconds (each an upper bound,

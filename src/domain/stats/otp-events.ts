@@ -118,7 +118,9 @@ function increments(event: OtpEvent, country: string): StatsIncrement[] {
               one("gateway_sent", event.gateway),
               one(DELIVERY_METRICS.sent, routeKey(event.gateway, event.channel)),
               // Another gateway or channel than the first one tried (whatsapp → sms too).
-              ...(event.failedOver.length > 0 ? [one(DELIVERY_METRICS.fallbacks, routeKey(event.gateway, event.channel))] : []),
+              ...(event.failedOver.length > 0
+                ? [one(DELIVERY_METRICS.fallbacks, routeKey(event.gateway, event.channel))]
+                : []),
             ]),
         ...event.failedOver.map((g) => one("gateway_failed", g)),
         ...(event.budgetUnits > 0 ? [{ metric: "budget_units", key: "", n: event.budgetUnits }] : []),

@@ -20,8 +20,8 @@ const FIGURES: readonly [string, string][] = [
 
 /**
  * The operator's dashboard: a token form, then today's figures, four charts
- * (sends and conversion over 14 days, today's failures by reason, budget use)
- * and a number look-up with Unlock and End sessions. Everything it shows
+ * (sends and conversion over 14 days, today's failures by reason, budget use),
+ * today's delivery by gateway and channel, and a number look-up with Unlock and End sessions. Everything it shows
  * comes from the API with the token the person typed; the page itself holds
  * no data, so it is the same text for every request.
  */
@@ -61,6 +61,15 @@ ${FIGURES.map(([id, label]) => html`<div><dt>${label}</dt><dd id="fig-${id}">–
 <section class="card" aria-labelledby="budget-title"><h2 id="budget-title">SMS budget use, last 7 days</h2>
 <svg id="chart-budget" role="img" aria-labelledby="budget-title"></svg></section>
 </div>
+<section class="card" aria-labelledby="delivery-title">
+<h2 id="delivery-title">Delivery</h2>
+<p class="muted">Today's messages by gateway and channel, from the gateways' delivery reports. Times to delivery are histogram bucket upper bounds.</p>
+<div class="scroll"><table id="delivery-table" aria-labelledby="delivery-title">
+<thead><tr><th scope="col">Gateway</th><th scope="col">Channel</th><th scope="col">Sent</th><th scope="col">Delivered</th><th scope="col">Failed</th><th scope="col">Unreported</th><th scope="col">Fallbacks</th><th scope="col">p50</th><th scope="col">p95</th></tr></thead>
+<tbody id="delivery-rows"></tbody>
+</table></div>
+<dl class="breakdown"><div><dt>Failures reported</dt><dd id="delivery-failures"></dd></div></dl>
+</section>
 <section class="card" aria-labelledby="lookup-title">
 <h2 id="lookup-title">A number</h2>
 <form id="lookup-form" method="post" novalidate>

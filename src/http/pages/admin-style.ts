@@ -50,6 +50,12 @@ button.secondary { background: transparent; color: var(--accent); border-color: 
 .figures dd { margin: 0; font-size: 1.375rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 #number-facts dt { font-size: .8125rem; color: var(--muted); }
 #number-facts dd { margin: 0 0 .5rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { padding: .375rem .5rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
+th { font-size: .8125rem; color: var(--muted); font-weight: 600; }
+tbody th { font-size: inherit; color: inherit; }
 svg { width: 100%; height: auto; display: block; overflow: visible; }
 svg .bar { fill: var(--accent); }
 svg .track { fill: var(--line); }

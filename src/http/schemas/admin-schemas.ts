@@ -98,48 +98,53 @@ export const adminStatsResponse = z.object({
       count("By the refusal's code: rate_limited, too_many_attempts or sms_budget_exhausted."),
     ),
   }),
-  delivery: z.object({
-    by_gateway: z.record(
-      z.string(),
-      z.record(
+  delivery: z
+    .object({
+      by_gateway: z.record(
         z.string(),
-        z.object({
-          sent: count("Messages this gateway accepted on this channel this day (test numbers' codes are none)."),
-          delivered: count("Of those, the ones reported delivered."),
-          failed: count("Of those, the ones reported failed (and not delivered after)."),
-          unreported: count("sent − delivered − failed: no report yet (or the gateway sends none)."),
-          fallbacks: count(
-            "Of the sent, those that went out here after the first gateway or channel tried failed (WhatsApp → SMS too).",
-          ),
-          p50_seconds: z.nullable(
-            z
-              .number()
-              .check(
-                z.minimum(0),
-                z.describe(
-                  "Median time from the send to the delivery report, as the upper bound of its histogram bucket (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300, 600, 3600 s; the last holds anything later); null when nothing was delivered.",
+        z.record(
+          z.string(),
+          z.object({
+            sent: count("Messages this gateway accepted on this channel this day (test numbers' codes are none)."),
+            delivered: count("Of those, the ones reported delivered."),
+            failed: count("Of those, the ones reported failed (and not delivered after)."),
+            unreported: count("sent − delivered − failed: no report yet (or the gateway sends none)."),
+            fallbacks: count(
+              "Of the sent, those that went out here after the first gateway or channel tried failed (WhatsApp → SMS too).",
+            ),
+            p50_seconds: z.nullable(
+              z
+                .number()
+                .check(
+                  z.minimum(0),
+                  z.describe(
+                    "Median time from the send to the delivery report, as the upper bound of its histogram bucket (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300, 600, 3600 s; the last holds anything later); null when nothing was delivered.",
+                  ),
                 ),
-              ),
-          ),
-          p95_seconds: z.nullable(
-            z
-              .number()
-              .check(z.minimum(0), z.describe("The 95th percentile, as p50_seconds: a bucket's upper bound, or null.")),
-          ),
-        }),
+            ),
+            p95_seconds: z.nullable(
+              z
+                .number()
+                .check(
+                  z.minimum(0),
+                  z.describe("The 95th percentile, as p50_seconds: a bucket's upper bound, or null."),
+                ),
+            ),
+          }),
+        ),
+      ),
+      failures_by_reason: z.record(
+        z.string(),
+        count(
+          "Failure reports by reason: the DLT problem when the reason names one, else the gateway's reason normalised (whatsapp_<code> for WhatsApp's); the 20 most frequent, the rest as other.",
+        ),
+      ),
+    })
+    .check(
+      z.describe(
+        "The day's messages by gateway, then channel, from the sends and their delivery reports; a report counts on the day its message was sent.",
       ),
     ),
-    failures_by_reason: z.record(
-      z.string(),
-      count(
-        "Failure reports by reason: the DLT problem when the reason names one, else the gateway's reason normalised (whatsapp_<code> for WhatsApp's); the 20 most frequent, the rest as other.",
-      ),
-    ),
-  }).check(
-    z.describe(
-      "The day's messages by gateway, then channel, from the sends and their delivery reports; a report counts on the day its message was sent.",
-    ),
-  ),
 });
 
 export type AdminNumberResponse = z.output<typeof adminNumberResponse>;

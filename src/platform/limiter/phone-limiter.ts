@@ -298,7 +298,15 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       if (!advance(message, report, now)) return "unchanged";
       const { status, channel, gateway, sentAt } = message;
       const at = (status === "delivered" ? message.deliveredAt : message.failedAt) ?? now;
-      return { outcome: "applied", status: status === "delivered" ? "delivered" : "failed", wasFailed, channel, gateway, sentAt, at };
+      return {
+        outcome: "applied",
+        status: status === "delivered" ? "delivered" : "failed",
+        wasFailed,
+        channel,
+        gateway,
+        sentAt,
+        at,
+      };
     });
     if (outcomes.some((o) => o !== "unchanged" && o !== "unknown")) await this.save(state);
     return outcomes;

@@ -124,7 +124,12 @@ export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc 
 /** `key` when the metric has it already or room for it (fewer than `cap` keys besides OTHER_KEY), else OTHER_KEY. */
 function keptKey(sql: SqlStorage, day: string, metric: string, key: string, cap: number): string {
   const known = sql
-    .exec<{ n: number }>("SELECT count(*) AS n FROM counters WHERE day = ? AND metric = ? AND key = ?", day, metric, key)
+    .exec<{ n: number }>(
+      "SELECT count(*) AS n FROM counters WHERE day = ? AND metric = ? AND key = ?",
+      day,
+      metric,
+      key,
+    )
     .one().n;
   if (known > 0) return key;
   const distinct = sql

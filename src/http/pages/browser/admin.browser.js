@@ -245,7 +245,53 @@
       return `${REASONS.get(r) ?? r}: ${today.refused.by_reason[r]}`;
     });
     byId("refusals").textContent = refusals.length ? refusals.join(" · ") : "No sends refused today.";
+    showDelivery(today.delivery);
     status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+  }
+
+  /** Today's delivery table, a row per gateway and channel, and the failures reported by reason. @param {any} delivery */
+  function showDelivery(delivery) {
+    var rows = byId("delivery-rows");
+    clear(rows);
+    var seconds = function (s) {
+      return s === null ? "–" : `≤ ${s} s`;
+    };
+    Object.keys(delivery.by_gateway).forEach(function (g) {
+      Object.keys(delivery.by_gateway[g]).forEach(function (ch) {
+        var r = delivery.by_gateway[g][ch];
+        var tr = document.createElement("tr");
+        [
+          g,
+          ch,
+          String(r.sent),
+          String(r.delivered),
+          String(r.failed),
+          String(r.unreported),
+          String(r.fallbacks),
+          seconds(r.p50_seconds),
+          seconds(r.p95_seconds),
+        ].forEach(function (text, i) {
+          var cell = document.createElement(i === 0 ? "th" : "td");
+          if (i === 0) cell.setAttribute("scope", "row");
+          cell.textContent = text;
+          tr.appendChild(cell);
+        });
+        rows.appendChild(tr);
+      });
+    });
+    if (!rows.firstChild) {
+      var tr = document.createElement("tr");
+      var td = document.createElement("td");
+      td.setAttribute("colspan", "9");
+      td.className = "muted";
+      td.textContent = "No messages sent today.";
+      tr.appendChild(td);
+      rows.appendChild(tr);
+    }
+    var reasons = Object.keys(delivery.failures_by_reason).map(function (k) {
+      return `${k}: ${delivery.failures_by_reason[k]}`;
+    });
+    byId("delivery-failures").textContent = reasons.length ? reasons.join(" · ") : "No failures reported today.";
   }
 
   /** The four charts, from today's figures and the days that could be read. @param {any} today @param {any[]} known */
