@@ -124,7 +124,7 @@ describe("GET /admin/stats: delivery", () => {
     expect(await stats(day)).toEqual({ by_gateway: {}, failures_by_reason: {} });
 
     const phones = Array.from({ length: 6 }, () => uniquePhone());
-    const ids = [];
+    const ids: string[] = [];
     for (const phone of phones) ids.push(await sendSms(phone));
     const [a, b, c, d, e] = phones.map((phone, i) => ({ phone, messageId: ids[i]! }));
 
