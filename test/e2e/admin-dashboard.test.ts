@@ -70,7 +70,17 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
     // The counts are written after each response: wait until they are in.
     for (let i = 0; i < 50; i++) {
       const stats = await api("/admin/stats", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-      if (stats.body.sends === 2 && stats.body.verifications_failed === 1 && stats.body.numbers_verified === 1) break;
+      const delivered = (stats.body.delivery as { by_gateway: Record<string, Record<string, { delivered: number }>> })
+        .by_gateway.console?.sms?.delivered;
+      // The console gateway's made-up reports (delivered, a second after each send) are counted too.
+      if (
+        stats.body.sends === 2 &&
+        stats.body.verifications_failed === 1 &&
+        stats.body.numbers_verified === 1 &&
+        delivered === 2
+      ) {
+        break;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   });
@@ -134,7 +144,18 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
     // Reasons in words (the code stays in the bar's tooltip), and the breakdowns say what they are.
     expect(await page.locator("#chart-failures text.label").first().textContent()).toBe("Wrong code");
     expect(await page.locator("#chart-failures title").first().textContent()).toBe("Wrong code (wrong_code): 1");
-    expect(await page.locator(".breakdown dt").allInnerTexts()).toEqual(["Gateways", "Countries", "Sends refused"]);
+    expect(await page.locator('section[aria-labelledby="today-title"] .breakdown dt').allInnerTexts()).toEqual([
+      "Gateways",
+      "Countries",
+      "Sends refused",
+    ]);
+    // The Delivery table: a row per gateway and channel; times to delivery as bucket bounds (a console report
+    // comes about a second after its send).
+    expect(await page.locator("#delivery-rows tr").count()).toBe(1);
+    const row = await page.locator("#delivery-rows tr").first().locator("th, td").allInnerTexts();
+    expect(row.slice(0, 7)).toEqual(["console", "sms", "2", "2", "0", "0", "0"]);
+    expect(row.slice(7)).toEqual([expect.stringMatching(/^≤ \d+ s$/), expect.stringMatching(/^≤ \d+ s$/)]);
+    expect(await page.locator("#delivery-failures").innerText()).toBe("No failures reported today.");
     // Chart text is readable: at least 12 px on screen, however the SVG is scaled.
     const smallest = await page.evaluate<number>(
       `Math.min(...[...document.querySelectorAll("#dashboard svg text")].map((t) => {
