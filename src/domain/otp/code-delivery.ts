@@ -15,6 +15,7 @@ import { type ReportingGateway, reportParsers } from "../../platform/delivery/re
 import { reportRecipients } from "../../platform/delivery/reports/report-recipients";
 import type { CodeDelivery, CodeMessage, GatewayReport, MessageStatus } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import { recordDeliveryOutcome } from "../../platform/sms/delivery-health";
 import type { Channel } from "../../platform/sms/sms-gateway";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import type { WhatsAppStatus } from "../../platform/whatsapp/whatsapp-webhook";
@@ -108,7 +109,12 @@ export async function receiveWhatsAppStatuses(deps: DeliveryDeps, statuses: read
   );
 }
 
-/** Reports, each to the number it names, all of one number's in one call to its object; logged as `delivery.reports`. */
+/**
+ * Reports, each to the number it names, all of one number's in one call to
+ * its object; logged as `delivery.reports`. Each one that moved a message
+ * forward also counts towards the gateway's delivery health on the
+ * message's channel (delivery-health.ts), which orders new sends.
+ */
 async function recordOnNumbers(
   deps: DeliveryDeps,
   gateway: string,
@@ -129,8 +135,10 @@ async function recordOnNumbers(
         const limiter = limiterFor(deps.limiters, e164);
         const outcomes = await storageCall(options(deps), () => limiter.recordReports(mine));
         mine.forEach((report, i) => {
-          if (outcomes[i] !== "applied") return;
+          const { outcome, channel } = outcomes[i] ?? { outcome: "unknown" };
+          if (outcome !== "applied" || channel === undefined) return;
           applied += 1;
+          recordDeliveryOutcome(gateway, channel, report.status);
           const problem = report.status === "failed" && gateway !== "whatsapp" ? dltProblem(report.reason) : null;
           if (problem !== null) log("sms.dlt_rejected", { gateway, problem });
         });

@@ -168,6 +168,12 @@ export interface GatewayReport {
  */
 export type ReportOutcome = "applied" | "unchanged" | "unknown";
 
+/** What one report did, and the channel of the message it matched (none for `unknown`). */
+export interface ReportResult {
+  outcome: ReportOutcome;
+  channel?: Channel;
+}
+
 /** A live code's delivery, for /verification-status. */
 export interface CodeDelivery {
   issuedAt: number;
@@ -242,7 +248,7 @@ export interface PhoneLimiterRpc {
    * delivery wins over a failure, a duplicate changes nothing). A report never
    * touches a code's tries or use. Answers what each report did, in order.
    */
-  recordReports(reports: readonly GatewayReport[]): Promise<ReportOutcome[]>;
+  recordReports(reports: readonly GatewayReport[]): Promise<ReportResult[]>;
   /** A live code's channel, messages and expiry; null for every other id (unknown, used, expired, out of tries). */
   /**
    * A live code's messages for /verification-status, counted against the

@@ -18,7 +18,7 @@ import type {
   LastSms,
   NumberInspection,
   PhoneLimiterRpc,
-  ReportOutcome,
+  ReportResult,
   SendLimits,
   SendRequest,
   SendReservation,
@@ -286,18 +286,18 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     if (changed) await this.save(state);
   }
 
-  async recordReports(reports: readonly GatewayReport[]): Promise<ReportOutcome[]> {
+  async recordReports(reports: readonly GatewayReport[]): Promise<ReportResult[]> {
     const now = Date.now();
     const state = this.load(now);
-    const outcomes = reports.map((report): ReportOutcome => {
+    const results = reports.map((report): ReportResult => {
       const message = state.codes
         .flatMap((c) => c.messages ?? [])
         .find((m) => m.gateway === report.gateway && m.gatewayMessageId === report.messageId);
-      if (!message) return "unknown";
-      return advance(message, report, now) ? "applied" : "unchanged";
+      if (!message) return { outcome: "unknown" };
+      return { outcome: advance(message, report, now) ? "applied" : "unchanged", channel: message.channel };
     });
-    if (outcomes.includes("applied")) await this.save(state);
-    return outcomes;
+    if (results.some((r) => r.outcome === "applied")) await this.save(state);
+    return results;
   }
 
   async codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | { refused: number } | null> {
