@@ -1,5 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { DELIVERY_HEALTH, resetDeliveryHealth } from "../../src/platform/sms/delivery-health";
+import { SmsFailedError } from "../../src/kernel/errors/service-error";
+import { DELIVERY_HEALTH, recordDeliveryOutcome, resetDeliveryHealth } from "../../src/platform/sms/delivery-health";
+import { createFailoverGateway } from "../../src/platform/sms/failover-gateway";
+import type { Channel, SmsGateway } from "../../src/platform/sms/sms-gateway";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
 import { ok, refused } from "../helpers/fake-fast2sms";
 import { msg91Error, msg91Ok } from "../helpers/fake-msg91";
@@ -124,5 +127,71 @@ describe("delivery-aware gateway order", () => {
     expect(log.events("sms.gateway_restored")).toEqual([
       expect.objectContaining({ gateway: "fast2sms", channel: "sms", reports: 0, failed: 0 }),
     ]);
+  });
+});
+
+describe("the order within each channel only", () => {
+  const message = {
+    to: { e164: "+919876543210", country: "IN" as const, national: "9876543210" },
+    code: "482913",
+    appName: "A",
+  };
+  /** A gateway that records its calls and fails when told to. */
+  function stub(name: string, channels: Channel[], calls: string[], fails = false): SmsGateway {
+    return {
+      name,
+      channels,
+      async send(m) {
+        calls.push(`${name}:${m.channel ?? "sms"}`);
+        if (fails) throw new SmsFailedError({ gateway: name, delivery: "not_sent", retryable: true, reason: "down" });
+        return { messageId: `${name}-${calls.length}` };
+      },
+    };
+  }
+  const fail = (gateway: string, channel: Channel) => {
+    for (let i = 0; i < minReports; i++) recordDeliveryOutcome(gateway, channel, "failed");
+  };
+
+  it("keeps WhatsApp first on the whatsapp channel, and reorders only the SMS gateways of its fallback", async () => {
+    captureConsole();
+    fail("whatsapp", "whatsapp");
+    fail("a", "sms");
+    const calls: string[] = [];
+    const gateway = (whatsappFails: boolean) =>
+      createFailoverGateway(
+        [
+          stub("whatsapp", ["whatsapp"], calls, whatsappFails),
+          stub("a", ["sms"], calls),
+          stub("b", ["sms"], calls, true),
+          stub("c", ["sms"], calls),
+        ],
+        { deadlineMs: 20_000, fallback: { whatsapp: "sms" } },
+      );
+    expect(await gateway(false).send({ ...message, channel: "whatsapp" })).toMatchObject({ gateway: "whatsapp" });
+    expect(calls).toEqual(["whatsapp:whatsapp"]);
+    calls.length = 0;
+    expect(await gateway(true).send({ ...message, channel: "whatsapp" })).toMatchObject({ gateway: "c" });
+    // a would deliver, but its reports put it behind b and c.
+    expect(calls).toEqual(["whatsapp:whatsapp", "b:sms", "c:sms"]);
+  });
+
+  it("a gateway's failures on one channel do not move it on another", async () => {
+    captureConsole();
+    fail("a", "voice");
+    const calls: string[] = [];
+    const gateway = createFailoverGateway([stub("a", ["sms", "voice"], calls), stub("b", ["sms", "voice"], calls)], {
+      deadlineMs: 20_000,
+    });
+    await gateway.send(message);
+    await gateway.send({ ...message, channel: "voice" });
+    expect(calls).toEqual(["a:sms", "b:voice"]);
+  });
+
+  it("the demoted gateway is the last resort when it is the only one", async () => {
+    captureConsole();
+    fail("a", "sms");
+    const calls: string[] = [];
+    await createFailoverGateway([stub("a", ["sms"], calls)], { deadlineMs: 20_000 }).send(message);
+    expect(calls).toEqual(["a:sms"]);
   });
 });
