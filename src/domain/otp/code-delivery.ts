@@ -15,6 +15,7 @@ import { type ReportingGateway, reportParsers } from "../../platform/delivery/re
 import { reportRecipients } from "../../platform/delivery/reports/report-recipients";
 import type { CodeDelivery, CodeMessage, GatewayReport, MessageStatus } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import { recordDeliveryOutcome } from "../../platform/sms/delivery-health";
 import type { Channel } from "../../platform/sms/sms-gateway";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
@@ -112,7 +113,12 @@ export async function receiveWhatsAppStatuses(deps: DeliveryDeps, statuses: read
   );
 }
 
-/** Reports, each to the number it names, all of one number's in one call to its object; logged as `delivery.reports`. */
+/**
+ * Reports, each to the number it names, all of one number's in one call to
+ * its object; logged as `delivery.reports`. Each one that moved a message
+ * forward also counts towards the gateway's delivery health on the
+ * message's channel (delivery-health.ts), which orders new sends.
+ */
 async function recordOnNumbers(
   deps: DeliveryDeps,
   gateway: string,
@@ -138,6 +144,7 @@ async function recordOnNumbers(
           if (typeof outcome !== "object") return;
           applied += 1;
           counted.push({ ...outcome, reason: report.reason });
+          recordDeliveryOutcome(gateway, outcome.channel, report.status);
           const problem = report.status === "failed" && gateway !== "whatsapp" ? dltProblem(report.reason) : null;
           if (problem !== null) log("sms.dlt_rejected", { gateway, problem });
         });

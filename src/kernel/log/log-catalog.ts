@@ -41,6 +41,9 @@ type GatewayCallFields = {
   duration_ms: number;
 };
 
+/** A gateway's delivery health on one channel (delivery-health.ts): the reports in its window, and how many failed. */
+type DeliveryHealthFields = { gateway: string; channel: string; reports: number; failed: number };
+
 /** Who made an admin call: the request and the number it named, if any. */
 export type AdminLogFields = {
   request_id: string;
@@ -94,6 +97,10 @@ export interface LogEvents {
   "otp.last_sms_failed": { error: unknown };
   /** A gateway reported a message failed for a DLT (TRAI) reason: `problem` names it in the service's words. */
   "sms.dlt_rejected": { gateway: string; problem: string };
+  /** A gateway's recent delivery reports on a channel are mostly failures: new sends try it after the healthy ones. */
+  "sms.gateway_demoted": DeliveryHealthFields;
+  /** A demoted gateway's reports recovered (or aged out): new sends try it in its place again. */
+  "sms.gateway_restored": DeliveryHealthFields;
   /** A webhook's delivery reports: how many the body held, and how many moved a message of ours forward. */
   "delivery.reports": { gateway: string; received: number; applied: number };
   /** Delivery reports could not be recorded on their number (the webhook answered 503; the gateway retries). */
@@ -131,6 +138,8 @@ export const LOG_CATALOG = {
   "otp.give_back_failed": { level: "error", when: "what a refused or failed send took could not be given back" },
   "otp.last_sms_failed": { level: "error", when: "the number's last SMS could not be recorded" },
   "sms.dlt_rejected": { level: "warn", when: "a delivery report says DLT scrubbing rejected a message" },
+  "sms.gateway_demoted": { level: "warn", when: "a gateway's recent delivery reports are mostly failures" },
+  "sms.gateway_restored": { level: "info", when: "a demoted gateway's delivery reports recovered" },
   "delivery.reports": { level: "info", when: "a gateway's webhook delivered reports" },
   "delivery.report_failed": { level: "error", when: "delivery reports could not be recorded on their number" },
   "stats.record_failed": { level: "error", when: "an OTP event was not counted" },

@@ -2,6 +2,7 @@ import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-err
 import { log } from "../../kernel/log/log";
 import { gatewayFailureFields } from "../../kernel/log/log-catalog";
 import { BREAKER_DEFAULTS, type BreakerOptions, CircuitBreaker } from "./circuit-breaker";
+import { inDeliveryOrder } from "./delivery-health";
 import { type Channel, channelOf, type OtpMessage, type SmsDelivered, type SmsGateway } from "./sms-gateway";
 
 /** A gateway is not started with less than this left of the send's deadline (after a first attempt). */
@@ -35,6 +36,10 @@ export interface FailoverOptions {
  * The final failure is `unknown` when any attempt's was (a message may still
  * arrive), else `not_sent`. One attempt's failure is passed on as it is.
  *
+ * Within each channel, a gateway whose recent delivery reports are mostly
+ * failures (delivery-health.ts) is tried after the healthy ones, in the
+ * given order otherwise; it is never dropped.
+ *
  * A channel with a `fallback` (whatsapp → sms) tries its own gateways first
  * and then those of the fallback channel, in the same way and with the same
  * code; the answer names the channel that went out.
@@ -65,10 +70,13 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
       const asked = channelOf(message);
       const next = options.fallback?.[asked];
       const route = next === undefined || next === asked ? [asked] : [asked, next];
+      // Within each channel of the route, gateways with mostly failed recent reports go last (delivery-health.ts).
       const able = route.flatMap((channel) =>
-        gateways
-          .filter((gateway) => gateway.channels.includes(channel))
-          .map((gateway) => ({ gateway, channel, breaker: breakerFor(gateway, channel) })),
+        inDeliveryOrder(
+          gateways.filter((gateway) => gateway.channels.includes(channel)),
+          channel,
+          now(),
+        ).map((gateway) => ({ gateway, channel, breaker: breakerFor(gateway, channel) })),
       );
       const channel = asked;
       if (able.length === 0) {
