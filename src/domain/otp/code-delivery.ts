@@ -268,5 +268,7 @@ const MAX_REPORTS_PER_POST = 1000;
  * checked (WHATSAPP_APP_SECRET), the gateways' when DELIVERY_WEBHOOK_SECRET is set.
  */
 function reportsFollowed(settings: Settings, channel: Channel): boolean {
-  return channel === "whatsapp" ? (settings.whatsapp?.appSecret ?? "") !== "" : settings.delivery !== undefined;
+  return channel === "whatsapp"
+    ? (settings.whatsapp?.appSecret ?? "") !== ""
+    : settings.delivery.webhookSecret !== undefined;
 }

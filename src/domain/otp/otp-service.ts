@@ -16,6 +16,7 @@ import { deleteCodeHash, getCodeHash, putCodeHash } from "../../platform/kv/code
 import type { BudgetShard } from "../../platform/limiter/budget-shard";
 import {
   type AttemptRequest,
+  type FallbackPlan,
   type PhoneLimiterRpc,
   type SendRefusal,
   sendLimitsFrom,
@@ -40,6 +41,7 @@ import { verifyTurnstile } from "../guards/verify-turnstile";
 import { countDeliveryReports } from "../stats/delivery-stats";
 import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
 import { codeMatches, hashCode } from "./code-hash";
+import { planFallback } from "./fallback";
 import { generateCode } from "./generate-code";
 import { isVerificationIdOf, newVerificationId } from "./verification-id";
 
@@ -317,6 +319,10 @@ async function deliver(send: PendingSend): Promise<Channel> {
       autofill: deps.settings.autofill,
     });
     const via = "gateway" in delivered ? delivered : { gateway: deps.sms.name, channel, failedOverFrom: [] };
+    // The code sealed with the rest of its route, for the number's object to send if this message is not delivered.
+    const fallback = await planFallback(deps.settings, phone, send.codeId, send.code, channel, via).catch(
+      () => undefined,
+    );
     recordDelivery(
       send,
       {
@@ -327,7 +333,7 @@ async function deliver(send: PendingSend): Promise<Channel> {
         budgetUnits: send.budgetUnits,
         failedOver: via.failedOverFrom,
       },
-      { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport },
+      { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport, fallback },
     );
     return via.channel;
   } catch (err) {
@@ -420,7 +426,11 @@ function dropHash(send: PendingSend): Undo {
 function recordDelivery(
   send: PendingSend,
   event: Extract<OtpEvent, { kind: "sent" | "send_failed" }>,
-  accepted?: { messageId: string | undefined; simulatedReport: SimulatedReport | undefined },
+  accepted?: {
+    messageId: string | undefined;
+    simulatedReport: SimulatedReport | undefined;
+    fallback?: FallbackPlan | undefined;
+  },
 ): void {
   const { deps, phone, limiter } = send;
   recordOtpEvent(deps, phone, event);
@@ -438,6 +448,7 @@ function recordDelivery(
             status: "pending" as const,
             sentAt: now,
           },
+          ...(accepted.fallback ? { fallback: accepted.fallback } : {}),
         }
       : undefined;
   const recorded = limiter.recordDelivery({ gateway, channel: event.channel, at: now, outcome }, message);

@@ -58,6 +58,8 @@ export type OtpEvent =
       test: boolean;
       budgetUnits: number;
       failedOver: string[];
+      /** A later message of a code already sent (its fallback, fallback.ts): counted by gateway, not as a send. */
+      fallback?: true;
     }
   /** No gateway accepted; `budgetUnits` stay spent when the outcome is unknown. */
   | {
@@ -109,8 +111,7 @@ function increments(event: OtpEvent, country: string): StatsIncrement[] {
   switch (event.kind) {
     case "sent":
       return [
-        one("sends"),
-        one("by_country", country),
+        ...(event.fallback ? [] : [one("sends"), one("by_country", country)]),
         ...(event.test
           ? []
           : [
@@ -118,7 +119,7 @@ function increments(event: OtpEvent, country: string): StatsIncrement[] {
               one("gateway_sent", event.gateway),
               one(DELIVERY_METRICS.sent, routeKey(event.gateway, event.channel)),
               // Another gateway or channel than the first one tried (whatsapp → sms too).
-              ...(event.failedOver.length > 0
+              ...(event.failedOver.length > 0 || event.fallback
                 ? [one(DELIVERY_METRICS.fallbacks, routeKey(event.gateway, event.channel))]
                 : []),
             ]),

@@ -27,10 +27,10 @@ export const webhooksRoute = new Hono<AppEnv>().post(
   "/webhooks/:gateway/:secret",
   settingsAndKeys(),
   async (c, next) => {
-    const delivery = c.get("settings").delivery;
+    const secret = c.get("settings").delivery.webhookSecret;
     const gateway = c.req.param("gateway");
     // Compared whatever the gateway, so the time taken says nothing about which part was wrong.
-    const right = delivery !== undefined && (await sameToken(c.req.param("secret"), delivery.webhookSecret));
+    const right = secret !== undefined && (await sameToken(c.req.param("secret"), secret));
     if (!right || !isReportingGateway(gateway)) throw nothingHere();
     return next();
   },

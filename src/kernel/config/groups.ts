@@ -240,9 +240,19 @@ export const SETTINGS_GROUPS = {
   ),
   /** Delivery reports from the gateways (POST /webhooks/{gateway}/{DELIVERY_WEBHOOK_SECRET}), when the secret is set. */
   delivery: group(
-    { DELIVERY_WEBHOOK_SECRET: urlSecret },
-    /** Set when DELIVERY_WEBHOOK_SECRET is: only then does the webhook exist, and gateway SMS are followed to the phone. */
-    (e) => (e.DELIVERY_WEBHOOK_SECRET === undefined ? undefined : { webhookSecret: e.DELIVERY_WEBHOOK_SECRET }),
+    {
+      DELIVERY_WEBHOOK_SECRET: urlSecret,
+      DELIVERY_TIMEOUT_SECONDS: int(2, 600, 30),
+      DELIVERY_MAX_MESSAGES: int(1, 10, 3),
+    },
+    (e) => ({
+      /** Set when DELIVERY_WEBHOOK_SECRET is: only then does the webhook exist, and gateway SMS are followed to the phone. */
+      webhookSecret: e.DELIVERY_WEBHOOK_SECRET,
+      /** How long a followed message may stay undelivered before the same code goes out on the next gateway of its route. */
+      timeoutSeconds: e.DELIVERY_TIMEOUT_SECONDS,
+      /** The most messages (the first and its fallbacks) one code is sent in. */
+      maxMessages: e.DELIVERY_MAX_MESSAGES,
+    }),
   ),
   /**
    * WhatsApp as a channel (the Cloud API's authentication template), when the token, the phone number id

@@ -34,6 +34,25 @@ export function derivedHmacKey(secret: string, label: string): Promise<CryptoKey
   return derive(secret);
 }
 
+const aesByLabel = new Map<string, (secret: string) => Promise<CryptoKey>>();
+
+/**
+ * The AES-256-GCM key whose raw bytes are HMAC-SHA-256(secret, label), made
+ * once per isolate for each secret and label: so a sealing key of its own,
+ * never equal to any HMAC key derived from the same secret under another label.
+ */
+export function derivedAesKey(secret: string, label: string): Promise<CryptoKey> {
+  let derive = aesByLabel.get(label);
+  if (!derive) {
+    derive = memoizeByString(async (s: string): Promise<CryptoKey> => {
+      const raw = await crypto.subtle.sign("HMAC", await hmacKey(s), encoder.encode(label));
+      return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+    });
+    aesByLabel.set(label, derive);
+  }
+  return derive(secret);
+}
+
 let compareKey: Promise<CryptoKey> | undefined;
 
 /**

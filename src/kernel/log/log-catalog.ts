@@ -95,6 +95,8 @@ export interface LogEvents {
   "otp.give_back_failed": { error: unknown };
   /** The number's last SMS (shown to the operator) could not be recorded. */
   "otp.last_sms_failed": { error: unknown };
+  "otp.fallback_sent": { gateway: string; channel: string };
+  "otp.fallback_skipped": { reason: "budget" | "cap" | "delivered" | "not_live" | "no_route" };
   /** A gateway reported a message failed for a DLT (TRAI) reason: `problem` names it in the service's words. */
   "sms.dlt_rejected": { gateway: string; problem: string };
   /** A gateway's recent delivery reports on a channel are mostly failures: new sends try it after the healthy ones. */
@@ -137,6 +139,14 @@ export const LOG_CATALOG = {
   "storage.undo_failed": { level: "error", when: "a late or failed storage call could not be taken back" },
   "otp.give_back_failed": { level: "error", when: "what a refused or failed send took could not be given back" },
   "otp.last_sms_failed": { level: "error", when: "the number's last SMS could not be recorded" },
+  "otp.fallback_sent": {
+    level: "info",
+    when: "a code's message was not delivered in time (or failed), and the same code went out on the next gateway",
+  },
+  "otp.fallback_skipped": {
+    level: "info",
+    when: "a due fallback did not go out: the budget refused it, the cap was reached, a message was delivered, the code is no longer live, or no gateway of the route accepted it",
+  },
   "sms.dlt_rejected": { level: "warn", when: "a delivery report says DLT scrubbing rejected a message" },
   "sms.gateway_demoted": { level: "warn", when: "a gateway's recent delivery reports are mostly failures" },
   "sms.gateway_restored": { level: "info", when: "a demoted gateway's delivery reports recovered" },

@@ -7,6 +7,7 @@
  */
 
 import type { Settings } from "../../kernel/config/settings";
+import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import type { Channel } from "../sms/sms-gateway";
 
 /** Limits the Worker passes to its number's PhoneLimiter with each send. */
@@ -148,7 +149,59 @@ export interface CodeMessage {
 export interface SentMessage {
   codeId: string;
   message: CodeMessage;
+  /** The rest of the message's route, when it is followed and gateways are left (fallback.ts). */
+  fallback?: FallbackPlan;
 }
+
+/** One step of a fallback's route: a gateway and the channel it sends on. */
+export interface FallbackStep {
+  gateway: string;
+  channel: Channel;
+}
+
+/**
+ * What the number's object keeps on a code while a fallback may still be
+ * needed: where the same code goes next if its latest message is not
+ * delivered by `dueAt`, the code sealed (never in clear), and the send's
+ * settings the fallback is decided with.
+ */
+export interface FallbackPlan {
+  /** The number: the fallback's recipient, and part of the sealed code's additional data. */
+  to: NormalizedPhone;
+  /** The gateways still to try, in order (each failure goes on to the next at once). */
+  route: FallbackStep[];
+  /** When the fallback is due (ms since the epoch); a failed report brings it forward to now. */
+  dueAt: number;
+  /** The code, AES-256-GCM sealed (domain/otp/sealed-code.ts). */
+  sealedCode: string;
+  /** DELIVERY_TIMEOUT_SECONDS, in ms: the next deadline after a fallback that leaves route. */
+  timeoutMs: number;
+  /** DELIVERY_MAX_MESSAGES: no fallback once the code has this many accepted messages. */
+  maxMessages: number;
+  /** OTP_MAX_ATTEMPTS: a code out of tries is not live. */
+  maxAttempts: number;
+  /** The day's budget a fallback takes from (SMS_DAILY_BUDGET and the budget group), as at the send. */
+  budget: {
+    daily: number;
+    shards: number;
+    hourlyPercent: number;
+    retrySpreadSeconds: number;
+    locationHint?: DurableObjectLocationHint | undefined;
+  };
+}
+
+/** Why a due fallback did not go out (otp.fallback_skipped). */
+export type FallbackSkipReason = "budget" | "cap" | "delivered" | "not_live" | "no_route";
+
+/**
+ * What a due fallback did (PhoneLimiter's sendFallback hook): `sent` through
+ * one gateway of the route (`rest`: the steps after it), else why not: the
+ * budget refused it, or every gateway of the route failed (`no_route`).
+ */
+export type FallbackResult =
+  | { outcome: "sent"; message: CodeMessage; rest: FallbackStep[] }
+  | { outcome: "budget" }
+  | { outcome: "no_route" };
 
 /** One delivery report for this number, as a gateway's webhook (or the console gateway) gave it. */
 export interface GatewayReport {

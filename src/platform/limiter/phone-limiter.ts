@@ -6,6 +6,7 @@
  * They know nothing of HTTP; the OTP rules in src/domain/otp/ drive them.
  */
 import { DurableObject } from "cloudflare:workers";
+import { log } from "../../kernel/log/log";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
 import type { Channel } from "../sms/sms-gateway";
 import type {
@@ -13,6 +14,9 @@ import type {
   AttemptRequest,
   CodeDelivery,
   CodeMessage,
+  FallbackPlan,
+  FallbackResult,
+  FallbackSkipReason,
   GatewayReport,
   InspectLimits,
   LastSms,
@@ -73,6 +77,10 @@ export interface CodeRecord {
   channel?: Channel;
   /** The messages that carried it, oldest first, with their delivery reports (at most MAX_MESSAGES_PER_CODE). */
   messages?: CodeMessage[];
+  /** Where the same code goes next if its latest message is not delivered in time; only while one may be needed. */
+  fallback?: FallbackPlan;
+  /** Why its last due fallback did not go out, when the budget refused it. */
+  fallbackSkipped?: FallbackSkipReason;
 }
 
 /** One send per code today; room for fallbacks, and a bound however a code's messages are recorded. */
@@ -227,6 +235,8 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     } else return { outcome: "hash_not_held" };
     if (matched) {
       code.usedBy = attemptId;
+      // Used: no fallback can be needed, so its sealed code goes.
+      delete code.fallback;
       const trustKey = code.trustKey;
       if (trustKey !== undefined) {
         state.trusted = [...state.trusted.filter((t) => t.client !== trustKey), { client: trustKey, at: now }].slice(
@@ -243,6 +253,7 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
         attemptId,
         ...(shared ? { shared: true } : {}),
       });
+      if (code.attempts >= maxAttempts) delete code.fallback;
     }
     await this.save(state);
     return matched
@@ -280,6 +291,8 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       );
       if (!known) {
         code.messages = [...messages, sent.message].slice(-MAX_MESSAGES_PER_CODE);
+        // Only for a code still unused: a verify that came first needs no fallback.
+        if (sent.fallback && code.usedBy === null) code.fallback = sent.fallback;
         changed = true;
       }
     }
@@ -290,12 +303,19 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     const now = Date.now();
     const state = this.load(now);
     const outcomes = reports.map((report): ReportOutcome => {
-      const message = state.codes
-        .flatMap((c) => c.messages ?? [])
-        .find((m) => m.gateway === report.gateway && m.gatewayMessageId === report.messageId);
-      if (!message) return "unknown";
+      const code = state.codes.find((c) =>
+        (c.messages ?? []).some((m) => m.gateway === report.gateway && m.gatewayMessageId === report.messageId),
+      );
+      const message = code?.messages?.find(
+        (m) => m.gateway === report.gateway && m.gatewayMessageId === report.messageId,
+      );
+      if (!code || !message) return "unknown";
       const wasFailed = message.status === "failed";
       if (!advance(message, report, now)) return "unchanged";
+      // Delivered: no further message, and the sealed code goes. The latest message failed: the fallback is due now.
+      if (message.status === "delivered") delete code.fallback;
+      else if (code.fallback && code.messages?.at(-1) === message)
+        code.fallback.dueAt = Math.min(code.fallback.dueAt, now);
       const { status, channel, gateway, sentAt } = message;
       const at = (status === "delivered" ? message.deliveredAt : message.failedAt) ?? now;
       return {
@@ -377,9 +397,73 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     await this.save(state);
   }
 
-  /** Deletes what has aged out, and everything once nothing in it can matter any more. */
+  /**
+   * Sends the fallbacks that are due, then deletes what has aged out (and
+   * everything once nothing in it can matter any more). Each due plan is
+   * taken off its code and written before anything is sent, so a repeat of
+   * the alarm never sends it twice; a plan whose code is no longer live, has
+   * a delivered message, or has DELIVERY_MAX_MESSAGES messages is dropped.
+   * After each send the state is read again, since requests ran meanwhile.
+   */
   override async alarm(): Promise<void> {
-    await this.save(this.load(Date.now()));
+    const now = Date.now();
+    const state = this.load(now);
+    const due: { codeId: string; plan: FallbackPlan }[] = [];
+    for (const code of state.codes) {
+      const plan = code.fallback;
+      if (plan === undefined || (plan.dueAt > now && code.expiresAt > now)) continue;
+      delete code.fallback;
+      const skip = fallbackSkip(code, plan, now);
+      if (skip === undefined) due.push({ codeId: code.id, plan });
+      else log("otp.fallback_skipped", { reason: skip });
+    }
+    await this.save(state);
+    for (const { codeId, plan } of due) {
+      let result: FallbackResult;
+      try {
+        result = await this.sendFallback(codeId, plan);
+      } catch {
+        // A bug in the sending: nothing is known to have gone out, and the plan is already dropped.
+        log("otp.fallback_skipped", { reason: "no_route" });
+        continue;
+      }
+      await this.save(this.recordFallback(codeId, plan, result));
+    }
+  }
+
+  /**
+   * Sends the same code through the plan's route (the first gateway that
+   * accepts it), taking it from the day's budget: the Worker's class
+   * (src/index.ts) does it with the domain's rules. This one has no gateways.
+   */
+  protected sendFallback(_codeId: string, _plan: FallbackPlan): Promise<FallbackResult> {
+    return Promise.resolve({ outcome: "no_route" });
+  }
+
+  /** A fallback's outcome on its code, on the state read afresh (one synchronous step; the caller saves it). */
+  private recordFallback(codeId: string, plan: FallbackPlan, result: FallbackResult): LimiterState {
+    const now = Date.now();
+    const state = this.load(now);
+    const code = state.codes.find((c) => c.id === codeId);
+    if (result.outcome === "sent") {
+      const { message } = result;
+      if (!state.lastSms || state.lastSms.at <= message.sentAt) {
+        state.lastSms = { gateway: message.gateway, channel: message.channel, at: message.sentAt, outcome: "sent" };
+      }
+      if (code) {
+        code.messages = [...(code.messages ?? []), message].slice(-MAX_MESSAGES_PER_CODE);
+        delete code.fallbackSkipped;
+        const more =
+          result.rest.length > 0 &&
+          code.messages.length < plan.maxMessages &&
+          isLive(code, now, plan.maxAttempts) &&
+          !code.messages.some((m) => m.status === "delivered");
+        if (more) code.fallback = { ...plan, route: result.rest, dueAt: now + plan.timeoutMs };
+      }
+    } else if (code && result.outcome === "budget") {
+      code.fallbackSkipped = "budget";
+    }
+    return state;
   }
 
   private load(now: number): LimiterState {
@@ -401,7 +485,11 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     };
   }
 
-  /** Writes the state, or deletes it when empty; the alarm fires when the last entry ages out. A held hash is dropped by the next write. */
+  /**
+   * Writes the state, or deletes it when empty; the alarm fires when the last
+   * entry ages out, or earlier at the first fallback due (or its code's
+   * expiry, which drops it). A held hash is dropped by the next write.
+   */
   private async save(state: LimiterState): Promise<void> {
     const now = Date.now();
     const tombstonesUntil = this.pruneTombstones(now);
@@ -413,15 +501,16 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       return;
     }
     this.ctx.storage.kv.put(STATE_KEY, state);
-    const horizon = Math.max(
+    const pruneAt = Math.max(
       (state.sends.at(-1)?.at ?? 0) + HOUR_MS,
       (state.failures.at(-1)?.at ?? 0) + DAY_MS,
       ...state.codes.map((c) => c.expiresAt + HOUR_MS),
       ...state.trusted.map((t) => t.at + TRUSTED_FOR_MS),
       state.lastSms ? state.lastSms.at + LAST_SMS_FOR_MS : 0,
     );
+    const fallbacks = state.codes.flatMap((c) => (c.fallback ? [Math.min(c.fallback.dueAt, c.expiresAt)] : []));
     // Tombstones expire before the state does (TOMBSTONE_MS is the shortest horizon), so one alarm serves both.
-    await this.ctx.storage.setAlarm(horizon);
+    await this.ctx.storage.setAlarm(Math.min(pruneAt, ...fallbacks));
   }
 
   /** Remembers an id the Worker gave up after its call passed the deadline, for TOMBSTONE_MS. */
@@ -486,6 +575,16 @@ function advance(message: CodeMessage, report: GatewayReport, now: number): bool
   message.failedAt = at;
   if (report.reason !== undefined) message.failureReason = report.reason;
   return true;
+}
+
+/** Why a due fallback is not sent, or undefined when it is. */
+function fallbackSkip(code: CodeRecord, plan: FallbackPlan, now: number): FallbackSkipReason | undefined {
+  if (!isLive(code, now, plan.maxAttempts)) return "not_live";
+  const messages = code.messages ?? [];
+  if (messages.some((m) => m.status === "delivered")) return "delivered";
+  if (messages.length >= plan.maxMessages) return "cap";
+  if (plan.route.length === 0) return "no_route";
+  return undefined;
 }
 
 function isLive(code: CodeRecord, now: number, maxAttempts: number): boolean {

@@ -4,7 +4,7 @@ import { createConsoleGateway } from "./console-gateway";
 import { createFailoverGateway } from "./failover-gateway";
 import { createFast2SmsGateway } from "./fast2sms-gateway";
 import { createMsg91Gateway } from "./msg91-gateway";
-import type { SmsGateway } from "./sms-gateway";
+import type { Channel, SmsGateway } from "./sms-gateway";
 import { createTwoFactorGateway } from "./twofactor-gateway";
 import { createWhatsAppGateway } from "./whatsapp-gateway";
 
@@ -40,3 +40,27 @@ export const smsGatewayFor: (settings: Settings) => SmsGateway = memoizeByObject
     { deadlineMs: settings.smsSendDeadlineMs, fallback: { whatsapp: "sms" } },
   ),
 );
+
+/** The gateways of SMS_PROVIDERS, each on its own (no failover, no breaker): built once per settings object. */
+const gatewaysOf: (settings: Settings) => ReadonlyMap<string, SmsGateway> = memoizeByObject(
+  (settings: Settings) => new Map(settings.smsGateways.map((name) => [name, create(name, settings)] as const)),
+);
+
+/** One gateway of SMS_PROVIDERS by its name, on its own; undefined for any other name. */
+export function gatewayNamed(settings: Settings, name: string): SmsGateway | undefined {
+  return gatewaysOf(settings).get(name);
+}
+
+/**
+ * A channel's whole route, in the configured order: for `whatsapp`, WhatsApp
+ * and then the SMS gateways on `sms`; for `sms` and `voice`, the gateways of
+ * SMS_PROVIDERS that deliver on it.
+ */
+export function deliveryRoute(settings: Settings, channel: Channel): { gateway: string; channel: Channel }[] {
+  const on = (c: Channel) =>
+    [...gatewaysOf(settings).values()]
+      .filter((g) => g.channels.includes(c))
+      .map((g) => ({ gateway: g.name, channel: c }));
+  if (channel !== "whatsapp") return on(channel);
+  return [...(settings.whatsapp ? [{ gateway: "whatsapp", channel }] : []), ...on("sms")];
+}
