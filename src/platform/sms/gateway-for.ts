@@ -46,9 +46,15 @@ const gatewaysOf: (settings: Settings) => ReadonlyMap<string, SmsGateway> = memo
   (settings: Settings) => new Map(settings.smsGateways.map((name) => [name, create(name, settings)] as const)),
 );
 
-/** One gateway of SMS_PROVIDERS by its name, on its own; undefined for any other name. */
+/**
+ * One gateway by its name, on its own, from its own settings (one of
+ * SMS_PROVIDERS as built for the route, else made here); undefined for a
+ * name the registry does not know.
+ */
 export function gatewayNamed(settings: Settings, name: string): SmsGateway | undefined {
-  return gatewaysOf(settings).get(name);
+  const known = gatewaysOf(settings).get(name);
+  if (known) return known;
+  return Object.hasOwn(CREATE, name) ? create(name as GatewayName, settings) : undefined;
 }
 
 /**

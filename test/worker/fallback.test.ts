@@ -1,0 +1,263 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { CodeRecord } from "../../src/platform/limiter/phone-limiter";
+import { envWith, uniquePhone, withEnv } from "../helpers/api";
+import { msg91Error } from "../helpers/fake-msg91";
+import { FakeWhatsApp, sent, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
+import { captureConsole } from "../helpers/log-capture";
+import { advance, setUpGatewaysTest } from "../helpers/setup";
+
+const { fast2sms, msg91, twofactor } = setUpGatewaysTest();
+const whatsapp = new FakeWhatsApp();
+beforeEach(() => whatsapp.install());
+
+const SECRET = "dlr-secret-Qm7vK2pX9sT4wZ8yB3nC6hJ1";
+const FOLLOWED = { DELIVERY_WEBHOOK_SECRET: SECRET, SMS_PROVIDERS: "fast2sms,msg91" };
+const main = envWith(FOLLOWED);
+const three = envWith({ ...FOLLOWED, SMS_PROVIDERS: "fast2sms,msg91,twofactor" });
+const capped = envWith({ ...FOLLOWED, SMS_PROVIDERS: "fast2sms,msg91,twofactor", DELIVERY_MAX_MESSAGES: "2" });
+const unfollowed = envWith({ SMS_PROVIDERS: "fast2sms,msg91" });
+const poor = envWith({ ...FOLLOWED, SMS_DAILY_BUDGET: "1" });
+const withWhatsApp = envWith({
+  WHATSAPP_ACCESS_TOKEN: "EAAtest-whatsapp-access-token-Zx81Qw7",
+  WHATSAPP_PHONE_NUMBER_ID: "106540352242922",
+  WHATSAPP_TEMPLATE_NAME: "otp_login",
+  WHATSAPP_BASE_URL: WHATSAPP_FAKE_URL,
+  WHATSAPP_TIMEOUT_MS: "1000",
+});
+
+const TIMEOUT_MS = 30_000;
+
+async function send(phone: string, environment: Env = main, channel?: string): Promise<string> {
+  const res = await withEnv(environment, "/send-otp", { json: { phone, ...(channel ? { channel } : {}) } });
+  expect(res.status).toBe(200);
+  return String(res.body.verification_id);
+}
+
+const verify = (phone: string, otp: string, id: string, environment: Env = main) =>
+  withEnv(environment, "/verify-otp", { json: { phone, otp, verification_id: id } });
+
+const status = (phone: string, id: string, environment: Env = main) =>
+  withEnv(environment, "/verification-status", { json: { phone, verification_id: id } });
+
+/** A Fast2SMS report for its message, through the webhook. */
+const fast2smsReport = (phone: string, messageId: string, outcome: "delivered" | "failed", environment = main) =>
+  withEnv(environment, `/webhooks/fast2sms/${SECRET}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ request_id: messageId, mobile: phone.slice(3), status: outcome, failure_reason: "" }),
+  });
+
+const msg91Report = (phone: string, messageId: string, outcome: "delivered" | "failed") =>
+  withEnv(main, `/webhooks/msg91/${SECRET}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      requestId: messageId,
+      telNum: phone.slice(1),
+      status: outcome === "delivered" ? "Delivered" : "Failed",
+    }),
+  });
+
+const limiter = (phone: string) => env.PHONE_LIMITER.getByName(phone);
+
+/** Fires the number's alarm now (it runs with no request, as the runtime would run it). */
+const runAlarm = (phone: string) => runDurableObjectAlarm(limiter(phone));
+
+const storedCode = (phone: string, id: string) =>
+  runInDurableObject(limiter(phone), (_instance, state) => {
+    const stored = state.storage.kv.get<{ codes: CodeRecord[] }>("state");
+    return stored?.codes.find((c) => c.id === id);
+  });
+
+describe("the same code on the next route when a message is not delivered", () => {
+  it("a silent gateway: after the timeout msg91 gets the same code, and the person verifies with it", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone);
+    const code = fast2sms.lastCode();
+    // Before the timeout the alarm sends nothing.
+    advance(TIMEOUT_MS - 5000);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+
+    const logs = captureConsole();
+    advance(6000);
+    expect(await runAlarm(phone)).toBe(true);
+    expect(msg91.requests).toHaveLength(1);
+    expect(msg91.lastCode()).toBe(code);
+    expect(logs.events("otp.fallback_sent")).toEqual([expect.objectContaining({ gateway: "msg91", channel: "sms" })]);
+    expect(logs.raw.join("\n")).not.toContain(code);
+    expect(logs.raw.join("\n")).not.toContain(phone);
+
+    const after = await status(phone, id);
+    expect(after.body).toMatchObject({ status: "pending", messages: [{ status: "pending" }, { status: "pending" }] });
+    expect((await verify(phone, code, id)).status).toBe(200);
+  });
+
+  it("a failed report sends the fallback at once", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone);
+    const code = fast2sms.lastCode();
+    expect((await fast2smsReport(phone, fast2sms.lastMessageId(), "failed")).status).toBe(200);
+    // The alarm is due now: no clock moved.
+    const due = await runInDurableObject(limiter(phone), (_i, state) => state.storage.getAlarm());
+    expect(due).not.toBeNull();
+    expect(due!).toBeLessThanOrEqual(Date.now());
+    await runAlarm(phone);
+    expect(msg91.requests.map((r) => r.query.otp)).toEqual([code]);
+    expect((await status(phone, id)).body).toMatchObject({ status: "pending", messages: [{ status: "failed" }, {}] });
+  });
+
+  it("a delivered report: no fallback ever, and the sealed code is dropped", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone);
+    expect((await storedCode(phone, id))?.fallback).toBeDefined();
+    await fast2smsReport(phone, fast2sms.lastMessageId(), "delivered");
+    expect((await storedCode(phone, id))?.fallback).toBeUndefined();
+    advance(TIMEOUT_MS * 3);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+  });
+
+  it("a late delivery of the first message after the fallback is recorded, and nothing more is sent", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, three);
+    const first = fast2sms.lastMessageId();
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(1);
+    // A further fallback is planned (twofactor is left), until the late report.
+    expect((await storedCode(phone, id))?.fallback?.route).toEqual([{ gateway: "twofactor", channel: "sms" }]);
+    await fast2smsReport(phone, first, "delivered", three);
+    expect((await status(phone, id, three)).body).toMatchObject({
+      status: "delivered",
+      messages: [{ status: "delivered" }, { status: "pending" }],
+    });
+    advance(TIMEOUT_MS * 3);
+    await runAlarm(phone);
+    expect(twofactor.requests).toHaveLength(0);
+    expect((await storedCode(phone, id))?.fallback).toBeUndefined();
+  });
+
+  it("verified before the timeout: nothing is sent", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone);
+    expect((await verify(phone, fast2sms.lastCode(), id)).status).toBe(200);
+    expect((await storedCode(phone, id))?.fallback).toBeUndefined();
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+  });
+
+  it("DELIVERY_MAX_MESSAGES=2 with three gateways: at most two accepted messages", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, capped);
+    for (let i = 0; i < 3; i++) {
+      advance(TIMEOUT_MS + 1000);
+      await runAlarm(phone);
+    }
+    expect(msg91.requests).toHaveLength(1);
+    expect(twofactor.requests).toHaveLength(0);
+    expect(((await status(phone, id, capped)).body.messages as unknown[]).length).toBe(2);
+  });
+
+  it("without the cap, three gateways: the code goes on to the third after a second timeout", async () => {
+    const phone = uniquePhone();
+    await send(phone, three);
+    const code = fast2sms.lastCode();
+    for (let i = 0; i < 3; i++) {
+      advance(TIMEOUT_MS + 1000);
+      await runAlarm(phone);
+    }
+    expect(msg91.lastCode()).toBe(code);
+    expect(twofactor.requests.map((r) => r.code)).toEqual([code]);
+  });
+
+  it("a gateway of the route that fails: the next one is tried at once", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, three);
+    const code = fast2sms.lastCode();
+    msg91.respond(msg91Error(500, "internal error"));
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(1);
+    expect(twofactor.requests.map((r) => r.code)).toEqual([code]);
+    expect(((await status(phone, id, three)).body.messages as unknown[]).length).toBe(2);
+  });
+
+  it("a budget that refuses the fallback: skipped and recorded on the code, which still verifies", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, poor);
+    const code = fast2sms.lastCode();
+    const logs = captureConsole();
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+    expect(logs.events("otp.fallback_skipped")).toEqual([expect.objectContaining({ reason: "budget" })]);
+    const stored = await storedCode(phone, id);
+    expect(stored?.fallbackSkipped).toBe("budget");
+    expect(stored?.fallback).toBeUndefined();
+    expect((await verify(phone, code, id, poor)).status).toBe(200);
+  });
+
+  it("without DELIVERY_WEBHOOK_SECRET an SMS is not followed: no fallback", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, unfollowed);
+    expect((await storedCode(phone, id))?.fallback).toBeUndefined();
+    advance(TIMEOUT_MS * 3);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+  });
+
+  it("the stored code is never in clear: the object's state does not contain its digits", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone);
+    const code = fast2sms.lastCode();
+    const stored = await runInDurableObject(limiter(phone), (_i, state) =>
+      JSON.stringify(state.storage.kv.get("state")),
+    );
+    expect(stored).toContain(id);
+    expect(stored).toContain("sealedCode");
+    expect(stored).not.toContain(code);
+    // Unsealed only by the alarm, for the fallback message.
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.lastCode()).toBe(code);
+    // The last route step is used: nothing sealed is kept any more.
+    expect(
+      await runInDurableObject(limiter(phone), (_i, state) => JSON.stringify(state.storage.kv.get("state"))),
+    ).not.toContain("sealedCode");
+  });
+
+  it("a delivered report of the fallback message ends it", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, three);
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    await msg91Report(phone, msg91.lastMessageId(), "delivered");
+    advance(TIMEOUT_MS * 3);
+    await runAlarm(phone);
+    expect(twofactor.requests).toHaveLength(0);
+    expect((await status(phone, id, three)).body.status).toBe("delivered");
+  });
+
+  it("WhatsApp not delivered within the timeout: an SMS with the same code", async () => {
+    const phone = uniquePhone();
+    whatsapp.respond(sent(`wamid.TEST${crypto.randomUUID().replaceAll("-", "")}`));
+    const id = await send(phone, withWhatsApp, "whatsapp");
+    expect(whatsapp.requests).toHaveLength(1);
+    const code = JSON.stringify(whatsapp.requests[0]!.body).match(/"text":"(\d{4,8})"/)?.[1];
+    expect(code).toBeDefined();
+    expect(fast2sms.requests).toHaveLength(0);
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(fast2sms.requests).toHaveLength(1);
+    expect(fast2sms.lastCode()).toBe(code);
+    expect((await status(phone, id, withWhatsApp)).body).toMatchObject({
+      channel: "sms",
+      messages: [{ channel: "whatsapp" }, { channel: "sms" }],
+    });
+    expect((await verify(phone, code!, id, withWhatsApp)).status).toBe(200);
+  });
+});
