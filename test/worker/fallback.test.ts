@@ -19,13 +19,17 @@ const three = envWith({ ...FOLLOWED, SMS_PROVIDERS: "fast2sms,msg91,twofactor" }
 const capped = envWith({ ...FOLLOWED, SMS_PROVIDERS: "fast2sms,msg91,twofactor", DELIVERY_MAX_MESSAGES: "2" });
 const unfollowed = envWith({ SMS_PROVIDERS: "fast2sms,msg91" });
 const poor = envWith({ ...FOLLOWED, SMS_DAILY_BUDGET: "1" });
-const withWhatsApp = envWith({
+const WHATSAPP = {
   WHATSAPP_ACCESS_TOKEN: "EAAtest-whatsapp-access-token-Zx81Qw7",
   WHATSAPP_PHONE_NUMBER_ID: "106540352242922",
   WHATSAPP_TEMPLATE_NAME: "otp_login",
   WHATSAPP_BASE_URL: WHATSAPP_FAKE_URL,
   WHATSAPP_TIMEOUT_MS: "1000",
-});
+};
+/** WhatsApp whose webhook can be checked, so its messages are followed. */
+const withWhatsApp = envWith({ ...WHATSAPP, WHATSAPP_APP_SECRET: "whatsapp-app-secret-3b9f0c1d2e" });
+/** WhatsApp without its app secret: no report can arrive, so nothing is followed. */
+const whatsAppUnchecked = envWith(WHATSAPP);
 
 const TIMEOUT_MS = 30_000;
 
@@ -261,5 +265,24 @@ describe("the same code on the next route when a message is not delivered", () =
       messages: [{ channel: "whatsapp" }, { channel: "sms" }],
     });
     expect((await verify(phone, code!, id, withWhatsApp)).status).toBe(200);
+  });
+
+  it("a gateway that refuses the number stops the fallback: the next one would repeat it or get round the gateway's check", async () => {
+    const phone = uniquePhone();
+    await send(phone, three);
+    msg91.respond(msg91Error(400, "Invalid mobile number"));
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(1);
+    expect(twofactor.requests).toHaveLength(0);
+  });
+
+  it("WhatsApp without WHATSAPP_APP_SECRET is not followed (no report could arrive): no SMS after it", async () => {
+    const phone = uniquePhone();
+    whatsapp.respond(sent(`wamid.TEST${crypto.randomUUID().replaceAll("-", "")}`));
+    await send(phone, whatsAppUnchecked, "whatsapp");
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(fast2sms.requests).toHaveLength(0);
   });
 });

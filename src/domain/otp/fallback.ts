@@ -48,7 +48,9 @@ export async function planFallback(
   now = Date.now(),
 ): Promise<FallbackPlan | undefined> {
   const { delivery } = settings;
-  const followed = via.channel === "whatsapp" || delivery.webhookSecret !== undefined;
+  // Followed only where a report can arrive: WhatsApp's webhook needs its app secret to be checked.
+  const followed =
+    via.channel === "whatsapp" ? (settings.whatsapp?.appSecret ?? "") !== "" : delivery.webhookSecret !== undefined;
   if (!followed || delivery.maxMessages <= 1) return undefined;
   const route = deliveryRoute(settings, asked);
   const at = route.findIndex((s) => s.gateway === via.gateway && s.channel === via.channel);
@@ -131,6 +133,9 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
           ...gatewayFailureFields(failure),
           breaker: "none",
         });
+        // As in the failover: another gateway would repeat a refusal of the number, or get round a
+        // gateway's check on messages to one person.
+        if (failure.numberRefused === true || failure.recipientLimited === true) break;
       }
     }
   }

@@ -276,7 +276,8 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
   }
 
   async recordDelivery(last: LastSms, sent?: SentMessage): Promise<void> {
-    const state = this.load(Date.now());
+    const now = Date.now();
+    const state = this.load(now);
     let changed = false;
     if (!state.lastSms || state.lastSms.at <= last.at) {
       state.lastSms = last;
@@ -291,8 +292,8 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       );
       if (!known) {
         code.messages = [...messages, sent.message].slice(-MAX_MESSAGES_PER_CODE);
-        // Only for a code still unused: a verify that came first needs no fallback.
-        if (sent.fallback && code.usedBy === null) code.fallback = sent.fallback;
+        // Only for a code still live: a verify that came first, or spent tries, needs no fallback (and no sealed code).
+        if (sent.fallback && isLive(code, now, sent.fallback.maxAttempts)) code.fallback = sent.fallback;
         changed = true;
       }
     }
