@@ -9,7 +9,7 @@ import {
 import { DLT_PROBLEMS } from "../../src/platform/delivery/dlt-reasons";
 import type { StatsCounterRpc } from "../../src/platform/stats/stats-counter";
 import { type ApiResponse, envWith, uniquePhone, withEnv } from "../helpers/api";
-import { FakeWhatsApp, graphError, sent, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
+import { FakeWhatsApp, graphError, sent, hubSignature as signedBy, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
 import { advance, setClock, setUpWorkerTest } from "../helpers/setup";
 
 const fast2sms = setUpWorkerTest();
@@ -76,17 +76,7 @@ async function report(...reports: Report[]): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-async function hubSignature(body: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(APP_SECRET),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
-  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
+const hubSignature = (body: string) => signedBy(body, APP_SECRET);
 
 /** One signed WhatsApp status post, stamped with the (test's) clock. */
 async function whatsappStatus(s: { id: string; status: string; recipient_id: string; errors?: { code: number }[] }) {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { parseStatuses, verifyHandshake, verifySignature } from "../../src/platform/whatsapp/whatsapp-webhook";
+import { hubSignature as signedBy } from "../helpers/fake-whatsapp";
 import { setUpWorkerTest } from "../helpers/setup";
 
 setUpWorkerTest();
@@ -7,17 +8,7 @@ setUpWorkerTest();
 const VERIFY_TOKEN = "verify-token-3c9e1f7a";
 const APP_SECRET = "app-secret-1";
 
-async function sign(body: string | Uint8Array, secret = APP_SECRET): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", key, typeof body === "string" ? new TextEncoder().encode(body) : body);
-  return `sha256=${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
+const sign = (body: string | Uint8Array, secret = APP_SECRET) => signedBy(body, secret);
 
 describe("verifyHandshake", () => {
   const query = (fields: Record<string, string>) => new URLSearchParams(fields);

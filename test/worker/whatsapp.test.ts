@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { type ApiResponse, envWith, uniquePhone, withEnv } from "../helpers/api";
-import { FakeWhatsApp, graphError, sent, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
+import { FakeWhatsApp, graphError, sent, hubSignature as signedBy, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
 import { captureConsole, GATEWAY_KEYS } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
 import { advance, setUpWorkerTest } from "../helpers/setup";
@@ -46,17 +46,7 @@ const sendOn = (phone: string, channel: string, environment: Env = main) =>
 const status = (phone: string, id: string) =>
   withEnv(main, "/verification-status", { json: { phone, verification_id: id } });
 
-async function hubSignature(body: string, secret = APP_SECRET): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
-  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
+const hubSignature = (body: string, secret = APP_SECRET) => signedBy(body, secret);
 
 type Status = { id: string; status: string; recipient_id: string; errors?: { code: number }[] };
 
