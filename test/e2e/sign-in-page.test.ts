@@ -312,6 +312,91 @@ describe.skipIf(!hasChromium)("sign-in page in headless Chromium against wrangle
     await page.context().close();
   });
 
+  it("shows the delivery status as the console provider's made-up report comes in", async () => {
+    const { page, problems } = await openPage();
+    // Only the channels the console provider serves: SMS, and "Call me" (it can call); no WhatsApp.
+    expect(await page.locator("#send-whatsapp").count()).toBe(0);
+    expect(await text(page, "#send-voice")).toBe("Call me");
+    const polls: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/verification-status")) polls.push(r.postData() ?? "");
+    });
+    await page.keyboard.type("98765 11111");
+    await page.keyboard.press("Enter");
+    await page.locator("#code").waitFor({ state: "visible" });
+    expect(await text(page, "#delivery")).toBe("Sent by SMS…");
+    const codeBox = await box(page, "#code");
+    // The report is recorded 1 s after the send; the page reads the status every 3 s.
+    await textMatches(page, "#delivery", /^Delivered by SMS\.$/, 8000);
+    expect(await box(page, "#code")).toEqual(codeBox);
+    const count = polls.length;
+    expect(count).toBeGreaterThan(0);
+    expect(JSON.parse(polls[0]!)).toEqual({ phone: "+919876511111", verification_id: expect.any(String) });
+    // Delivered: the page stops asking.
+    await page.waitForTimeout(3500);
+    expect(polls.length).toBe(count);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('"Call me" asks for a call: the note, the label and the status say so, and its code signs in', async () => {
+    const { page, problems } = await openPage();
+    await page.locator("#phone").fill("+91 99887 76655");
+    await page.locator("#send-voice").click();
+    await page.locator("#code").waitFor({ state: "visible" });
+    expect(await text(page, "#sent-note")).toBe("We are calling +919988776655 with your code.");
+    expect(await text(page, "#code-label")).toBe("Code from the call");
+    expect(await text(page, "#delivery")).toBe("Calling you…");
+    await textMatches(page, "#outbox-message", /^\(voice call\) .*\d{6}$/);
+    await textMatches(page, "#delivery", /^Delivered by call\.$/, 8000);
+    const code = /(\d{6})$/.exec(await text(page, "#outbox-message"))![1]!;
+    await page.locator("#code").fill(code);
+    await page.keyboard.press("Enter");
+    await page.locator("#success").waitFor({ state: "visible" });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it("shows a fallback to the next route as it happens (the status answers as a WhatsApp send's would)", async () => {
+    const { page, problems } = await openPage();
+    // One console gateway has no next route: the answers of /verification-status are made up here, in the API's shape.
+    const at = new Date().toISOString();
+    const answers = [
+      { status: "pending", channel: "whatsapp", messages: [{ channel: "whatsapp", status: "failed", sent_at: at }] },
+      {
+        status: "pending",
+        channel: "sms",
+        messages: [
+          { channel: "whatsapp", status: "failed", sent_at: at },
+          { channel: "sms", status: "pending", sent_at: at },
+        ],
+      },
+      {
+        status: "delivered",
+        channel: "sms",
+        messages: [
+          { channel: "whatsapp", status: "failed", sent_at: at },
+          { channel: "sms", status: "delivered", sent_at: at, delivered_at: at },
+        ],
+      },
+    ];
+    let served = 0;
+    await page.route("**/verification-status", async (route) => {
+      const answer = answers[Math.min(served++, answers.length - 1)]!;
+      await route.fulfill({ json: { ...answer, expires_in: 250 } });
+    });
+    await page.keyboard.type("90000 12345");
+    await page.keyboard.press("Enter");
+    await page.locator("#code").waitFor({ state: "visible" });
+    await textMatches(page, "#delivery", /^Not delivered on WhatsApp\. Trying again…$/, 8000);
+    await textMatches(page, "#delivery", /^Not delivered on WhatsApp\. Sent again by SMS…$/, 8000);
+    expect(await text(page, "#code-label")).toBe("Code from the SMS");
+    await textMatches(page, "#delivery", /^Delivered by SMS\.$/, 8000);
+    expect(await page.locator("#delivery").getAttribute("data-status")).toBe("delivered");
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it("keeps the longest phone errors inside their reserved room on a 320 px wide screen", async () => {
     const { page, problems } = await openPage({ width: 320, height: 640 });
     const sendBefore = await box(page, "#send");

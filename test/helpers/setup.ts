@@ -1,16 +1,21 @@
 import { afterEach, beforeEach, vi } from "vitest";
+import { ISOLATE_BREAKERS } from "../../src/platform/sms/gateway-breakers";
 import { FakeFast2Sms } from "./fake-fast2sms";
 import { FakeMsg91 } from "./fake-msg91";
 import { FakeTwoFactor } from "./fake-twofactor";
 
 /**
  * The one setup of a worker test file: a fake Fast2SMS installed before each
- * test (outbound HTTP is faked in one place, outbound.ts), and after each
- * test the real clock and every mock restored. Returns the fake.
+ * test (outbound HTTP is faked in one place, outbound.ts) with the isolate's
+ * circuit breakers closed (they are shared by every settings object), and
+ * after each test the real clock and every mock restored. Returns the fake.
  */
 export function setUpWorkerTest(): FakeFast2Sms {
   const fast2sms = new FakeFast2Sms();
-  beforeEach(() => fast2sms.install());
+  beforeEach(() => {
+    ISOLATE_BREAKERS.clear();
+    fast2sms.install();
+  });
   afterEach(() => {
     vi.useRealTimers();
     vi.restoreAllMocks();

@@ -1,7 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CodeRecord } from "../../src/platform/limiter/phone-limiter";
+import { DELIVERY_HEALTH, recordDeliveryOutcome, resetDeliveryHealth } from "../../src/platform/sms/delivery-health";
+import { ISOLATE_BREAKERS } from "../../src/platform/sms/gateway-breakers";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
 import { msg91Error } from "../helpers/fake-msg91";
 import { FakeWhatsApp, sent, WHATSAPP_FAKE_URL } from "../helpers/fake-whatsapp";
@@ -284,5 +286,105 @@ describe("the same code on the next route when a message is not delivered", () =
     advance(TIMEOUT_MS + 1000);
     await runAlarm(phone);
     expect(fast2sms.requests).toHaveLength(0);
+  });
+});
+
+describe("a due fallback honours the circuit breakers and the delivery-aware order", () => {
+  afterEach(() => resetDeliveryHealth());
+
+  /** Opens a gateway's breaker now, as three failed calls in a row would (it stays open for 30 s). */
+  const openBreaker = (gateway: string) => {
+    const breaker = ISOLATE_BREAKERS.get(gateway, "sms");
+    for (let i = 0; i < 3; i++) breaker.recordFailure();
+    expect(breaker.state).toBe("open");
+  };
+
+  it("the only gateway left has its breaker open: nothing is sent, nothing spent, it is recorded, and the code still verifies", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone);
+    const code = fast2sms.lastCode();
+    advance(TIMEOUT_MS + 1000);
+    openBreaker("msg91");
+    const logs = captureConsole();
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+    expect(logs.events("otp.fallback_skipped")).toEqual([expect.objectContaining({ reason: "breaker_open" })]);
+    const stored = await storedCode(phone, id);
+    expect(stored?.fallbackSkipped).toBe("breaker_open");
+    expect(stored?.fallback).toBeUndefined();
+    expect((await status(phone, id)).body).toMatchObject({ status: "pending", messages: [{ status: "pending" }] });
+    expect((await verify(phone, code, id)).status).toBe(200);
+  });
+
+  it("decided before the budget: with the day's budget spent, the skip is still breaker_open", async () => {
+    setClock(Math.ceil(Date.now() / 86_400_000 + 20) * 86_400_000 + 3_600_000);
+    const phone = uniquePhone();
+    await send(phone, poor);
+    advance(TIMEOUT_MS + 1000);
+    openBreaker("msg91");
+    const logs = captureConsole();
+    await runAlarm(phone);
+    expect(logs.events("otp.fallback_skipped")).toEqual([expect.objectContaining({ reason: "breaker_open" })]);
+  });
+
+  it("an open breaker with another gateway left: that one gets the code, and the skipped one stays on the plan until it recovers", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, three);
+    const code = fast2sms.lastCode();
+    advance(TIMEOUT_MS + 1000);
+    openBreaker("msg91");
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+    expect(twofactor.requests.map((r) => r.code)).toEqual([code]);
+    expect((await storedCode(phone, id))?.fallback?.route).toEqual([{ gateway: "msg91", channel: "sms" }]);
+    // At the next deadline the cool-off is over: msg91 takes its probe with the same code, and it closes.
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.requests.map((r) => r.query.otp)).toEqual([code]);
+    expect(ISOLATE_BREAKERS.get("msg91", "sms").state).toBe("closed");
+    expect(((await status(phone, id, three)).body.messages as unknown[]).length).toBe(3);
+  });
+
+  it("the fallbacks' own failures open the breaker, as a send's do: the next fallback skips the gateway", async () => {
+    msg91.respond(msg91Error(500, "internal error"));
+    const phones = [uniquePhone(), uniquePhone(), uniquePhone(), uniquePhone()];
+    for (const phone of phones) await send(phone, three);
+    advance(TIMEOUT_MS + 1000);
+    const logs = captureConsole();
+    for (const phone of phones.slice(0, 3)) await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(3);
+    expect(logs.events("sms.gateway_failed").map((e) => e.breaker)).toEqual(["closed", "closed", "open"]);
+    // Each of the three still reached the person through twofactor.
+    expect(twofactor.requests).toHaveLength(3);
+    await runAlarm(phones[3]!);
+    expect(msg91.requests).toHaveLength(3);
+    expect(twofactor.requests).toHaveLength(4);
+  });
+
+  it("an accepted fallback closes its gateway's breaker again (a success, as in a send)", async () => {
+    const phone = uniquePhone();
+    await send(phone);
+    advance(TIMEOUT_MS + 1000);
+    const breaker = ISOLATE_BREAKERS.get("msg91", "sms");
+    breaker.recordFailure();
+    breaker.recordFailure();
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(1);
+    // Two failures and a success: a third failure alone does not open it.
+    breaker.recordFailure();
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("a gateway whose recent reports are mostly failures goes last: the fallback tries the healthy one first", async () => {
+    const phone = uniquePhone();
+    const id = await send(phone, three);
+    const code = fast2sms.lastCode();
+    advance(TIMEOUT_MS + 1000);
+    for (let i = 0; i < DELIVERY_HEALTH.minReports; i++) recordDeliveryOutcome("msg91", "sms", "failed");
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+    expect(twofactor.requests.map((r) => r.code)).toEqual([code]);
+    // Demoted, not dropped: it is still the route's last step.
+    expect((await storedCode(phone, id))?.fallback?.route).toEqual([{ gateway: "msg91", channel: "sms" }]);
   });
 });

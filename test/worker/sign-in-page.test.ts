@@ -132,6 +132,36 @@ describe("GET / sign-in page", () => {
     expect(res.html).toMatch(/<button type="submit" id="send" disabled>/);
   });
 
+  it('offers "Call me" only when a gateway of SMS_PROVIDERS can call, and the page works without it', async () => {
+    const fast2smsOnly = await page();
+    expect(fast2smsOnly.html).not.toContain('id="send-voice"');
+    expect(fast2smsOnly.html).not.toContain('id="other-channels"');
+    expect(fast2smsOnly.html).toContain('<button type="submit" id="send">Send code</button>');
+    for (const overrides of [consoleProvider, { SMS_PROVIDERS: "fast2sms,twofactor" }]) {
+      const { html } = await page(overrides);
+      expect(html).toMatch(
+        /<div class="row" id="other-channels">\n<button type="button" class="secondary" id="send-voice">Call me<\/button>\n<\/div>/,
+      );
+    }
+    // Turned off with the rest of the form while the page cannot send.
+    const off = await page({ ...consoleProvider, TURNSTILE_SECRET_KEY: "turnstile-secret-for-the-page-test" });
+    expect(off.html).toContain('<button type="button" class="secondary" id="send-voice" disabled>Call me</button>');
+  });
+
+  it("has room for the delivery status, and polls it only for channels whose messages get reports", async () => {
+    const followed = async (overrides?: Record<string, string | undefined>) =>
+      /<main class="card"(?: data-followed="([^"]*)")?>/.exec((await page(overrides)).html)?.[1];
+    // fast2sms without DELIVERY_WEBHOOK_SECRET gets no reports: its messages would stay pending.
+    expect(await followed()).toBeUndefined();
+    expect(await followed({ DELIVERY_WEBHOOK_SECRET: "dlr-secret-Qm7vK2pX9sT4wZ8yB3nC6hJ1" })).toBe("sms voice");
+    // The console provider makes up a report for each message.
+    expect(await followed(consoleProvider)).toBe("sms voice");
+    const { html } = await page();
+    expect(html).toContain('<p class="delivery" id="delivery" aria-live="polite"></p>');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the page's script text, as served
+    expect(html).toContain('post("/verification-status", { phone: phone, verification_id: id })');
+  });
+
   it("escapes APP_NAME", async () => {
     const res = await page({ APP_NAME: `<img src=x onerror="alert(1)">` });
     expect(res.status).toBe(200);

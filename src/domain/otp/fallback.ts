@@ -14,7 +14,9 @@ import { SmsFailedError } from "../../kernel/errors/service-error";
 import { gatewayFailureFields, log } from "../../kernel/log/log";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import type { BudgetShard } from "../../platform/limiter/budget-shard";
-import type { FallbackPlan, FallbackResult } from "../../platform/limiter/limiter-types";
+import type { FallbackPlan, FallbackResult, FallbackStep } from "../../platform/limiter/limiter-types";
+import { inDeliveryOrder } from "../../platform/sms/delivery-health";
+import { ISOLATE_BREAKERS, recordAttempt } from "../../platform/sms/gateway-breakers";
 import { deliveryRoute, gatewayNamed } from "../../platform/sms/gateway-for";
 import type { Channel } from "../../platform/sms/sms-gateway";
 import { budgetPlanFrom, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
@@ -71,33 +73,61 @@ export async function planFallback(
 }
 
 /**
- * A due fallback: its units from the day's budget (a call VOICE_BUDGET_UNITS,
- * else 1), then the same code through the plan's gateways in order, the
- * first that accepts it ending it; a gateway's failure goes on to the next at
- * once. A budget that refuses it sends nothing. When every gateway failed
- * cleanly the units are given back; when any outcome is unknown they stay
- * spent (a message may have gone out). Logged as `otp.fallback_sent` or
+ * A due fallback: the plan's gateways in today's delivery order (within each
+ * channel, those whose recent reports are mostly failures go last, as for a
+ * new send: delivery-health.ts), without those whose circuit breaker is open
+ * (the isolate's breakers, shared with the sends' failover). None left: it
+ * sends nothing, takes nothing, and is skipped as `breaker_open` (unlike a
+ * send, no gateway is tried anyway: the first message may still arrive).
+ * Else its units from the day's budget (a call VOICE_BUDGET_UNITS, else 1),
+ * then the same code through those gateways in order, the first that accepts
+ * it ending it; a gateway's failure goes on to the next at once. Each
+ * attempt's outcome feeds its breaker as a send's does. A budget that refuses
+ * it sends nothing. When every gateway failed cleanly the units are given
+ * back; when any outcome is unknown they stay spent (a message may have gone
+ * out). The steps it did not try, skipped ones included, stay on the plan
+ * (`rest`) for the next deadline. Logged as `otp.fallback_sent` or
  * `otp.fallback_skipped`; the message counted as `sent` under its gateway.
  */
 export async function sendFallback(deps: FallbackDeps, codeId: string, plan: FallbackPlan): Promise<FallbackResult> {
   const { settings } = deps;
-  const first = plan.route[0];
-  if (first === undefined) return skipped("no_route");
+  if (plan.route.length === 0) return skipped("no_route");
+  const usable = inDeliveryOrderOf(plan.route, Date.now()).filter(
+    (s) => ISOLATE_BREAKERS.get(s.gateway, s.channel).state !== "open",
+  );
+  const first = usable[0];
+  if (first === undefined) return skipped("breaker_open");
   const units = first.channel === "voice" ? VOICE_BUDGET_UNITS : 1;
   const budget = smsBudget(deps.budgets, plan.budget, Date.now(), units);
   if ((await budget.take()) !== undefined) return skipped("budget");
   const code = await unsealCode(settings.otp.hashSecret, plan.to.e164, codeId, plan.sealedCode);
   let unknown = false;
+  const tried = new Set<FallbackStep>();
+  const failed: string[] = [];
+  let called = false;
+  let held = false;
   if (code !== undefined) {
-    for (const [index, step] of plan.route.entries()) {
+    for (const step of usable) {
       const gateway = gatewayNamed(settings, step.gateway);
-      if (!gateway?.channels.includes(step.channel)) continue;
+      if (!gateway?.channels.includes(step.channel)) {
+        tried.add(step);
+        continue;
+      }
+      const breaker = ISOLATE_BREAKERS.get(step.gateway, step.channel);
+      // Half-open with its one probe already out: skipped now, kept for the next deadline.
+      if (!breaker.tryAcquire()) {
+        held = true;
+        continue;
+      }
+      tried.add(step);
+      called = true;
       const started = Date.now();
       try {
         const accepted = await gateway.send(
           { to: plan.to, code, channel: step.channel, appName: settings.appName, autofill: settings.autofill },
           { timeoutMs: settings.smsSendDeadlineMs },
         );
+        recordAttempt(breaker);
         log("otp.fallback_sent", { gateway: step.gateway, channel: step.channel });
         recordOtpEvent(deps, plan.to, {
           kind: "sent",
@@ -105,7 +135,7 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
           gateway: step.gateway,
           test: false,
           budgetUnits: units,
-          failedOver: plan.route.slice(0, index).map((s) => s.gateway),
+          failedOver: failed,
           fallback: true,
         });
         return {
@@ -117,7 +147,7 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
             status: "pending",
             sentAt: Date.now(),
           },
-          rest: plan.route.slice(index + 1),
+          rest: plan.route.filter((s) => !tried.has(s)),
         };
       } catch (err) {
         const failure =
@@ -125,13 +155,15 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
             ? err.failure
             : { gateway: step.gateway, delivery: "unknown" as const, retryable: true, reason: "unexpected error" };
         if (failure.delivery === "unknown") unknown = true;
+        failed.push(step.gateway);
+        recordAttempt(breaker, failure);
         log("sms.gateway_failed", {
           to: plan.to,
           gateway: step.gateway,
           channel: step.channel,
           duration_ms: Date.now() - started,
           ...gatewayFailureFields(failure),
-          breaker: "none",
+          breaker: breaker.state,
         });
         // As in the failover: another gateway would repeat a refusal of the number, or get round a
         // gateway's check on messages to one person.
@@ -140,10 +172,23 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
     }
   }
   if (!unknown) await budget.release(false);
-  return skipped("no_route");
+  // No gateway called, and one was held back by its breaker (a probe already out): that is why.
+  return skipped(!called && held ? "breaker_open" : "no_route");
 }
 
-function skipped(reason: "budget" | "no_route"): FallbackResult {
+/** The route in today's delivery order: within each channel (in route order), the demoted gateways last. */
+function inDeliveryOrderOf(route: readonly FallbackStep[], now: number): FallbackStep[] {
+  const channels = [...new Set(route.map((s) => s.channel))];
+  return channels.flatMap((channel) =>
+    inDeliveryOrder(
+      route.filter((s) => s.channel === channel).map((step) => ({ name: step.gateway, step })),
+      channel,
+      now,
+    ).map((e) => e.step),
+  );
+}
+
+function skipped(reason: "breaker_open" | "budget" | "no_route"): FallbackResult {
   log("otp.fallback_skipped", { reason });
   return { outcome: reason };
 }

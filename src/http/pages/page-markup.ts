@@ -13,8 +13,32 @@ export interface SignInPageView {
   devOutbox: boolean;
   /** Whether to offer "Send on WhatsApp" next to the SMS button (WhatsApp configured). */
   whatsapp?: boolean;
+  /** Whether to offer "Call me" (a gateway of SMS_PROVIDERS can call). */
+  voice?: boolean;
+  /**
+   * The channels whose messages get delivery reports (the console gateway's
+   * made-up ones, the gateways' with DELIVERY_WEBHOOK_SECRET, WhatsApp's with
+   * WHATSAPP_APP_SECRET): the page polls /verification-status only after a
+   * send on one of them, since without reports a message stays `pending`.
+   */
+  followed?: readonly string[];
   /** A sentence explaining why nobody can sign in right now (e.g. misconfigured settings). */
   problem?: string;
+}
+
+/** "Send on WhatsApp" and "Call me", side by side below "Send code", for the channels configured. */
+function otherChannels(view: SignInPageView, off: boolean) {
+  const disabled = off ? html` disabled` : null;
+  const buttons = [
+    ...(view.whatsapp
+      ? [html`<button type="button" class="secondary" id="send-whatsapp"${disabled}>Send on WhatsApp</button>`]
+      : []),
+    ...(view.voice ? [html`<button type="button" class="secondary" id="send-voice"${disabled}>Call me</button>`] : []),
+  ];
+  if (buttons.length === 0) return null;
+  return html`<div class="row" id="other-channels">
+${buttons.map((b) => html`${b}\n`)}</div>
+`;
 }
 
 export interface RenderedPage {
@@ -24,7 +48,9 @@ export interface RenderedPage {
 }
 
 /**
- * The sign-in page: phone form, code form (hidden until a code is sent),
+ * The sign-in page: phone form (with "Send on WhatsApp" and "Call me" when
+ * those channels are configured), code form (hidden until a code is sent; with
+ * the delivery status while reports come in),
  * signed-in view (hidden until verified; with Refresh, Sign out and the list
  * of the number's sessions), and, with the console provider
  * only, the dev outbox panel with its script and styles. Interpolated values are
@@ -35,9 +61,9 @@ export async function renderSignInPage(view: SignInPageView): Promise<RenderedPa
   const styles = view.devOutbox ? [PAGE_STYLE, OUTBOX_STYLE] : [PAGE_STYLE];
   const off = view.problem !== undefined;
   const page = await html`${htmlHead(`Sign in · ${view.appName}`, styles, { noindex: true })}
-<main class="card">
+<main class="card"${view.followed?.length ? html` data-followed="${view.followed.join(" ")}"` : null}>
 <h1>Sign in to ${view.appName}</h1>
-<p class="lead">We text a one-time code to your mobile number.</p>
+<p class="lead">We send a one-time code to your mobile number.</p>
 ${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p>` : null}
 <form id="phone-form" method="post" novalidate>
 <label for="phone">Mobile number</label>
@@ -45,14 +71,10 @@ ${off ? html`<p class="banner" role="alert" id="page-problem">${view.problem}</p
 <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" required autofocus aria-describedby="phone-hint phone-error"${off ? html` disabled` : null}>
 <p class="error" id="phone-error" aria-live="polite"></p>
 <button type="submit" id="send"${off ? html` disabled` : null}>Send code</button>
-${
-  view.whatsapp
-    ? html`<button type="button" class="secondary" id="send-whatsapp"${off ? html` disabled` : null}>Send on WhatsApp</button>
-`
-    : null
-}</form>
+${otherChannels(view, off)}</form>
 <form id="code-form" method="post" novalidate hidden>
 <p id="sent-note" aria-live="polite"></p>
+<p class="delivery" id="delivery" aria-live="polite"></p>
 <label for="code"><span id="code-label">Code from the SMS</span></label>
 <input id="code" name="otp" type="text" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="12" required aria-describedby="sent-note code-error">
 <p class="error" id="code-error" aria-live="polite"></p>

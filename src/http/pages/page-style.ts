@@ -57,6 +57,10 @@ button[aria-disabled="true"] { cursor: progress; opacity: .8; }
 /* Side by side when both fit (about 390 px wide and up), stacked below: decided by width, never by the label. */
 .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: .5rem; margin-top: .75rem; }
 .row button { padding: .5rem; font-size: .9375rem; white-space: nowrap; font-variant-numeric: tabular-nums; }
+/* Two lines kept for the delivery status, so a fallback's longer line never moves the code field. */
+.delivery { color: var(--muted); font-size: .875rem; line-height: 1.3; min-height: calc(2 * 1.3em); margin: -.25rem 0 .75rem; }
+.delivery[data-status="delivered"] { color: var(--ok); }
+.delivery[data-status="failed"] { color: var(--error); }
 /* The session actions' error takes room only when there is one: no empty band above "Your sessions". */
 #session-error:empty { min-height: 0; margin: 0; }
 #sessions { padding-left: 1.25rem; margin: .25rem 0 .75rem; }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { loadSettings } from "../../kernel/config/settings";
 import { MisconfiguredError } from "../../kernel/errors/service-error";
+import { smsGatewayFor } from "../../platform/sms/gateway-for";
 import type { AppEnv } from "../core/app-env";
 import { pageContentSecurityPolicy } from "../pages/page-csp";
 import { renderSignInPage, type SignInPageView } from "../pages/page-markup";
@@ -10,7 +11,8 @@ import { renderSignInPage, type SignInPageView } from "../pages/page-markup";
  * through settingsAndKeys(), so that a misconfigured service still renders the
  * page, with the problem in words (setting names only, never values) and
  * status 500, instead of a problem+json body. The dev outbox panel is in the
- * page only with the console SMS gateway. With the bot check on
+ * page only with the console SMS gateway; "Send on WhatsApp" only with
+ * WhatsApp configured, "Call me" only when a gateway can call. With the bot check on
  * (TURNSTILE_SECRET_KEY) the page says it cannot sign in: it has no Turnstile
  * widget, and every send without a token would fail with captcha_failed.
  */
@@ -19,10 +21,17 @@ export const signInPageRoute = new Hono<AppEnv>().get("/", async (c) => {
   let status: 200 | 500 = 200;
   try {
     const settings = loadSettings(c.env);
+    const devOutbox = settings.smsGateway === "console";
+    const gatewaysReport = devOutbox || settings.delivery.webhookSecret !== undefined;
     view = {
       appName: settings.appName,
-      devOutbox: settings.smsGateway === "console",
+      devOutbox,
       whatsapp: settings.whatsapp !== undefined,
+      voice: smsGatewayFor(settings).channels.includes("voice"),
+      followed: [
+        ...(gatewaysReport ? ["sms", "voice"] : []),
+        ...((settings.whatsapp?.appSecret ?? "") !== "" ? ["whatsapp"] : []),
+      ],
     };
     if (settings.turnstile) {
       view.problem =

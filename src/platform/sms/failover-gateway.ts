@@ -1,8 +1,9 @@
 import { SmsFailedError, type SmsFailure } from "../../kernel/errors/service-error";
 import { log } from "../../kernel/log/log";
 import { gatewayFailureFields } from "../../kernel/log/log-catalog";
-import { BREAKER_DEFAULTS, type BreakerOptions, CircuitBreaker } from "./circuit-breaker";
+import type { BreakerOptions } from "./circuit-breaker";
 import { inDeliveryOrder } from "./delivery-health";
+import { createGatewayBreakers, type GatewayBreakers, recordAttempt } from "./gateway-breakers";
 import { type Channel, channelOf, type OtpMessage, type SmsDelivered, type SmsGateway } from "./sms-gateway";
 
 /** A gateway is not started with less than this left of the send's deadline (after a first attempt). */
@@ -12,6 +13,12 @@ export interface FailoverOptions {
   /** How long one send may take across every gateway it tries (SMS_SEND_DEADLINE_MS). */
   deadlineMs: number;
   breaker?: BreakerOptions;
+  /**
+   * The breakers to use (gateway-breakers.ts): the isolate's, shared with the
+   * due fallbacks, for the service's failover; else a set of its own, made
+   * with `breaker`.
+   */
+  breakers?: GatewayBreakers;
   /**
    * The channel a send goes on to, with the same code, once every gateway of
    * the channel asked for failed (whatsapp → sms): one send for every limit.
@@ -50,18 +57,10 @@ export interface FailoverOptions {
  * delivered.
  */
 export function createFailoverGateway(gateways: readonly SmsGateway[], options: FailoverOptions): SmsGateway {
-  const breakerOptions = options.breaker ?? BREAKER_DEFAULTS;
-  const now = breakerOptions.now;
+  const now = options.breaker?.now ?? (() => Date.now());
   // One breaker per gateway and channel: failed calls must not take a gateway away from SMS users.
-  const breakers = new Map<string, CircuitBreaker>();
-  const breakerFor = (gateway: SmsGateway, channel: Channel) => {
-    const key = `${gateway.name}:${channel}`;
-    const existing = breakers.get(key);
-    if (existing) return existing;
-    const breaker = new CircuitBreaker(breakerOptions);
-    breakers.set(key, breaker);
-    return breaker;
-  };
+  const breakers = options.breakers ?? createGatewayBreakers(options.breaker);
+  const breakerFor = (gateway: SmsGateway, channel: Channel) => breakers.get(gateway.name, channel);
   const channels = [...new Set(gateways.flatMap((g) => g.channels))];
   return {
     name: gateways.map((g) => g.name).join(","),
@@ -106,7 +105,7 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
         const attemptStart = now();
         try {
           const accepted = await gateway.send({ ...message, channel: on }, { timeoutMs: Math.max(1, left) });
-          breaker.recordSuccess();
+          recordAttempt(breaker);
           log("sms.sent", {
             to: message.to,
             gateway: gateway.name,
@@ -123,10 +122,9 @@ export function createFailoverGateway(gateways: readonly SmsGateway[], options: 
           };
         } catch (err) {
           const failure = asFailure(gateway.name, err);
-          // A refusal of the recipient says the gateway works; it must not open the breaker.
           const recipient = failure.numberRefused === true || failure.recipientLimited === true;
-          if (recipient || failure.channelUnreachable === true) breaker.recordSuccess();
-          else breaker.recordFailure();
+          // A refusal of the recipient says the gateway works; it must not open the breaker.
+          recordAttempt(breaker, failure);
           failures.push(failure);
           log("sms.gateway_failed", {
             to: message.to,

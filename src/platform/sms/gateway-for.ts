@@ -3,6 +3,7 @@ import { memoizeByObject } from "../../kernel/memo";
 import { createConsoleGateway } from "./console-gateway";
 import { createFailoverGateway } from "./failover-gateway";
 import { createFast2SmsGateway } from "./fast2sms-gateway";
+import { ISOLATE_BREAKERS } from "./gateway-breakers";
 import { createMsg91Gateway } from "./msg91-gateway";
 import type { Channel, SmsGateway } from "./sms-gateway";
 import { createTwoFactorGateway } from "./twofactor-gateway";
@@ -26,8 +27,8 @@ function create<N extends GatewayName>(name: N, settings: Settings): SmsGateway 
 
 /**
  * The gateways SMS_PROVIDERS (or SMS_PROVIDER) names, in order, behind one
- * failover gateway with its circuit breakers: built once per settings object,
- * so the breakers live as long as the isolate's settings. With WhatsApp
+ * failover gateway with the isolate's circuit breakers (gateway-breakers.ts,
+ * shared with the due fallbacks): built once per settings object. With WhatsApp
  * configured, its gateway serves the `whatsapp` channel, which falls back to
  * the SMS gateways in order, with the same code, within the send.
  */
@@ -37,7 +38,7 @@ export const smsGatewayFor: (settings: Settings) => SmsGateway = memoizeByObject
       ...(settings.whatsapp ? [createWhatsAppGateway(settings.whatsapp)] : []),
       ...settings.smsGateways.map((name) => create(name, settings)),
     ],
-    { deadlineMs: settings.smsSendDeadlineMs, fallback: { whatsapp: "sms" } },
+    { deadlineMs: settings.smsSendDeadlineMs, fallback: { whatsapp: "sms" }, breakers: ISOLATE_BREAKERS },
   ),
 );
 

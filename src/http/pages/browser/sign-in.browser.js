@@ -10,12 +10,14 @@
     phoneError = byId("phone-error"),
     sendButton = byId("send"),
     whatsappButton = byId("send-whatsapp"),
+    voiceButton = byId("send-voice"),
     codeLabel = byId("code-label");
   var codeForm = byId("code-form"),
     codeInput = byId("code"),
     codeError = byId("code-error"),
     verifyButton = byId("verify");
   var sentNote = byId("sent-note"),
+    deliveryNote = byId("delivery"),
     resendButton = byId("resend"),
     changeButton = byId("change-number");
   var success = byId("success"),
@@ -39,6 +41,8 @@
   var generation = 0;
   var countdown = 0,
     resendAt = 0;
+  /** The channels whose messages get delivery reports (the markup says): only their sends are followed. */
+  var followed = String(document.querySelector("main").getAttribute("data-followed") || "").split(" ");
 
   function setError(input, slot, text) {
     slot.textContent = text;
@@ -112,8 +116,87 @@
     success.hidden = view !== success;
   }
 
-  /** The channel asked for by the first send (a resend asks for the same): sms, or whatsapp. */
+  /** The channel asked for by the first send (a resend asks for the same): sms, whatsapp or voice. */
   var channel = "sms";
+
+  /** Where the code field's code comes from. @param {string} on */
+  function codeSource(on) {
+    return on === "whatsapp" ? "Code from WhatsApp" : on === "voice" ? "Code from the call" : "Code from the SMS";
+  }
+
+  /** How a message went out, for the delivery status. @param {string} on */
+  function by(on) {
+    return on === "whatsapp" ? "on WhatsApp" : on === "voice" ? "by call" : "by SMS";
+  }
+
+  /**
+   * The delivery status of the code (an answer of /verification-status): what
+   * went out, whether it arrived, and any fallback to the next route.
+   */
+  function showDelivery(data) {
+    var messages = Array.isArray(data.messages) ? data.messages : [];
+    var latest = messages[messages.length - 1];
+    if (!latest) {
+      deliveryNote.textContent = "";
+      return;
+    }
+    var delivered = messages.filter(function (m) {
+      return m.status === "delivered";
+    })[0];
+    var text;
+    if (data.status === "delivered" && delivered) text = `Delivered ${by(delivered.channel)}.`;
+    else if (data.status === "failed") text = `Not delivered ${by(latest.channel)}. Check the number, or resend.`;
+    else if (latest.status === "failed") text = `Not delivered ${by(latest.channel)}. Trying again…`;
+    else if (messages.length > 1) {
+      text = `Not delivered ${by(messages[messages.length - 2].channel)}. Sent again ${by(latest.channel)}…`;
+    } else text = latest.channel === "voice" ? "Calling you…" : `Sent ${by(latest.channel)}…`;
+    deliveryNote.textContent = text;
+    deliveryNote.dataset.status = String(data.status);
+    codeLabel.textContent = codeSource((delivered || latest).channel);
+  }
+
+  /**
+   * Polls: every 3 s for the code's first minute, then every 10 s, at most 50
+   * times (the service answers 60 reads a code), never past the code's life.
+   */
+  var POLL_FAST_MS = 3000,
+    POLL_SLOW_MS = 10000,
+    POLL_FAST_COUNT = 20,
+    POLL_MAX = 50;
+  var pollTimer = 0;
+
+  function stopPolling() {
+    clearTimeout(pollTimer);
+    pollTimer = 0;
+  }
+
+  /** Shows and follows the delivery of the code just sent, while it is pending. @param {string} first @param {number} expiresIn */
+  function followDelivery(first, expiresIn) {
+    stopPolling();
+    deliveryNote.textContent = "";
+    delete deliveryNote.dataset.status;
+    if (followed.indexOf(first) < 0) return;
+    showDelivery({ status: "pending", messages: [{ channel: first, status: "pending" }] });
+    var id = verificationId,
+      mine = generation,
+      polls = 0;
+    var until = Date.now() + Math.max(0, Number(expiresIn) || 0) * 1000;
+    var next = function () {
+      var wait = polls < POLL_FAST_COUNT ? POLL_FAST_MS : POLL_SLOW_MS;
+      if (polls >= POLL_MAX || Date.now() + wait >= until) return;
+      pollTimer = setTimeout(poll, wait);
+    };
+    var poll = async function () {
+      polls += 1;
+      var result = await post("/verification-status", { phone: phone, verification_id: id });
+      if (mine !== generation || id !== verificationId || codeForm.hidden) return;
+      // Used, expired or read too often: the last status stays, and polling ends.
+      if (!result.ok) return;
+      showDelivery(result.data);
+      if (result.data.status === "pending") next();
+    };
+    next();
+  }
 
   /** @param {boolean} again @param {string} [on] */
   async function send(again, on) {
@@ -121,11 +204,17 @@
     if (!again) channel = on || "sms";
     var input = again ? codeInput : phoneInput,
       slot = again ? codeError : phoneError;
-    var button = again ? resendButton : channel === "whatsapp" ? whatsappButton : sendButton;
+    var button = again
+      ? resendButton
+      : channel === "whatsapp"
+        ? whatsappButton
+        : channel === "voice"
+          ? voiceButton
+          : sendButton;
     var mine = generation;
-    setBusy(button, "Sending…");
+    setBusy(button, channel === "voice" && !again ? "Calling…" : "Sending…");
     var body = { phone: again ? phone : phoneInput.value };
-    if (channel === "whatsapp") body.channel = "whatsapp";
+    if (channel !== "sms") body.channel = channel;
     var result = await post("/send-otp", body);
     setBusy(button, "");
     if (mine !== generation) return;
@@ -145,12 +234,16 @@
     verificationId = result.data.verification_id;
     setError(phoneInput, phoneError, "");
     setError(codeInput, codeError, "");
-    var onWhatsApp = result.data.channel === "whatsapp";
-    sentNote.textContent = `${(again ? "We sent a new code to " : "We sent a code to ") + phone}${onWhatsApp ? " on WhatsApp" : ""}.`;
-    codeLabel.textContent = onWhatsApp ? "Code from WhatsApp" : "Code from the SMS";
+    var first = String(result.data.channel || channel);
+    sentNote.textContent =
+      first === "voice"
+        ? `We are calling ${phone} with ${again ? "a new code" : "your code"}.`
+        : `${(again ? "We sent a new code to " : "We sent a code to ") + phone}${first === "whatsapp" ? " on WhatsApp" : ""}.`;
+    codeLabel.textContent = codeSource(first);
     codeInput.value = "";
     show(codeForm);
     startCountdown(result.data.resend_after);
+    followDelivery(first, result.data.expires_in);
     codeInput.focus();
     document.dispatchEvent(new CustomEvent("otp:sent", { detail: { phone: phone } }));
   }
@@ -199,6 +292,7 @@
 
   function showSignedIn(data) {
     clearInterval(countdown);
+    stopPolling();
     claimsList.replaceChildren();
     var claims = null;
     try {
@@ -329,6 +423,7 @@
   function startOver() {
     generation += 1;
     clearInterval(countdown);
+    stopPolling();
     phone = "";
     verificationId = "";
     codeInput.value = "";
@@ -357,6 +452,11 @@
   if (whatsappButton) {
     whatsappButton.addEventListener("click", function () {
       void send(false, "whatsapp");
+    });
+  }
+  if (voiceButton) {
+    voiceButton.addEventListener("click", function () {
+      void send(false, "voice");
     });
   }
   resendButton.addEventListener("click", function () {
