@@ -325,7 +325,7 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "getAdminDashboard",
     summary: "The operator's dashboard",
     description:
-      "Asks for ADMIN_TOKEN and keeps it in memory only; shows today's and the last 14 days' figures with charts, and a number look-up with unlock and end sessions. " +
+      "Asks for ADMIN_TOKEN and keeps it in memory only; shows today's and the last 14 days' figures with charts, the blocked number ranges with lift, and a number look-up with unlock and end sessions. " +
       "Does not exist (404) while ADMIN_TOKEN is not set.",
     tag: "Admin",
     success: { status: 200, contentType: "text/html", description: "The page." },
