@@ -268,4 +268,15 @@ describe("cost of the check", { timeout: 60_000 }, () => {
     expect(counter.sequentialDepth(answered)).toBe(3);
     expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual(["range.check"]);
   });
+
+  it("a send refused by its client's own quota never reaches the range", async () => {
+    const counter = roundTripCounter();
+    const environment = { ...envWith({ ...settings, OTP_MAX_SENDS_PER_IP_PER_HOUR: "1" }), ...counter.bindings } as Env;
+    const range = freshRange();
+    expect((await withEnv(environment, "/send-otp", { json: { phone: numberOf(range, 0) } })).status).toBe(200);
+    counter.reset();
+    const refusal = await withEnv(environment, "/send-otp", { json: { phone: numberOf(range, 1) } });
+    expectProblem(refusal, 429, "rate_limited");
+    expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual([]);
+  });
 });

@@ -100,9 +100,12 @@ export interface RangeHoldOptions {
 export function rangeHold(options: RangeHoldOptions): QuotaHold {
   const { range, codeId, settings } = options;
   const guard: RangeGuardRpc = rangeGuardFor(options.ranges, range);
+  // Whether the check was sent: a send refused before it (by the client's own limits) never reaches the range.
+  let reached = false;
   return {
     shared: true,
     async take() {
+      reached = true;
       const result = await guard.check({
         range,
         codeId,
@@ -131,7 +134,7 @@ export function rangeHold(options: RangeHoldOptions): QuotaHold {
       return rangeRefusal(result.block.until, now);
     },
     // A range that refused counted nothing; release is a no-op there.
-    release: (late = true) => (options.count ? guard.release(codeId, late) : Promise.resolve()),
+    release: (late = true) => (options.count && reached ? guard.release(codeId, late) : Promise.resolve()),
   };
 }
 
