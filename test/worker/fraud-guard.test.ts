@@ -2,6 +2,8 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import app from "../../src/index";
+import { loadSettings } from "../../src/kernel/config/settings";
+import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 import { type ApiResponse, BASE, envWith, withEnv } from "../helpers/api";
 import { refused } from "../helpers/fake-fast2sms";
 import { captureConsole } from "../helpers/log-capture";
@@ -278,5 +280,38 @@ describe("cost of the check", { timeout: 60_000 }, () => {
     const refusal = await withEnv(environment, "/send-otp", { json: { phone: numberOf(range, 1) } });
     expectProblem(refusal, 429, "rate_limited");
     expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual([]);
+  });
+});
+
+describe("settings", () => {
+  const base = { SMS_PROVIDER: "console", JWT_SECRET: "j".repeat(32), OTP_HASH_SECRET: "h".repeat(32) };
+
+  it("defaults: on, ranges of the number without 3 digits, 20 unverified, 60 minutes, no safe list", () => {
+    expect(loadSettings({ ...base }).fraud).toEqual({
+      enabled: true,
+      dropDigits: 3,
+      maxUnverified: 20,
+      blockMinutes: 60,
+      safeNumbers: [],
+      safePrefixes: [],
+    });
+    expect(loadSettings({ ...base, FRAUD_SAFE_LIST: "+919876543210, +91987654*" }).fraud).toMatchObject({
+      safeNumbers: ["+919876543210"],
+      safePrefixes: ["+91987654"],
+    });
+  });
+
+  it.each([
+    ["FRAUD_GUARD", "yes"],
+    ["FRAUD_RANGE_DROP_DIGITS", "1"],
+    ["FRAUD_RANGE_DROP_DIGITS", "6"],
+    ["FRAUD_RANGE_MAX_UNVERIFIED", "4"],
+    ["FRAUD_RANGE_MAX_UNVERIFIED", "10001"],
+    ["FRAUD_BLOCK_MINUTES", "0"],
+    ["FRAUD_SAFE_LIST", "9876543210"],
+    ["FRAUD_SAFE_LIST", "+91*98"],
+  ])("refuses %s=%s, naming the setting", (name, value) => {
+    expect(() => loadSettings({ ...base, [name]: value })).toThrow(MisconfiguredError);
+    expect(() => loadSettings({ ...base, [name]: value })).toThrow(name);
   });
 });
