@@ -9,6 +9,7 @@ export type { AppType } from "./http/app";
 export { default } from "./http/app";
 export { BudgetShard } from "./platform/limiter/budget-shard";
 export { QuotaCounter } from "./platform/limiter/quota-counter";
+export { RangeGuard } from "./platform/limiter/range-guard";
 export { SessionStore } from "./platform/sessions/session-store";
 export { StatsCounter } from "./platform/stats/stats-counter";
 

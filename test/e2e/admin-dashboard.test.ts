@@ -44,6 +44,8 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
         JWT_SECRET: "e2e-admin-jwt-secret-0123456789abcdef01234",
         OTP_HASH_SECRET: "e2e-admin-otp-hash-secret-0123456789abcdef",
         ADMIN_TOKEN,
+        // The least threshold, so the test blocks a range with 5 sends.
+        FRAUD_RANGE_MAX_UNVERIFIED: "5",
       }),
       chromium.launch({
         executablePath: CHROMIUM,
@@ -148,7 +150,9 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
       "Gateways",
       "Countries",
       "Sends refused",
+      "Number ranges",
     ]);
+    expect(await page.locator("#blocks-note").innerText()).toBe("No number range is blocked.");
     // The Delivery table: a row per gateway and channel; times to delivery as bucket bounds (a console report
     // comes about a second after its send).
     expect(await page.locator("#delivery-rows tr").count()).toBe(1);
@@ -194,6 +198,22 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
       .filter({ hasText: /session/ })
       .waitFor();
     expect(await fact("sessions")).toBe("0");
+
+    // A range pumped with 5 codes nobody verifies: the 6th send blocks it; the dashboard shows it and lifts it.
+    for (let i = 0; i < 6; i++) await post("/send-otp", { phone: `+91987000000${i}` });
+    expect((await post("/send-otp", { phone: "+919870000009" })).status).toBe(403);
+    await page.locator("#reload").click();
+    await page.locator("#block-rows tr").first().waitFor();
+    const block = await page.locator("#block-rows tr").first().locator("td").allInnerTexts();
+    expect([block[0], block[3], block[4]]).toEqual(["+919870000", "5", "1"]);
+    await page.getByRole("button", { name: "Lift the block on +919870000" }).click();
+    await page
+      .locator("#blocks-note")
+      .filter({ hasText: /Lifted/ })
+      .waitFor();
+    expect(await page.locator("#block-rows tr").count()).toBe(0);
+    expect((await post("/send-otp", { phone: "+919870000009" })).status).toBe(200);
+    expect(dev.output()).toContain('"event":"admin.lift_block"');
 
     expect(requests.every((url) => url.startsWith(dev.url))).toBe(true);
     expect(problems).toEqual([]);

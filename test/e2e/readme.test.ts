@@ -56,7 +56,7 @@ describe("the docs name what the code and wrangler.toml have", () => {
     const deploy = read("docs/deploy.md");
     const bindings = [...wranglerToml.matchAll(/^(?:binding|name) = "([A-Z_]+)"$/gm)].map(([, b]) => b!);
     const classes = [...wranglerToml.matchAll(/^class_name = "(\w+)"$/gm)].map(([, c]) => c!);
-    expect(classes).toHaveLength(5);
+    expect(classes).toHaveLength(6);
     expect(bindings).toEqual(expect.arrayContaining(["OTP_KV", "OTP_EVENTS", "PHONE_LIMITER"]));
     for (const name of [...bindings, ...classes]) expect(deploy, name).toContain(`\`${name}\``);
   });

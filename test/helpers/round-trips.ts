@@ -51,6 +51,7 @@ export function roundTripCounter() {
       PHONE_LIMITER: wrapNamespace(env.PHONE_LIMITER as DurableObjectNamespace<never>, "limiter"),
       QUOTA_COUNTER: wrapNamespace(env.QUOTA_COUNTER as DurableObjectNamespace<never>, "quota"),
       BUDGET_SHARD: wrapNamespace(env.BUDGET_SHARD as DurableObjectNamespace<never>, "budget"),
+      RANGE_GUARD: wrapNamespace(env.RANGE_GUARD as DurableObjectNamespace<never>, "range"),
     },
     /** The calls recorded so far, in the order they started. */
     calls: () => calls.map((c) => c.name),

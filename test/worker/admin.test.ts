@@ -265,6 +265,7 @@ describe("GET /admin/stats", () => {
       by_country: { IN: 3 },
       failures: { wrong_code: 1, sms_refused: 1 },
       refused: { total: 1, by_reason: { rate_limited: 1 } },
+      fraud: { ranges_blocked: 0, blocks_lifted: 0 },
       // No delivery reports are followed here (no DELIVERY_WEBHOOK_SECRET): every message stays unreported.
       delivery: {
         by_gateway: {

@@ -363,14 +363,15 @@ describe("sequential storage round trips (bindings instrumented)", () => {
       "limiter.reserveSend",
       "quota.take",
       "quota.take",
+      "range.check",
     ]);
     counter.reset();
     const verified = await measure(
       "/verify-otp",
       { phone, otp: fast2sms.lastCode(), verification_id: sent.body.verification_id },
       counter,
-      // A right code's verify allowance is given back in the background.
-      ["quota.release"],
+      // A right code's verify allowance is given back, and its range forgets it, in the background.
+      ["quota.release", "range.forget"],
     );
     expect(verified.status).toBe(200);
     // The client's verify allowance, then the number, which holds a young code's hash: no KV read.

@@ -10,17 +10,23 @@ import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { dltProblem } from "../../platform/delivery/dlt-reasons";
 import { type CodeMessage, inspectLimitsFrom, type LastSms } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
+import type { RangeGuard } from "../../platform/limiter/range-guard";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { activeBlocks, liftBlock } from "../guards/range-guard";
 import { type DeliveryFigures, deliveryFigures } from "../stats/delivery-stats";
-import { type DayCounts, REFUSAL_REASONS, readDay } from "../stats/otp-events";
+import { type DayCounts, REFUSAL_REASONS, readDay, type StatsDeps } from "../stats/otp-events";
+import { RANGE_METRICS, recordRangeEvent } from "../stats/range-events";
 
 export interface AdminDeps {
   settings: Settings;
   limiters: DurableObjectNamespace<PhoneLimiter>;
   stores: DurableObjectNamespace<SessionStore>;
   stats: DurableObjectNamespace<StatsCounter>;
+  /** The fraud guard's objects (range-guard.ts): the ranges and the list of their blocks. */
+  ranges: DurableObjectNamespace<RangeGuard>;
+  analytics?: StatsDeps["analytics"];
   background: (work: Promise<unknown>) => void;
 }
 
@@ -132,6 +138,8 @@ export interface DayStats {
   refused: { total: number; by_reason: Record<string, number> };
   /** The day's messages by gateway and channel, from the sends and their delivery reports (delivery-stats.ts). */
   delivery: DeliveryFigures;
+  /** The fraud guard's day: number ranges blocked, and blocks an operator lifted. */
+  fraud: { ranges_blocked: number; blocks_lifted: number };
 }
 
 /** Decimals the API gives conversion_rate to (a rate of distinct numbers; more digits only add noise). */
@@ -195,5 +203,34 @@ export async function dayStats(deps: AdminDeps, day: string): Promise<DayStats> 
     by_country: byKey("by_country"),
     ...failuresAndRefusals(counts),
     delivery: deliveryFigures(counts),
+    fraud: { ranges_blocked: total(RANGE_METRICS.range_blocked), blocks_lifted: total(RANGE_METRICS.range_lifted) },
   };
+}
+
+/** A blocked number range as the operator sees it (GET /admin/blocks). */
+export interface BlockView {
+  range: string;
+  since: string;
+  until: string;
+  unverified: number;
+  times_today: number;
+}
+
+/** The number ranges the fraud guard blocks now, the longest-running first. */
+export async function listBlocks(deps: AdminDeps): Promise<BlockView[]> {
+  const blocks = await storageCall(options(deps), () => activeBlocks(deps.ranges));
+  return blocks.map((b) => ({
+    range: b.range,
+    since: iso(b.since),
+    until: iso(b.until),
+    unverified: b.unverified,
+    times_today: b.timesToday,
+  }));
+}
+
+/** Lifts a range's block: its sends go out again and it counts afresh (earlier blocks forgotten); whether one was active. */
+export async function liftRangeBlock(deps: AdminDeps, range: string): Promise<boolean> {
+  const lifted = await storageCall(options(deps), () => liftBlock(deps.ranges, range));
+  if (lifted) recordRangeEvent(deps, "range_lifted", range);
+  return lifted;
 }

@@ -23,9 +23,11 @@ import {
 } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
+import type { RangeGuard } from "../../platform/limiter/range-guard";
 import type { Channel, SimulatedReport, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClient } from "../guards/client-address";
+import { forgetVerified, knownRangeRefusal, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
 import {
   budgetPlanFrom,
   clientLimitsFrom,
@@ -39,7 +41,14 @@ import {
 import { idQuota, verifyAllowanceFrom, verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { countDeliveryReports } from "../stats/delivery-stats";
-import { type FailureReason, type OtpEvent, recordOtpEvent, type StatsDeps } from "../stats/otp-events";
+import {
+  type FailureReason,
+  type OtpEvent,
+  REFUSAL_REASONS,
+  recordOtpEvent,
+  type StatsDeps,
+} from "../stats/otp-events";
+import { recordRangeEvent } from "../stats/range-events";
 import { codeMatches, hashCode } from "./code-hash";
 import { planFallback } from "./fallback";
 import { generateCode } from "./generate-code";
@@ -53,6 +62,8 @@ export interface OtpDeps extends StatsDeps {
   quotas: DurableObjectNamespace<QuotaCounter>;
   /** The day's SMS budget and each network's hourly sends, sharded (budget-shard.ts). */
   budgets: DurableObjectNamespace<BudgetShard>;
+  /** The fraud guard's objects, one per number range (range-guard.ts). */
+  ranges: DurableObjectNamespace<RangeGuard>;
   sms: SmsGateway;
   /** Runs work after the response (ExecutionContext.waitUntil). */
   background: (work: Promise<unknown>) => void;
@@ -147,6 +158,12 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
   const send = await prepareSend(deps, phone, context, channel);
+  // A range this isolate saw blocked is refused before anything is taken.
+  const blocked = send.range === undefined ? undefined : knownRangeRefusal(send.range);
+  if (blocked) {
+    recordRefusal(deps, phone, blocked);
+    throw blocked;
+  }
   await takeClientHolds(send);
   await reserveNumber(send);
   await storeCode(send);
@@ -174,6 +191,8 @@ interface PendingSend {
   hash: string;
   /** Set for a test number (TEST_PHONE_NUMBERS): its fixed code, which is never delivered. */
   testCode: string | undefined;
+  /** The number's range for the fraud guard; undefined when the guard leaves the number alone (off, safe-listed). */
+  range: string | undefined;
   /** The requesting client as the number's limits see it (numberClient in guards/client-address.ts). */
   client: string;
   shared: boolean;
@@ -214,6 +233,21 @@ async function prepareSend(
       ? smsBudget(deps.budgets, plan, Date.now(), units)
       : smsBudgetProbe(deps.budgets, plan, Date.now(), units),
   );
+  // The range's one call, with the other shared counters (round trip 2); a test number never counts.
+  const range = rangeExempt(settings, phone.e164) ? undefined : rangeOf(phone.e164, settings.fraud.dropDigits);
+  if (range !== undefined) {
+    quotas.push(
+      rangeHold({
+        ranges: deps.ranges,
+        settings,
+        range,
+        codeId,
+        count: testCode === undefined,
+        background: deps.background,
+        onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
+      }),
+    );
+  }
   return {
     deps,
     phone,
@@ -224,6 +258,7 @@ async function prepareSend(
     code,
     hash,
     testCode,
+    range,
     ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
     budgetUnits: testCode === undefined ? units : 0,
     requests: clientRequests(deps.quotas, sender, clientLimits),
@@ -489,7 +524,7 @@ async function simulateReport(
 
 /** A send refused by a limit is counted by the limit's code; a storage failure (503) is not a reason. */
 function recordRefusal(deps: OtpDeps, phone: NormalizedPhone, refusal: ServiceError): void {
-  const reasons: readonly string[] = ["rate_limited", "too_many_attempts", "sms_budget_exhausted"];
+  const reasons: readonly string[] = REFUSAL_REASONS;
   if (reasons.includes(refusal.code)) {
     recordOtpEvent(deps, phone, { kind: "send_refused", reason: refusal.code as FailureReason });
   }
@@ -668,6 +703,8 @@ async function checkGuess(
   switch (result.outcome) {
     case "verified":
       recordOtpEvent(deps, phone, { kind: "verified" });
+      // The code no longer counts against its range's unverified sends (after the response).
+      forgetVerified(deps, phone.e164, id);
       // A right code costs its sender nothing, so neighbours behind one address cannot spend each other's allowance.
       giveAllowanceBack();
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.

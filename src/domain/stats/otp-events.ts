@@ -34,7 +34,12 @@ export interface StatsDeps {
  * failures, so a flood of refused requests changes neither the day's sends
  * nor its conversion.
  */
-export const REFUSAL_REASONS = ["rate_limited", "too_many_attempts", "sms_budget_exhausted"] as const;
+export const REFUSAL_REASONS = [
+  "rate_limited",
+  "too_many_attempts",
+  "sms_budget_exhausted",
+  "fraud_suspected",
+] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Why a send or a guess did not succeed, as the dashboard's "failures by reason" names it (or a refusal's reason). */

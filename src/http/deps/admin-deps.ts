@@ -9,6 +9,8 @@ export function adminDeps(c: Context<ConfiguredEnv>): AdminDeps {
     limiters: c.env.PHONE_LIMITER,
     stores: c.env.SESSION_STORE,
     stats: c.env.STATS_COUNTER,
+    ranges: c.env.RANGE_GUARD,
+    analytics: c.env.OTP_EVENTS,
     background: (work) => c.executionCtx.waitUntil(work),
   };
 }

@@ -12,6 +12,7 @@ export function otpDeps(c: Context<ConfiguredEnv>): OtpDeps {
     limiters: c.env.PHONE_LIMITER,
     quotas: c.env.QUOTA_COUNTER,
     budgets: c.env.BUDGET_SHARD,
+    ranges: c.env.RANGE_GUARD,
     sms: smsGatewayFor(settings),
     stats: c.env.STATS_COUNTER,
     analytics: c.env.OTP_EVENTS,

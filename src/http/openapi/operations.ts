@@ -1,6 +1,6 @@
 import type * as z from "zod/mini";
 import type { ErrorCode } from "../../kernel/errors/error-catalog";
-import { adminNumberResponse, adminStatsResponse } from "../schemas/admin-schemas";
+import { adminBlocksResponse, adminNumberResponse, adminStatsResponse } from "../schemas/admin-schemas";
 import {
   healthResponse,
   jwksResponse,
@@ -82,6 +82,7 @@ export const OPERATIONS: readonly Operation[] = [
       "too_many_attempts",
       "rate_limited",
       "sms_budget_exhausted",
+      "fraud_suspected",
       "sms_failed",
       "captcha_unavailable",
       "unavailable",
@@ -324,7 +325,7 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "getAdminDashboard",
     summary: "The operator's dashboard",
     description:
-      "Asks for ADMIN_TOKEN and keeps it in memory only; shows today's and the last 14 days' figures with charts, and a number look-up with unlock and end sessions. " +
+      "Asks for ADMIN_TOKEN and keeps it in memory only; shows today's and the last 14 days' figures with charts, the blocked number ranges with lift, and a number look-up with unlock and end sessions. " +
       "Does not exist (404) while ADMIN_TOKEN is not set.",
     tag: "Admin",
     success: { status: 200, contentType: "text/html", description: "The page." },
@@ -388,6 +389,36 @@ export const OPERATIONS: readonly Operation[] = [
       description: "The day's figures.",
       schema: adminStatsResponse,
     },
+    errors: [...ADMIN_ERRORS, "invalid_request"],
+  },
+  {
+    method: "get",
+    path: "/admin/blocks",
+    operationId: "adminListBlocks",
+    summary: "The number ranges the fraud guard blocks now",
+    description:
+      "A range is blocked once FRAUD_RANGE_MAX_UNVERIFIED codes sent to its numbers within the hour were never verified; its sends answer 403 fraud_suspected until the block ends.",
+    tag: "Admin",
+    admin: true,
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The active blocks.",
+      schema: adminBlocksResponse,
+    },
+    errors: [...ADMIN_ERRORS],
+  },
+  {
+    method: "delete",
+    path: "/admin/blocks/{range}",
+    operationId: "adminLiftBlock",
+    summary: "Lift a number range's block",
+    description:
+      "Its sends go out again at once, and the range starts afresh: its unverified count and earlier blocks are forgotten. 204 also when it was not blocked.",
+    tag: "Admin",
+    admin: true,
+    params: { range: "The range as GET /admin/blocks lists it (URL-encode the +: %2B91987654)." },
+    success: { status: 204, description: "Lifted." },
     errors: [...ADMIN_ERRORS, "invalid_request"],
   },
 ];

@@ -21,7 +21,7 @@ const FIGURES: readonly [string, string][] = [
 /**
  * The operator's dashboard: a token form, then today's figures, four charts
  * (sends and conversion over 14 days, today's failures by reason, budget use),
- * today's delivery by gateway and channel, and a number look-up with Unlock and End sessions. Everything it shows
+ * today's delivery by gateway and channel, the blocked number ranges with Lift, and a number look-up with Unlock and End sessions. Everything it shows
  * comes from the API with the token the person typed; the page itself holds
  * no data, so it is the same text for every request.
  */
@@ -46,6 +46,7 @@ ${FIGURES.map(([id, label]) => html`<div><dt>${label}</dt><dd id="fig-${id}">–
 <div><dt>Gateways</dt><dd id="gateways"></dd></div>
 <div><dt>Countries</dt><dd id="countries"></dd></div>
 <div><dt>Sends refused</dt><dd id="refusals"></dd></div>
+<div><dt>Number ranges</dt><dd id="fraud"></dd></div>
 </dl>
 <p class="muted" id="status" aria-live="polite"></p>
 <button type="button" id="reload">Reload</button>
@@ -69,6 +70,15 @@ ${FIGURES.map(([id, label]) => html`<div><dt>${label}</dt><dd id="fig-${id}">–
 <tbody id="delivery-rows"></tbody>
 </table></div>
 <dl class="breakdown"><div><dt>Failures reported</dt><dd id="delivery-failures"></dd></div></dl>
+</section>
+<section class="card" aria-labelledby="blocks-title">
+<h2 id="blocks-title">Blocked number ranges</h2>
+<p class="muted">Ranges whose codes were sent but not verified (suspected SMS pumping): their sends answer 403 fraud_suspected until the block ends. Lifting one lets it send again at once.</p>
+<div class="scroll"><table id="blocks-table" aria-labelledby="blocks-title">
+<thead><tr><th scope="col">Range</th><th scope="col">Since</th><th scope="col">Until</th><th scope="col">Unverified</th><th scope="col">Blocks today</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<tbody id="block-rows"></tbody>
+</table></div>
+<p class="muted" id="blocks-note" aria-live="polite"></p>
 </section>
 <section class="card" aria-labelledby="lookup-title">
 <h2 id="lookup-title">A number</h2>

@@ -1,5 +1,13 @@
 import { type Context, Hono } from "hono";
-import { dayStats, endNumberSessions, inspectNumber, unlockNumber } from "../../domain/admin/admin-service";
+import {
+  dayStats,
+  endNumberSessions,
+  inspectNumber,
+  liftRangeBlock,
+  listBlocks,
+  unlockNumber,
+} from "../../domain/admin/admin-service";
+import { isRange } from "../../domain/guards/range-guard";
 import { utcDay } from "../../domain/stats/otp-events";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { type AdminLogFields, log } from "../../kernel/log/log";
@@ -8,7 +16,7 @@ import type { AppEnv, ConfiguredEnv } from "../core/app-env";
 import { adminDeps } from "../deps/admin-deps";
 import { adminAuth } from "../middleware/admin-auth";
 import { settingsAndKeys } from "../middleware/settings-and-keys";
-import type { AdminNumberResponse, AdminStatsResponse } from "../schemas/admin-schemas";
+import type { AdminBlocksResponse, AdminNumberResponse, AdminStatsResponse } from "../schemas/admin-schemas";
 
 /** What every admin line (`admin.*`) carries: the request and its number (masked by log), never the token. */
 function adminFields(c: Context<ConfiguredEnv>): AdminLogFields {
@@ -27,7 +35,8 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * The operator's API (README, "Operating it"), behind ADMIN_TOKEN
  * (admin-auth.ts): a number's state, unlock, end its sessions, the day's
- * figures. Answers are never cached.
+ * figures, the fraud guard's blocked number ranges and lifting one. Answers
+ * are never cached.
  */
 export const adminRoute = new Hono<AppEnv>()
   .get("/admin/numbers/:phone", settingsAndKeys(), adminAuth(), async (c) => {
@@ -62,4 +71,21 @@ export const adminRoute = new Hono<AppEnv>()
     log("admin.stats", { ...adminFields(c), day });
     c.header("cache-control", "no-store");
     return c.json(stats satisfies AdminStatsResponse, 200);
+  })
+  .get("/admin/blocks", settingsAndKeys(), adminAuth(), async (c) => {
+    const blocks = await listBlocks(adminDeps(c));
+    log("admin.blocks", { ...adminFields(c), blocks: blocks.length });
+    c.header("cache-control", "no-store");
+    return c.json({ blocks } satisfies AdminBlocksResponse, 200);
+  })
+  .delete("/admin/blocks/:range", settingsAndKeys(), adminAuth(), async (c) => {
+    const range = c.req.param("range");
+    if (!isRange(range)) {
+      throw new InvalidRequestError(
+        "range must be a number range: + and the number's first digits, as /admin/blocks lists it.",
+      );
+    }
+    const lifted = await liftRangeBlock(adminDeps(c), range);
+    log("admin.lift_block", { ...adminFields(c), range, lifted });
+    return c.body(null, 204);
   });

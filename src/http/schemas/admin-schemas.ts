@@ -95,7 +95,7 @@ export const adminStatsResponse = z.object({
     total: count("Sends refused by a limit before anything was sent; not counted in sends, failures or conversion."),
     by_reason: z.record(
       z.string(),
-      count("By the refusal's code: rate_limited, too_many_attempts or sms_budget_exhausted."),
+      count("By the refusal's code: rate_limited, too_many_attempts, sms_budget_exhausted or fraud_suspected."),
     ),
   }),
   delivery: z
@@ -145,7 +145,30 @@ export const adminStatsResponse = z.object({
         "The day's messages by gateway, then channel, from the sends and their delivery reports; a report counts on the day its message was sent.",
       ),
     ),
+  fraud: z.object({
+    ranges_blocked: count("Number ranges the fraud guard blocked this day (each block once, re-blocks too)."),
+    blocks_lifted: count("Blocks an operator lifted this day (DELETE /admin/blocks/{range})."),
+  }),
 });
 
+export const adminBlocksResponse = z.object({
+  blocks: z
+    .array(
+      z.object({
+        range: z
+          .string()
+          .check(z.describe("The number range: the E.164 number without its last FRAUD_RANGE_DROP_DIGITS digits.")),
+        since: isoTime("when the block started."),
+        until: isoTime("when it ends, unless lifted first."),
+        unverified: count("The range's unverified codes of the last hour when it was blocked."),
+        times_today: count(
+          "Blocks of this range in the 24 hours up to this one, this one included (each doubles the length).",
+        ),
+      }),
+    )
+    .check(z.describe("The active blocks, the longest-running first.")),
+});
+
+export type AdminBlocksResponse = z.output<typeof adminBlocksResponse>;
 export type AdminNumberResponse = z.output<typeof adminNumberResponse>;
 export type AdminStatsResponse = z.output<typeof adminStatsResponse>;

@@ -14,6 +14,7 @@ import {
   int,
   json,
   locationHint,
+  numberList,
   oneOf,
   optionalSecret,
   optionalText,
@@ -163,6 +164,28 @@ export const SETTINGS_GROUPS = {
       maxSendsPerAsnPerHour: e.OTP_MAX_SENDS_PER_ASN_PER_HOUR,
       /** Shared with an app's backend that passes its user's address in X-OTP-Client-IP. */
       trustedProxySecret: e.TRUSTED_PROXY_SECRET,
+    }),
+  ),
+  /** The fraud guard on number ranges (src/domain/guards/range-guard.ts; docs/fraud.md). */
+  fraud: group(
+    {
+      FRAUD_GUARD: oneOf(["on", "off"], "on"),
+      FRAUD_RANGE_DROP_DIGITS: int(2, 5, 3),
+      FRAUD_RANGE_MAX_UNVERIFIED: int(5, 10_000, 20),
+      FRAUD_BLOCK_MINUTES: int(1, 1440, 60),
+      FRAUD_SAFE_LIST: numberList,
+    },
+    (e) => ({
+      enabled: e.FRAUD_GUARD === "on",
+      /** A range is the E.164 number without this many last digits. */
+      dropDigits: e.FRAUD_RANGE_DROP_DIGITS,
+      /** Unverified codes a range may be sent within an hour; the next send is refused and blocks the range. */
+      maxUnverified: e.FRAUD_RANGE_MAX_UNVERIFIED,
+      /** A first block's length; each further block of the range within a day doubles it, at most 24 hours. */
+      blockMinutes: e.FRAUD_BLOCK_MINUTES,
+      /** Numbers (E.164) and number prefixes that are never counted or blocked. */
+      safeNumbers: e.FRAUD_SAFE_LIST.numbers,
+      safePrefixes: e.FRAUD_SAFE_LIST.prefixes,
     }),
   ),
   /** TEST_PHONE_NUMBERS as read; settings.ts checks them and keys them by E.164. */

@@ -221,6 +221,21 @@ export const asnList = (fallback: string) =>
     return list.map(Number);
   });
 
+/**
+ * `+919876543210,+91987654*`: E.164 numbers, and ranges written with a
+ * trailing `*` (every number that starts with the digits before it).
+ */
+export const numberList = setting((v, problem): { numbers: readonly string[]; prefixes: readonly string[] } => {
+  const list = csv(v);
+  if (!list.every((e) => /^\+[1-9][0-9]{3,14}\*?$/.test(e))) {
+    return problem("must be a comma-separated list of E.164 numbers and ranges ending in * (+91987654*)");
+  }
+  return {
+    numbers: list.filter((e) => !e.endsWith("*")),
+    prefixes: list.filter((e) => e.endsWith("*")).map((e) => e.slice(0, -1)),
+  };
+});
+
 /** The Android SMS Retriever hash: 11 characters of base64 (no padding). */
 export const appHash = setting((v, problem) => {
   if (isBlank(v)) return undefined;

@@ -70,6 +70,12 @@ export const ERROR_CATALOG = {
     when: "the budget released so far of the day's `SMS_DAILY_BUDGET` is spent; `Retry-After` until the next release (the next UTC hour, or 00:00 UTC) plus a random spread; verifies keep working",
     retryAfter: "always",
   },
+  fraud_suspected: {
+    status: 403,
+    title: "Sign-in by SMS paused",
+    when: "the number's range (the number without its last `FRAUD_RANGE_DROP_DIGITS` digits) was sent `FRAUD_RANGE_MAX_UNVERIFIED` codes within the hour that were never verified, so its sends are paused for suspected SMS pumping; the same answer for every number of the range; `Retry-After` until the block ends; verifies keep working",
+    retryAfter: "always",
+  },
   channel_not_available: {
     status: 400,
     title: "Channel not available",

@@ -175,6 +175,9 @@ export class CaptchaUnavailableError extends coded("captcha_unavailable", RetryL
 
 export class SmsBudgetExhaustedError extends coded("sms_budget_exhausted", RetryLaterError) {}
 
+/** A send to a number range blocked by the fraud guard: the same detail and Retry-After for every number of it. */
+export class FraudSuspectedError extends coded("fraud_suspected", RetryLaterError) {}
+
 export class InvalidRefreshTokenError extends coded("invalid_refresh_token", ServiceError) {}
 
 /**

@@ -115,6 +115,12 @@ export interface LogEvents {
   "admin.unlock": AdminLogFields;
   "admin.revoke_sessions": AdminLogFields & { ended: number };
   "admin.stats": AdminLogFields & { day: string };
+  "admin.blocks": AdminLogFields & { blocks: number };
+  "admin.lift_block": AdminLogFields & { range: string; lifted: boolean };
+  /** The fraud guard blocked a number range (range-guard.ts): `range` is the number without its last digits. */
+  "fraud.range_blocked": { range: string; unverified: number; times_today: number; minutes: number };
+  /** A block could not be written to the operator's list (GET /admin/blocks); the block itself holds. */
+  "fraud.index_failed": { range: string; error: unknown };
 }
 
 export type LogEvent = keyof LogEvents;
@@ -158,6 +164,13 @@ export const LOG_CATALOG = {
   "admin.unlock": { level: "info", when: "an operator unlocked a number" },
   "admin.revoke_sessions": { level: "info", when: "an operator ended a number's sessions" },
   "admin.stats": { level: "info", when: "an operator read a day's figures" },
+  "admin.blocks": { level: "info", when: "an operator read the blocked number ranges" },
+  "admin.lift_block": { level: "info", when: "an operator lifted a number range's block" },
+  "fraud.range_blocked": {
+    level: "warn",
+    when: "a number range was sent too many codes that were never verified, and its sends are paused",
+  },
+  "fraud.index_failed": { level: "error", when: "a range's block could not be added to the operator's list" },
 } as const satisfies Record<LogEvent, LogEventInfo>;
 
 /**

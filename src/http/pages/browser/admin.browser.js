@@ -21,7 +21,8 @@
     numberFacts = byId("number-facts"),
     unlockButton = byId("unlock"),
     revokeButton = byId("revoke"),
-    actionNote = byId("action-note");
+    actionNote = byId("action-note"),
+    blocksNote = byId("blocks-note");
 
   /** The dashboard's words for the failure reasons of /admin/stats; an unknown reason shows as it is. */
   var REASONS = new Map([
@@ -32,6 +33,7 @@
     ["rate_limited", "Rate limited"],
     ["too_many_attempts", "Too many tries"],
     ["sms_budget_exhausted", "Budget used up"],
+    ["fraud_suspected", "Range blocked"],
   ]);
 
   /** Redraws the charts from the figures last loaded (after a resize); null before the first load. */
@@ -245,7 +247,9 @@
       return `${REASONS.get(r) ?? r}: ${today.refused.by_reason[r]}`;
     });
     byId("refusals").textContent = refusals.length ? refusals.join(" · ") : "No sends refused today.";
+    byId("fraud").textContent = `${today.fraud.ranges_blocked} blocked · ${today.fraud.blocks_lifted} lifted`;
     showDelivery(today.delivery);
+    await loadBlocks();
     status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
   }
 
@@ -337,6 +341,51 @@
         }),
       "No budget used.",
     );
+  }
+
+  /** The fraud guard's active blocks (GET /admin/blocks), a row each with a Lift button. */
+  async function loadBlocks() {
+    var res = await call("/admin/blocks");
+    if (!token) return;
+    var rows = byId("block-rows");
+    clear(rows);
+    if (!res.ok) {
+      blocksNote.textContent = String((res.body && res.body.detail) || `The blocks could not be read (${res.status}).`);
+      return;
+    }
+    blocksNote.textContent = res.body.blocks.length ? "" : "No number range is blocked.";
+    res.body.blocks.forEach(function (b) {
+      var tr = document.createElement("tr");
+      [b.range, when(b.since), when(b.until), String(b.unverified), String(b.times_today)].forEach(function (text) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      });
+      var td = document.createElement("td");
+      var lift = document.createElement("button");
+      lift.type = "button";
+      lift.className = "secondary";
+      lift.textContent = "Lift";
+      lift.setAttribute("aria-label", `Lift the block on ${b.range}`);
+      lift.addEventListener("click", function () {
+        void liftBlock(b.range);
+      });
+      td.appendChild(lift);
+      tr.appendChild(td);
+      rows.appendChild(tr);
+    });
+  }
+
+  /** @param {string} range */
+  async function liftBlock(range) {
+    var res = await call(`/admin/blocks/${encodeURIComponent(range)}`, { method: "DELETE" });
+    if (!token) return;
+    if (!res.ok) {
+      blocksNote.textContent = String((res.body && res.body.detail) || `That failed (${res.status}).`);
+      return;
+    }
+    await loadBlocks();
+    blocksNote.textContent = `Lifted: ${range} can get codes again.`;
   }
 
   function fact(term, value) {

@@ -1,0 +1,165 @@
+/**
+ * Domain layer: the fraud guard on number ranges (docs/fraud.md). SMS
+ * pumping sends many codes to the numbers of one range and verifies almost
+ * none, from thousands of addresses, so per-client limits miss it. Each
+ * send to a range counts as unverified in the range's RangeGuard until its
+ * code is verified (or an hour passes); the first FRAUD_RANGE_MAX_UNVERIFIED
+ * go out, the next is refused and blocks the range for FRAUD_BLOCK_MINUTES
+ * (doubling per block within a day, at most 24 hours). A block answers the
+ * same (`403 fraud_suspected`, one detail, one Retry-After) for every number
+ * of the range, and says nothing about any one of them.
+ */
+import type { Settings } from "../../kernel/config/settings";
+import { describeWait } from "../../kernel/describe-wait";
+import { FraudSuspectedError, type ServiceError } from "../../kernel/errors/service-error";
+import { log } from "../../kernel/log/log";
+import {
+  BLOCK_INDEX,
+  type RangeBlock,
+  type RangeGuard,
+  type RangeGuardRpc,
+  rangeGuardFor,
+} from "../../platform/limiter/range-guard";
+import type { QuotaHold } from "./send-quotas";
+
+type Ranges = DurableObjectNamespace<RangeGuard>;
+
+/** The range of an E.164 number: without its last `dropDigits` digits (`+91987654` for `+919876543210`). */
+export function rangeOf(e164: string, dropDigits: number): string {
+  return e164.slice(0, -dropDigits);
+}
+
+/** Whether a range as the operator writes it (`+91987654`) is one: `+` and 4 to 13 digits. */
+export const isRange = (text: string): boolean => /^\+[1-9][0-9]{3,12}$/.test(text);
+
+/** Whether the fraud guard leaves this number alone: off, or the number (or a prefix of it) in FRAUD_SAFE_LIST. */
+export function rangeExempt({ fraud }: Pick<Settings, "fraud">, e164: string): boolean {
+  return !fraud.enabled || fraud.safeNumbers.includes(e164) || fraud.safePrefixes.some((p) => e164.startsWith(p));
+}
+
+/**
+ * Per isolate: the ranges seen blocked, until their block ends, trusted for
+ * at most MEMO_MAX_MS (a block lifted in another isolate is seen within that
+ * long); so the sends of a blocked range stop reaching storage at all.
+ */
+const blocked = new Map<string, { until: number; trustUntil: number }>();
+const MEMO_MAX_MS = 30_000;
+const MEMO_MAX_ENTRIES = 10_000;
+
+function remember(range: string, until: number, now: number): void {
+  if (blocked.size >= MEMO_MAX_ENTRIES) blocked.clear();
+  blocked.set(range, { until, trustUntil: Math.min(until, now + MEMO_MAX_MS) });
+}
+
+/** Forgets what this isolate knows of a range (its block was lifted here). */
+export function forgetBlocked(range: string): void {
+  blocked.delete(range);
+}
+
+/** The one refusal of a blocked range: the same for every number of it. */
+function rangeRefusal(until: number, now: number): ServiceError {
+  const seconds = Math.max(1, Math.ceil((until - now) / 1000));
+  return new FraudSuspectedError(
+    `Sign-in by SMS to this number is paused for suspected abuse of its number range. Try again in ${describeWait(seconds)}.`,
+    { retryAfter: seconds },
+  );
+}
+
+/** The refusal for a range this isolate knows is blocked, with no storage call; undefined when it knows of none. */
+export function knownRangeRefusal(range: string, now = Date.now()): ServiceError | undefined {
+  const memo = blocked.get(range);
+  if (memo === undefined) return undefined;
+  if (memo.trustUntil <= now) {
+    blocked.delete(range);
+    return undefined;
+  }
+  return rangeRefusal(memo.until, now);
+}
+
+export interface RangeHoldOptions {
+  ranges: Ranges;
+  settings: Pick<Settings, "fraud">;
+  range: string;
+  codeId: string;
+  /** false for a test number: it never counts, but a blocked range refuses it like any other number. */
+  count: boolean;
+  /** Runs work after the response (ExecutionContext.waitUntil). */
+  background: (work: Promise<unknown>) => void;
+  /** Called once, by the send whose refusal started the block. */
+  onBlockStarted: (block: RangeBlock) => void;
+}
+
+/**
+ * The send's one call on its range's object, as a hold taken with the other
+ * shared counters (round trip 2 of a send, concurrently): refused while the
+ * range is blocked; else the send counts as unverified, and is given back
+ * (release) when the send is refused elsewhere or fails cleanly, like every
+ * other hold. The send that starts a block lists it for the operator after
+ * the response.
+ */
+export function rangeHold(options: RangeHoldOptions): QuotaHold {
+  const { range, codeId, settings } = options;
+  const guard: RangeGuardRpc = rangeGuardFor(options.ranges, range);
+  // Whether the check was sent: a send refused before it (by the client's own limits) never reaches the range.
+  let reached = false;
+  return {
+    shared: true,
+    async take() {
+      reached = true;
+      const result = await guard.check({
+        range,
+        codeId,
+        maxUnverified: settings.fraud.maxUnverified,
+        blockMs: settings.fraud.blockMinutes * 60_000,
+        count: options.count,
+      });
+      if (result.outcome === "counted") return undefined;
+      const now = Date.now();
+      remember(range, result.block.until, now);
+      if (result.startedNow) {
+        const { block } = result;
+        log("fraud.range_blocked", {
+          range,
+          unverified: block.unverified,
+          times_today: block.timesToday,
+          minutes: Math.round((block.until - block.since) / 60_000),
+        });
+        options.background(
+          rangeGuardFor(options.ranges, BLOCK_INDEX)
+            .noteBlock(block)
+            .catch((error: unknown) => log("fraud.index_failed", { range, error })),
+        );
+        options.onBlockStarted(block);
+      }
+      return rangeRefusal(result.block.until, now);
+    },
+    // A range that refused counted nothing; release is a no-op there.
+    release: (late = true) => (options.count && reached ? guard.release(codeId, late) : Promise.resolve()),
+  };
+}
+
+/** A verified code stops counting against its range (after the response; a failure only leaves it to age out). */
+export function forgetVerified(
+  deps: { ranges: Ranges; settings: Pick<Settings, "fraud">; background: (work: Promise<unknown>) => void },
+  e164: string,
+  codeId: string,
+): void {
+  if (rangeExempt(deps.settings, e164)) return;
+  const guard = rangeGuardFor(deps.ranges, rangeOf(e164, deps.settings.fraud.dropDigits));
+  deps.background(guard.forget(codeId).catch(() => undefined));
+}
+
+/** The active blocks, from the list the blocks are written to. */
+export function activeBlocks(ranges: Ranges): Promise<RangeBlock[]> {
+  return rangeGuardFor(ranges, BLOCK_INDEX).listBlocks();
+}
+
+/** Lifts a range's block and takes it off the list; whether a block was active. The range starts afresh. */
+export async function liftBlock(ranges: Ranges, range: string): Promise<boolean> {
+  forgetBlocked(range);
+  const [lifted] = await Promise.all([
+    rangeGuardFor(ranges, range).lift(),
+    rangeGuardFor(ranges, BLOCK_INDEX).dropBlock(range),
+  ]);
+  return lifted;
+}

@@ -1,0 +1,228 @@
+/**
+ * Platform layer: the fraud guard's Durable Object (src/domain/guards/range-guard.ts
+ * has the rules). One RangeGuard per number range (`range:<range>`, the E.164
+ * number without its last FRAUD_RANGE_DROP_DIGITS digits), so a range's counts
+ * live together and no object sees more than one range's sends; one more,
+ * `index`, lists the active blocks for the operator, written only when a block
+ * starts or is lifted.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { DAY_MS, HOUR_MS } from "../../kernel/time";
+
+/** How long a sent, unverified code counts against its range. */
+export const RANGE_WINDOW_MS = HOUR_MS;
+/** How long a given-back entry is remembered, so a check with its id that arrives late counts nothing. */
+const RELEASED_TTL_MS = HOUR_MS;
+/** The longest block, however often the range was blocked within the day. */
+export const MAX_BLOCK_MS = DAY_MS;
+
+/** A range's block as the operator sees it (times in ms since the epoch). */
+export interface RangeBlock {
+  range: string;
+  since: number;
+  until: number;
+  /** The range's unverified codes when the block started. */
+  unverified: number;
+  /** Blocks of the range within the 24 hours up to this one's start, this one included. */
+  timesToday: number;
+}
+
+export interface RangeCheck {
+  /** The range, as the object is named: kept in the block the operator lists. */
+  range: string;
+  /** The code the send makes (its verification_id): the entry's key, so the check is idempotent. */
+  codeId: string;
+  maxUnverified: number;
+  blockMs: number;
+  /** false for a send that never counts (a test number): only whether the range is blocked. */
+  count: boolean;
+}
+
+export type RangeResult = { outcome: "counted" } | { outcome: "blocked"; block: RangeBlock; startedNow: boolean };
+
+/** The RangeGuard's RPC surface; the class implements it and the Worker's stub is typed by it. */
+export interface RangeGuardRpc {
+  /**
+   * One atomic step: refuses while the range is blocked; else counts the
+   * send as unverified unless `maxUnverified` are already counted in the
+   * last hour, in which case it starts a block (FRAUD_BLOCK_MINUTES,
+   * doubled for each earlier block within 24 hours, at most 24 hours) and
+   * refuses. Counting starts afresh after a block.
+   */
+  check(request: RangeCheck): Promise<RangeResult>;
+  /** Gives back the send's entry (its send was refused elsewhere or failed cleanly); `late` as in QuotaCounter. */
+  release(codeId: string, late?: boolean): Promise<void>;
+  /** The code was verified: it no longer counts. */
+  forget(codeId: string): Promise<void>;
+  /** The active block, or null. */
+  block(): Promise<RangeBlock | null>;
+  /** Ends the block and forgets everything (counts, earlier blocks): the range starts afresh. Whether a block was active. */
+  lift(): Promise<boolean>;
+  /** On the `index` object: lists a block (until its end). */
+  noteBlock(block: RangeBlock): Promise<void>;
+  /** On the `index` object: takes a range off the list. */
+  dropBlock(range: string): Promise<void>;
+  /** On the `index` object: the active blocks, the longest-running first. */
+  listBlocks(): Promise<RangeBlock[]>;
+}
+
+type BlockRow = { range: string; since: number; until: number; unverified: number; times_today: number };
+
+const asBlock = (r: BlockRow): RangeBlock => ({
+  range: r.range,
+  since: r.since,
+  until: r.until,
+  unverified: r.unverified,
+  timesToday: r.times_today,
+});
+
+/**
+ * Rows in SQLite: `sends` (each counted code by id and time), `released`
+ * (ids given back), `blocks_started` (when the range was blocked, for the
+ * doubling), `block` (the current block, one row) and, on the index object,
+ * `listed` (the active blocks of every range). `check` prunes, reads and
+ * writes with synchronous SQL and no await in between, so concurrent sends
+ * are decided one after another and the threshold is exact.
+ */
+export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
+  async check(request: RangeCheck): Promise<RangeResult> {
+    const now = Date.now();
+    const sql = this.tables();
+    this.prune(sql, now);
+    const current = sql.exec<BlockRow>("SELECT * FROM block WHERE until > ?", now).toArray()[0];
+    if (current) return { outcome: "blocked", block: asBlock(current), startedNow: false };
+    if (!request.count) return { outcome: "counted" };
+    const seen = sql.exec(
+      "SELECT 1 FROM sends WHERE code_id = ? UNION ALL SELECT 1 FROM released WHERE code_id = ?",
+      request.codeId,
+      request.codeId,
+    );
+    // Counted already (a retry), or given back before this call arrived: count nothing more.
+    if (seen.toArray().length > 0) return { outcome: "counted" };
+    const unverified = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sends").one().n;
+    if (unverified < request.maxUnverified) {
+      sql.exec("INSERT INTO sends (code_id, at) VALUES (?, ?)", request.codeId, now);
+      await this.armAlarm(now + RANGE_WINDOW_MS);
+      return { outcome: "counted" };
+    }
+    const before = sql.exec<{ n: number }>("SELECT count(*) AS n FROM blocks_started").one().n;
+    const timesToday = before + 1;
+    const until = now + Math.min(request.blockMs * 2 ** before, MAX_BLOCK_MS);
+    const block: RangeBlock = { range: request.range, since: now, until, unverified, timesToday };
+    sql.exec("INSERT INTO blocks_started (at) VALUES (?)", now);
+    sql.exec("DELETE FROM block");
+    sql.exec(
+      "INSERT INTO block (range, since, until, unverified, times_today) VALUES (?, ?, ?, ?, ?)",
+      block.range,
+      block.since,
+      block.until,
+      block.unverified,
+      block.timesToday,
+    );
+    // The block stands whatever is verified meanwhile; after it, the range counts afresh.
+    sql.exec("DELETE FROM sends");
+    await this.armAlarm(until);
+    return { outcome: "blocked", block, startedNow: true };
+  }
+
+  async release(codeId: string, late = true): Promise<void> {
+    const sql = this.tables();
+    sql.exec("DELETE FROM sends WHERE code_id = ?", codeId);
+    if (!late) return;
+    sql.exec("INSERT OR IGNORE INTO released (code_id, at) VALUES (?, ?)", codeId, Date.now());
+    await this.armAlarm(Date.now() + RELEASED_TTL_MS);
+  }
+
+  async forget(codeId: string): Promise<void> {
+    this.tables().exec("DELETE FROM sends WHERE code_id = ?", codeId);
+  }
+
+  async block(): Promise<RangeBlock | null> {
+    const row = this.tables().exec<BlockRow>("SELECT * FROM block WHERE until > ?", Date.now()).toArray()[0];
+    return row ? asBlock(row) : null;
+  }
+
+  async lift(): Promise<boolean> {
+    const active = (await this.block()) !== null;
+    await this.ctx.storage.deleteAll();
+    return active;
+  }
+
+  async noteBlock(block: RangeBlock): Promise<void> {
+    this.tables().exec(
+      "INSERT OR REPLACE INTO listed (range, since, until, unverified, times_today) VALUES (?, ?, ?, ?, ?)",
+      block.range,
+      block.since,
+      block.until,
+      block.unverified,
+      block.timesToday,
+    );
+    await this.armAlarm(block.until);
+  }
+
+  async dropBlock(range: string): Promise<void> {
+    this.tables().exec("DELETE FROM listed WHERE range = ?", range);
+  }
+
+  async listBlocks(): Promise<RangeBlock[]> {
+    return this.tables()
+      .exec<BlockRow>("SELECT * FROM listed WHERE until > ? ORDER BY since ASC", Date.now())
+      .toArray()
+      .map(asBlock);
+  }
+
+  /** Prunes by time, then re-arms for the next row to age out, or deletes everything when none is left. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const sql = this.tables();
+    this.prune(sql, now);
+    const next = sql
+      .exec<{ t: number | null }>(
+        `SELECT min(t) AS t FROM (
+          SELECT min(at) + ? AS t FROM sends UNION ALL SELECT min(at) + ? FROM released
+          UNION ALL SELECT min(at) + ? FROM blocks_started UNION ALL SELECT min(until) FROM block
+          UNION ALL SELECT min(until) FROM listed)`,
+        RANGE_WINDOW_MS,
+        RELEASED_TTL_MS,
+        DAY_MS,
+      )
+      .one().t;
+    if (next === null) await this.ctx.storage.deleteAll();
+    else await this.ctx.storage.setAlarm(next);
+  }
+
+  private prune(sql: SqlStorage, now: number): void {
+    sql.exec("DELETE FROM sends WHERE at <= ?", now - RANGE_WINDOW_MS);
+    sql.exec("DELETE FROM released WHERE at <= ?", now - RELEASED_TTL_MS);
+    sql.exec("DELETE FROM blocks_started WHERE at <= ?", now - DAY_MS);
+    sql.exec("DELETE FROM block WHERE until <= ?", now);
+    sql.exec("DELETE FROM listed WHERE until <= ?", now);
+  }
+
+  /** Sets the alarm for `at` unless one is due sooner. */
+  private async armAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private tables(): SqlStorage {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS sends (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS released (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS blocks_started (at INTEGER NOT NULL)");
+    for (const table of ["block", "listed"]) {
+      sql.exec(
+        `CREATE TABLE IF NOT EXISTS ${table} (range TEXT PRIMARY KEY, since INTEGER NOT NULL, until INTEGER NOT NULL, unverified INTEGER NOT NULL, times_today INTEGER NOT NULL)`,
+      );
+    }
+    return sql;
+  }
+}
+
+/** The name of the object that lists the active blocks. */
+export const BLOCK_INDEX = "index";
+
+/** The range's object (or, with BLOCK_INDEX, the list of blocks), typed by the class's RPC surface (see limiterFor for why the cast). */
+export function rangeGuardFor(namespace: DurableObjectNamespace<RangeGuard>, name: string): RangeGuardRpc {
+  return namespace.getByName(name === BLOCK_INDEX ? BLOCK_INDEX : `range:${name}`) as unknown as RangeGuardRpc;
+}

@@ -1,0 +1,317 @@
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import app from "../../src/index";
+import { loadSettings } from "../../src/kernel/config/settings";
+import { MisconfiguredError } from "../../src/kernel/errors/service-error";
+import { type ApiResponse, BASE, envWith, withEnv } from "../helpers/api";
+import { refused } from "../helpers/fake-fast2sms";
+import { captureConsole } from "../helpers/log-capture";
+import { expectProblem } from "../helpers/problem";
+import { roundTripCounter } from "../helpers/round-trips";
+import { advance, setUpWorkerTest } from "../helpers/setup";
+
+/**
+ * The fraud guard on number ranges (issue 22, docs/fraud.md): SMS pumping to
+ * the numbers of one range, from many networks, costs at most
+ * FRAUD_RANGE_MAX_UNVERIFIED SMS an hour; everyone else keeps signing in.
+ */
+const fast2sms = setUpWorkerTest();
+
+const MAX = 20;
+const TOKEN = "xxIT_SXoxRcrvsZPbU6_8zJoiPCmkzjympyjGpmaNUc";
+const auth = { authorization: `Bearer ${TOKEN}` };
+const settings = { FRAUD_RANGE_MAX_UNVERIFIED: String(MAX), ADMIN_TOKEN: TOKEN };
+
+const usedRanges = new Set<string>();
+/** A fresh range of valid Indian mobile numbers (+9198 and five digits; the last three digits are dropped). */
+function freshRange(): string {
+  for (;;) {
+    const digits = Array.from(crypto.getRandomValues(new Uint8Array(5)), (b) => String(b % 10)).join("");
+    const range = `+9198${digits}`;
+    if (!usedRanges.has(range)) {
+      usedRanges.add(range);
+      return range;
+    }
+  }
+}
+const numberOf = (range: string, i: number) => `${range}${String(i).padStart(3, "0")}`;
+
+/** A send from network `i` (its own address and ASN). */
+function send(environment: Env, phone: string, i = 0): Promise<ApiResponse> {
+  return withEnv(environment, "/send-otp", {
+    json: { phone },
+    headers: { "cf-connecting-ip": `203.0.${i % 250}.${1 + Math.floor(i / 250)}` },
+    cf: { asn: 64_500 + i },
+  } as RequestInit & { json: unknown });
+}
+
+const verify = (environment: Env, phone: string, sent: ApiResponse, otp: string) =>
+  withEnv(environment, "/verify-otp", { json: { phone, otp, verification_id: sent.body.verification_id } });
+
+const asAdmin = (environment: Env, path: string, method = "GET") =>
+  withEnv(environment, path, { method, headers: auth });
+
+/** The unverified sends the range's object counts now. */
+const counted = (range: string) =>
+  runInDurableObject(env.RANGE_GUARD.getByName(`range:${range}`), (_, state) => {
+    state.storage.sql.exec("CREATE TABLE IF NOT EXISTS sends (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sends").one().n;
+  });
+
+/** Fills a range with `max` unverified sends from as many networks; the next one is refused and blocks it. */
+async function blockRange(environment: Env, range: string, max = MAX): Promise<ApiResponse> {
+  for (let i = 0; i < max; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+  const refusal = await send(environment, numberOf(range, max), max);
+  expectProblem(refusal, 403, "fraud_suspected");
+  return refusal;
+}
+
+const retryAfter = (res: ApiResponse) => Number(res.headers.get("retry-after"));
+
+describe("a pumping attack on one range", { timeout: 60_000 }, () => {
+  it("40 sends to consecutive numbers from 40 networks, none verified: 20 SMS, then 403 fraud_suspected with Retry-After", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    const answers: ApiResponse[] = [];
+    for (let i = 0; i < 40; i++) answers.push(await send(environment, numberOf(range, i), i));
+    expect(answers.slice(0, MAX).every((a) => a.status === 200)).toBe(true);
+    expect(fast2sms.requests).toHaveLength(MAX);
+    for (const refusal of answers.slice(MAX)) {
+      expectProblem(refusal, 403, "fraud_suspected");
+      expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
+      expect(retryAfter(refusal)).toBeLessThanOrEqual(60 * 60);
+    }
+    // One answer for every number of the range: the same detail, naming no number.
+    const details = new Set(answers.slice(MAX).map((a) => a.body.detail));
+    expect(details.size).toBe(1);
+    expect([...details][0]).toMatch(/paused for suspected abuse.*Try again in/);
+    expect([...details][0]).not.toContain(range.slice(3));
+  });
+
+  it("other ranges are unaffected, and codes already sent to the blocked range still verify", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    const first = await send(environment, numberOf(range, 0));
+    const code = fast2sms.lastCode();
+    for (let i = 1; i < MAX; i++) await send(environment, numberOf(range, i), i);
+    expectProblem(await send(environment, numberOf(range, 500), 99), 403, "fraud_suspected");
+    const other = freshRange();
+    expect((await send(environment, numberOf(other, 0))).status).toBe(200);
+    expect((await verify(environment, numberOf(range, 0), first, code)).status).toBe(200);
+    // Verifying during the block does not lift it.
+    expectProblem(await send(environment, numberOf(range, 501), 98), 403, "fraud_suspected");
+  });
+
+  it("the threshold is exact under 50 concurrent sends", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => send(environment, numberOf(range, i), i)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(MAX);
+    expect(answers.filter((a) => a.status === 403 && a.body.code === "fraud_suspected")).toHaveLength(50 - MAX);
+    expect(fast2sms.requests).toHaveLength(MAX);
+    const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
+    expect(blocks.filter((b) => b.range === range)).toHaveLength(1);
+  });
+});
+
+describe("legitimate traffic", { timeout: 60_000 }, () => {
+  it("a busy range whose codes are verified is never blocked (an office of 60 people signing in)", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    for (let i = 0; i < 3 * MAX; i++) {
+      const sent = await send(environment, numberOf(range, i), i);
+      expect(sent.status).toBe(200);
+      expect((await verify(environment, numberOf(range, i), sent, fast2sms.lastCode())).status).toBe(200);
+    }
+    expect(await counted(range)).toBe(0);
+  });
+
+  it("a safe-listed number (or prefix) in a blocked range passes and never counts", async () => {
+    const range = freshRange();
+    const staff = numberOf(range, 900);
+    const office = freshRange();
+    const environment = envWith({ ...settings, FRAUD_SAFE_LIST: `${staff}, ${office.slice(0, -1)}*` });
+    await blockRange(environment, range);
+    expect((await send(environment, staff)).status).toBe(200);
+    expect(await counted(range)).toBe(0);
+    for (let i = 0; i <= MAX + 5; i++) expect((await send(environment, numberOf(office, i), i)).status).toBe(200);
+    expect(await counted(office)).toBe(0);
+  });
+
+  it("a test number in a blocked range is refused like every other number of it (a scan cannot find it), and never counts", async () => {
+    const range = freshRange();
+    const testNumber = numberOf(range, 950);
+    const environment = envWith({ ...settings, TEST_PHONE_NUMBERS: `${testNumber}:123456` });
+    expect((await send(environment, testNumber)).status).toBe(200);
+    expect(await counted(range)).toBe(0);
+    await blockRange(environment, range);
+    expectProblem(await send(environment, testNumber, 7), 403, "fraud_suspected");
+  });
+
+  it("FRAUD_GUARD=off counts and blocks nothing", async () => {
+    const environment = envWith({ ...settings, FRAUD_GUARD: "off" });
+    const range = freshRange();
+    for (let i = 0; i <= MAX + 5; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+  });
+});
+
+describe("nothing half-done", { timeout: 60_000 }, () => {
+  it("a send the gateway refuses cleanly, or the number's cooldown refuses, gives its range entry back", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    expect((await send(environment, numberOf(range, 0))).status).toBe(200);
+    // The same client again within the cooldown: the range was counted concurrently, and is given back.
+    expectProblem(await send(environment, numberOf(range, 0)), 429, "rate_limited");
+    fast2sms.respond(refused(400, 996, "refused"));
+    expect((await send(environment, numberOf(range, 1), 1)).status).toBe(502);
+    expect(await counted(range)).toBe(1);
+  });
+});
+
+describe("the block's life", { timeout: 60_000 }, () => {
+  it("expires: once its time is up the range sends again", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    await blockRange(environment, range);
+    advance(59 * 60_000);
+    expectProblem(await send(environment, numberOf(range, 30), 30), 403, "fraud_suspected");
+    advance(2 * 60_000);
+    expect((await send(environment, numberOf(range, 31), 31)).status).toBe(200);
+    expect((await asAdmin(environment, "/admin/blocks")).body.blocks).not.toContainEqual(
+      expect.objectContaining({ range }),
+    );
+  });
+
+  /** The lengths in minutes of `rounds` blocks of one range, each started as soon as the one before ended. */
+  async function blockLengths(overrides: Record<string, string>, rounds: number): Promise<number[]> {
+    // The least threshold keeps each round short.
+    const environment = envWith({ ...settings, ...overrides, FRAUD_RANGE_MAX_UNVERIFIED: "5" });
+    const range = freshRange();
+    const lengths: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const refusal = await blockRange(environment, range, 5);
+      lengths.push(Math.round(retryAfter(refusal) / 60));
+      advance(retryAfter(refusal) * 1000 + 1000);
+    }
+    return lengths;
+  }
+
+  it("escalates: each block of the range within 24 hours of the first doubles", async () => {
+    expect(await blockLengths({}, 5)).toEqual([60, 120, 240, 480, 960]);
+  });
+
+  it("escalates up to 24 hours at most", async () => {
+    expect(await blockLengths({ FRAUD_BLOCK_MINUTES: "1000" }, 2)).toEqual([1000, 1440]);
+  });
+
+  it("forgets blocks older than a day: a range blocked again after a quiet day starts at FRAUD_BLOCK_MINUTES", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    await blockRange(environment, range);
+    advance(25 * 60 * 60_000);
+    const refusal = await blockRange(environment, range);
+    expect(Math.round(retryAfter(refusal) / 60)).toBe(60);
+  });
+
+  it("the operator sees it and lifts it: the range starts afresh; both are in the stats and the log", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    const before = (await asAdmin(environment, "/admin/stats")).body.fraud as Record<string, number>;
+    await blockRange(environment, range);
+    const listed = await asAdmin(environment, "/admin/blocks");
+    expect(listed.status).toBe(200);
+    const block = (listed.body.blocks as Record<string, unknown>[]).find((b) => b.range === range);
+    expect(block).toMatchObject({ range, unverified: MAX, times_today: 1 });
+    expect(Date.parse(block?.until as string) - Date.parse(block?.since as string)).toBe(60 * 60_000);
+
+    const logs = captureConsole();
+    const lifted = await asAdmin(environment, `/admin/blocks/${encodeURIComponent(range)}`, "DELETE");
+    expect(lifted.status).toBe(204);
+    expect(logs.events("admin.lift_block")).toEqual([expect.objectContaining({ range, lifted: true })]);
+    expect((await send(environment, numberOf(range, 40), 40)).status).toBe(200);
+    expect(await counted(range)).toBe(1);
+    const after = (await asAdmin(environment, "/admin/stats")).body as {
+      fraud: Record<string, number>;
+      refused: { by_reason: Record<string, number> };
+    };
+    expect(after.fraud.ranges_blocked).toBe((before.ranges_blocked ?? 0) + 1);
+    expect(after.fraud.blocks_lifted).toBe((before.blocks_lifted ?? 0) + 1);
+    expect(after.refused.by_reason.fraud_suspected).toBeGreaterThanOrEqual(1);
+    expect((await asAdmin(environment, "/admin/blocks")).body.blocks).not.toContainEqual(
+      expect.objectContaining({ range }),
+    );
+  });
+
+  it("DELETE /admin/blocks/{range} needs the admin token and a range", async () => {
+    const environment = envWith(settings);
+    const res = await withEnv(environment, `/admin/blocks/${encodeURIComponent(freshRange())}`, {
+      method: "DELETE",
+      headers: { "cf-connecting-ip": "198.51.100.200" },
+    });
+    expectProblem(res, 401, "admin_unauthorized");
+    expectProblem(await asAdmin(environment, "/admin/blocks/not-a-range", "DELETE"), 400, "invalid_request");
+  });
+});
+
+describe("cost of the check", { timeout: 60_000 }, () => {
+  it("a send still waits for 3 storage round trips: the range's one call goes with the budget and the number", async () => {
+    const counter = roundTripCounter();
+    const ctx = createExecutionContext();
+    const request = new Request(`${BASE}/send-otp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": "198.51.100.10" },
+      body: JSON.stringify({ phone: numberOf(freshRange(), 1) }),
+    });
+    const res = await app.fetch(request, { ...envWith(settings), ...counter.bindings } as Env, ctx);
+    const answered = counter.mark();
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(counter.sequentialDepth(answered)).toBe(3);
+    expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual(["range.check"]);
+  });
+
+  it("a send refused by its client's own quota never reaches the range", async () => {
+    const counter = roundTripCounter();
+    const environment = { ...envWith({ ...settings, OTP_MAX_SENDS_PER_IP_PER_HOUR: "1" }), ...counter.bindings } as Env;
+    const range = freshRange();
+    expect((await withEnv(environment, "/send-otp", { json: { phone: numberOf(range, 0) } })).status).toBe(200);
+    counter.reset();
+    const refusal = await withEnv(environment, "/send-otp", { json: { phone: numberOf(range, 1) } });
+    expectProblem(refusal, 429, "rate_limited");
+    expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual([]);
+  });
+});
+
+describe("settings", () => {
+  const base = { SMS_PROVIDER: "console", JWT_SECRET: "j".repeat(32), OTP_HASH_SECRET: "h".repeat(32) };
+
+  it("defaults: on, ranges of the number without 3 digits, 20 unverified, 60 minutes, no safe list", () => {
+    expect(loadSettings({ ...base }).fraud).toEqual({
+      enabled: true,
+      dropDigits: 3,
+      maxUnverified: 20,
+      blockMinutes: 60,
+      safeNumbers: [],
+      safePrefixes: [],
+    });
+    expect(loadSettings({ ...base, FRAUD_SAFE_LIST: "+919876543210, +91987654*" }).fraud).toMatchObject({
+      safeNumbers: ["+919876543210"],
+      safePrefixes: ["+91987654"],
+    });
+  });
+
+  it.each([
+    ["FRAUD_GUARD", "yes"],
+    ["FRAUD_RANGE_DROP_DIGITS", "1"],
+    ["FRAUD_RANGE_DROP_DIGITS", "6"],
+    ["FRAUD_RANGE_MAX_UNVERIFIED", "4"],
+    ["FRAUD_RANGE_MAX_UNVERIFIED", "10001"],
+    ["FRAUD_BLOCK_MINUTES", "0"],
+    ["FRAUD_SAFE_LIST", "9876543210"],
+    ["FRAUD_SAFE_LIST", "+91*98"],
+  ])("refuses %s=%s, naming the setting", (name, value) => {
+    expect(() => loadSettings({ ...base, [name]: value })).toThrow(MisconfiguredError);
+    expect(() => loadSettings({ ...base, [name]: value })).toThrow(name);
+  });
+});
