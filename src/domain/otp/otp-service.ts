@@ -27,7 +27,14 @@ import type { RangeGuard } from "../../platform/limiter/range-guard";
 import type { Channel, SimulatedReport, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { numberClient } from "../guards/client-address";
-import { forgetVerified, knownRangeRefusal, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
+import {
+  forgetVerified,
+  knownRangeRefusal,
+  type RangeHold,
+  rangeExempt,
+  rangeHold,
+  rangeOf,
+} from "../guards/range-guard";
 import {
   budgetPlanFrom,
   clientLimitsFrom,
@@ -193,6 +200,8 @@ interface PendingSend {
   testCode: string | undefined;
   /** The number's range for the fraud guard; undefined when the guard leaves the number alone (off, safe-listed). */
   range: string | undefined;
+  /** The range's hold (also in `quotas`): told after the response when the message went out, or may have. */
+  rangeHold: RangeHold | undefined;
   /** The requesting client as the number's limits see it (numberClient in guards/client-address.ts). */
   client: string;
   shared: boolean;
@@ -235,19 +244,19 @@ async function prepareSend(
   );
   // The range's one call, with the other shared counters (round trip 2); a test number never counts.
   const range = rangeExempt(settings, phone.e164) ? undefined : rangeOf(phone.e164, settings.fraud.dropDigits);
-  if (range !== undefined) {
-    quotas.push(
-      rangeHold({
-        ranges: deps.ranges,
-        settings,
-        range,
-        codeId,
-        count: testCode === undefined,
-        background: deps.background,
-        onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
-      }),
-    );
-  }
+  const heldByRange =
+    range === undefined
+      ? undefined
+      : rangeHold({
+          ranges: deps.ranges,
+          settings,
+          range,
+          codeId,
+          count: testCode === undefined,
+          background: deps.background,
+          onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
+        });
+  if (heldByRange) quotas.push(heldByRange);
   return {
     deps,
     phone,
@@ -259,6 +268,7 @@ async function prepareSend(
     hash,
     testCode,
     range,
+    rangeHold: heldByRange,
     ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
     budgetUnits: testCode === undefined ? units : 0,
     requests: clientRequests(deps.quotas, sender, clientLimits),
@@ -370,6 +380,7 @@ async function deliver(send: PendingSend): Promise<Channel> {
       },
       { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport, fallback },
     );
+    markRangeSent(send);
     return via.channel;
   } catch (err) {
     const failure = asSmsFailed(deps.sms.name, err);
@@ -387,9 +398,17 @@ async function deliver(send: PendingSend): Promise<Channel> {
       gateways: (f.attempts ?? [f]).map((a) => a.gateway),
       budgetUnits: f.delivery === "unknown" ? send.budgetUnits : 0,
     });
+    // The message may have gone out: it counts towards a block like a sent one (a clean failure is given back).
+    if (f.delivery === "unknown") markRangeSent(send);
     await giveBackSend(send, failure);
     throw failure;
   }
+}
+
+/** The range's entry of a send whose message went out (or may have) counts towards a block, after the response. */
+function markRangeSent(send: PendingSend): void {
+  const hold = send.rangeHold;
+  if (hold) send.deps.background(hold.sent().catch(() => undefined));
 }
 
 /** A test number's send: counted as sent, by no gateway and with no budget. */
