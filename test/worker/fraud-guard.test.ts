@@ -6,6 +6,7 @@ import { loadSettings } from "../../src/kernel/config/settings";
 import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 import { type ApiResponse, BASE, envWith, withEnv } from "../helpers/api";
 import { ok, refused } from "../helpers/fake-fast2sms";
+import { faultyNamespace } from "../helpers/faulty-bindings";
 import { captureConsole } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
 import { roundTripCounter } from "../helpers/round-trips";
@@ -189,6 +190,19 @@ describe("legitimate traffic", { timeout: 60_000 }, () => {
     expectProblem(await send(environment, testNumber, 7), 403, "fraud_suspected");
   });
 
+  it("a test number at the range's threshold is refused as any other number of it would be", async () => {
+    const range = freshRange();
+    const testNumber = numberOf(range, 950);
+    const environment = envWith({ ...settings, TEST_PHONE_NUMBERS: `${testNumber}:123456` });
+    for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    // The range has its 20 unverified codes: the next send of any of its numbers, this one too, blocks it.
+    const refusal = await send(environment, testNumber, 77);
+    expectProblem(refusal, 403, "fraud_suspected");
+    expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
+    const other = await send(environment, numberOf(range, 500), 78);
+    expect(other.body.detail).toBe(refusal.body.detail);
+  });
+
   it("FRAUD_GUARD=off counts and blocks nothing", async () => {
     const environment = envWith({ ...settings, FRAUD_GUARD: "off" });
     const range = freshRange();
@@ -210,6 +224,33 @@ describe("nothing half-done", { timeout: 60_000 }, () => {
     fast2sms.respond({ status: 500, body: "oops" });
     expect((await send(environment, numberOf(range, 2), 2)).status).toBe(502);
     expect(await counted(range)).toBe(2);
+  });
+});
+
+describe("the range's object down or late", { timeout: 60_000 }, () => {
+  it("a verify keeps working while the range's object is down; a send answers 503", async () => {
+    const range = freshRange();
+    const sent = await send(envWith(settings), numberOf(range, 1), 1);
+    const code = fast2sms.lastCode();
+    const down = envWith({
+      ...settings,
+      RANGE_GUARD: faultyNamespace(env.RANGE_GUARD, { check: new Error("down"), forget: new Error("down") }),
+    });
+    expect((await verify(down, numberOf(range, 1), sent, code)).status).toBe(200);
+    expectProblem(await send(down, numberOf(range, 2), 2), 503, "unavailable");
+  });
+
+  it("a check that arrives after its own release counts nothing, even after the operator lifted the range", async () => {
+    const range = freshRange();
+    const stub = env.RANGE_GUARD.getByName(`range:${range}`);
+    await stub.release("late-id", true);
+    await stub.lift();
+    const check = { range, codeId: "late-id", maxUnverified: MAX, blockMs: 3_600_000, count: true, settleMs: 30_000 };
+    expect(await stub.check(check)).toEqual({ outcome: "counted" });
+    expect(await counted(range)).toBe(0);
+    await runInDurableObject(stub, (_, state) => {
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM held").one().n).toBe(0);
+    });
   });
 });
 

@@ -34,7 +34,11 @@ export interface RangeCheck {
   codeId: string;
   maxUnverified: number;
   blockMs: number;
-  /** false for a send that never counts (a test number): only whether the range is blocked. */
+  /**
+   * false for a send that never counts (a test number): it adds no entry, but
+   * is refused (and starts a block) exactly where any other number of the
+   * range would be, so a scan cannot tell it apart.
+   */
   count: boolean;
   /**
    * The longest a send's outcome can take after its check (the gateway's
@@ -119,7 +123,6 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     this.prune(sql, now);
     const current = sql.exec<BlockRow>("SELECT * FROM block WHERE until > ?", now).toArray()[0];
     if (current) return { outcome: "blocked", block: asBlock(current), startedNow: false };
-    if (!request.count) return { outcome: "counted" };
     const seen = sql.exec(
       "SELECT 1 FROM sends WHERE code_id = ? UNION ALL SELECT 1 FROM held WHERE code_id = ? UNION ALL SELECT 1 FROM released WHERE code_id = ?",
       request.codeId,
@@ -127,7 +130,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
       request.codeId,
     );
     // Counted already (a retry), or given back before this call arrived: count nothing more.
-    if (seen.toArray().length > 0) return { outcome: "counted" };
+    if (request.count && seen.toArray().length > 0) return { outcome: "counted" };
     const counts = sql
       .exec<{ sent: number; held: number; settled: number; oldest: number | null }>(
         `SELECT (SELECT count(*) FROM sends) AS sent, (SELECT count(*) FROM held) AS held,
@@ -137,10 +140,12 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
       )
       .one();
     if (counts.sent + counts.held < request.maxUnverified) {
+      if (!request.count) return { outcome: "counted" };
       sql.exec("INSERT INTO held (code_id, at) VALUES (?, ?)", request.codeId, now);
       await this.armAlarm(now + RANGE_WINDOW_MS);
       return { outcome: "counted" };
     }
+    // From here a send that never counts (a test number) is answered as any other number of the range would be.
     const unverified = counts.sent + counts.settled;
     // At the threshold only with sends still in flight: refused, but nothing that never went out starts a block.
     if (unverified < request.maxUnverified) return { outcome: "busy", retryAt: (counts.oldest ?? now) + request.settleMs };
@@ -196,7 +201,9 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
 
   async lift(): Promise<boolean> {
     const active = (await this.block()) !== null;
-    await this.ctx.storage.deleteAll();
+    const sql = this.tables();
+    // Everything but the given-back ids: a check that arrives after its own release still counts nothing.
+    for (const table of ["sends", "held", "blocks_started", "block"]) sql.exec(`DELETE FROM ${table}`);
     return active;
   }
 
