@@ -148,7 +148,8 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     // From here a send that never counts (a test number) is answered as any other number of the range would be.
     const unverified = counts.sent + counts.settled;
     // At the threshold only with sends still in flight: refused, but nothing that never went out starts a block.
-    if (unverified < request.maxUnverified) return { outcome: "busy", retryAt: (counts.oldest ?? now) + request.settleMs };
+    if (unverified < request.maxUnverified)
+      return { outcome: "busy", retryAt: (counts.oldest ?? now) + request.settleMs };
     const before = sql.exec<{ n: number }>("SELECT count(*) AS n FROM blocks_started").one().n;
     const timesToday = before + 1;
     const until = now + Math.min(request.blockMs * 2 ** before, MAX_BLOCK_MS);
