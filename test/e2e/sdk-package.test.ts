@@ -11,7 +11,8 @@ import { type DevServer, REPO_ROOT, startWranglerDev } from "../../scripts/lib/w
  * The package as an app gets it: `npm pack` at the repository root (prepack
  * builds dist/), the tarball installed with npm into a fresh project outside
  * the repository, its .d.ts type-checked with `tsc --strict` under
- * moduleResolution bundler and nodenext, and a sign-in against the real
+ * moduleResolution bundler and nodenext (with hono added for the middleware's
+ * entry), and a sign-in against the real
  * `wrangler dev` (send → dev outbox → verify → refresh → logout) by a plain
  * JavaScript file that imports only `phone-otp/client`, run by Node 20 when the
  * machine has one; then `phone-otp/verify` checks the access token against the
@@ -149,6 +150,15 @@ export async function phoneOf(token: string): Promise<string | undefined> {
 }
 `;
 
+const HONO_APP = `
+import { Hono } from "hono";
+import { type PhoneAuthVariables, phoneAuth } from "phone-otp/verify/hono";
+
+export const api = new Hono<{ Variables: PhoneAuthVariables }>()
+  .use(phoneAuth({ jwksUrl: "https://otp.example.com/.well-known/jwks.json", issuer: "phone-otp", audience: "phone-otp-app", algorithms: ["EdDSA"] }))
+  .get("/me", (c) => c.json({ phone: c.get("phoneAuth").sub }));
+`;
+
 /** tsc --strict, no skipLibCheck: the package's .d.ts are checked too. The client's need no DOM or Node types. */
 const tsconfig = (module: "esnext" | "nodenext", resolution: "bundler" | "nodenext", lib: string[], files: string[]) =>
   JSON.stringify({
@@ -171,6 +181,12 @@ describe("the installed package type-checks with tsc --strict", () => {
     ["nodenext", "nodenext"],
   ] as const;
 
+  beforeAll(async () => {
+    // phone-otp/verify/hono's types need hono, an optional peer dependency: an app with Hono has it.
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", "hono", "package.json"), "utf8"));
+    await npm(["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", `hono@${version}`], app);
+  });
+
   it.each(configs)("module %s, moduleResolution %s", async (module, resolution) => {
     writeFileSync(join(app, "client-app.ts"), CLIENT_APP);
     writeFileSync(join(app, "verify-app.ts"), VERIFY_APP);
@@ -180,7 +196,12 @@ describe("the installed package type-checks with tsc --strict", () => {
       join(app, `verify.${resolution}.json`),
       tsconfig(module, resolution, ["es2022", "dom"], ["verify-app.ts"]),
     );
-    for (const project of [`client.${resolution}.json`, `verify.${resolution}.json`]) {
+    writeFileSync(join(app, "hono-app.ts"), HONO_APP);
+    writeFileSync(
+      join(app, `hono.${resolution}.json`),
+      tsconfig(module, resolution, ["es2022", "dom"], ["hono-app.ts"]),
+    );
+    for (const project of [`client.${resolution}.json`, `verify.${resolution}.json`, `hono.${resolution}.json`]) {
       const result = await run(process.execPath, [TSC, "-p", project], { cwd: app }).catch((e) => e);
       expect(`${result.stdout ?? ""}${result.stderr ?? ""}`, project).toBe("");
     }
