@@ -150,6 +150,7 @@ export interface Problem {
     | "captcha_failed"
     | "captcha_unavailable"
     | "sms_budget_exhausted"
+    | "fraud_suspected"
     | "channel_not_available"
     | "sms_failed"
     | "unavailable"
