@@ -13,6 +13,7 @@ import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limi
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { type EventDeps, emitEvents, sessionsEnded } from "../events/app-events";
 import { type DeliveryFigures, deliveryFigures } from "../stats/delivery-stats";
 import { type DayCounts, REFUSAL_REASONS, readDay } from "../stats/otp-events";
 
@@ -22,6 +23,8 @@ export interface AdminDeps {
   stores: DurableObjectNamespace<SessionStore>;
   stats: DurableObjectNamespace<StatsCounter>;
   background: (work: Promise<unknown>) => void;
+  /** Where the app's events go (EVENTS_QUEUE), when it has any (domain/events). */
+  events?: EventDeps["events"];
 }
 
 const options = (deps: AdminDeps): StorageCallOptions => ({
@@ -110,7 +113,9 @@ export async function unlockNumber(deps: AdminDeps, phone: NormalizedPhone): Pro
 /** Ends every session of the number; how many there were. */
 export async function endNumberSessions(deps: AdminDeps, phone: NormalizedPhone): Promise<number> {
   const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
-  return storageCall(options(deps), () => store.adminEndAll());
+  const ended = await storageCall(options(deps), () => store.adminEndAll());
+  emitEvents(deps, sessionsEnded(phone.e164, ended, "admin"));
+  return ended.length;
 }
 
 export interface DayStats {

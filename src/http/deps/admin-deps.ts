@@ -10,5 +10,6 @@ export function adminDeps(c: Context<ConfiguredEnv>): AdminDeps {
     stores: c.env.SESSION_STORE,
     stats: c.env.STATS_COUNTER,
     background: (work) => c.executionCtx.waitUntil(work),
+    events: c.env.EVENTS_QUEUE,
   };
 }

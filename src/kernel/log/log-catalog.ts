@@ -115,7 +115,27 @@ export interface LogEvents {
   "admin.unlock": AdminLogFields;
   "admin.revoke_sessions": AdminLogFields & { ended: number };
   "admin.stats": AdminLogFields & { day: string };
+  /** An event for the app's backend could not be queued (EVENTS_QUEUE); the sign-in went on without it. */
+  "events.enqueue_failed": { event_type: string; error: unknown };
+  /** A post of an event to EVENTS_WEBHOOK_URL failed (`endpoint` without its query); it is retried after `retry_in_seconds`. */
+  "events.delivery_failed": EventDeliveryFields & { retry_in_seconds: number };
+  /** An event's last retry failed too: it is dropped. */
+  "events.given_up": EventDeliveryFields;
+  /** Queued events found the events turned off (EVENTS_WEBHOOK_URL unset): dropped. */
+  "events.dropped": { count: number };
+  /** A call to the Supabase Send SMS hook was refused before anything was sent: its signature or timestamp. */
+  "supabase.hook_refused": { check: string };
 }
+
+/** One delivery attempt of an event: what failed, never the URL's query or the body. */
+type EventDeliveryFields = {
+  event_type: string;
+  webhook_id: string;
+  attempt: number;
+  endpoint: string;
+  http_status?: number | undefined;
+  error?: unknown;
+};
 
 export type LogEvent = keyof LogEvents;
 
@@ -158,6 +178,14 @@ export const LOG_CATALOG = {
   "admin.unlock": { level: "info", when: "an operator unlocked a number" },
   "admin.revoke_sessions": { level: "info", when: "an operator ended a number's sessions" },
   "admin.stats": { level: "info", when: "an operator read a day's figures" },
+  "events.enqueue_failed": { level: "error", when: "an event for the app's backend could not be queued" },
+  "events.delivery_failed": {
+    level: "warn",
+    when: "the app's event endpoint did not answer 2xx; the event is retried",
+  },
+  "events.given_up": { level: "error", when: "an event's last retry failed; it is dropped" },
+  "events.dropped": { level: "warn", when: "queued events found EVENTS_WEBHOOK_URL unset" },
+  "supabase.hook_refused": { level: "warn", when: "a Supabase hook call had a bad signature or a stale timestamp" },
 } as const satisfies Record<LogEvent, LogEventInfo>;
 
 /**
