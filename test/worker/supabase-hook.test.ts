@@ -1,11 +1,12 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
 import { captureConsole } from "../helpers/log-capture";
-import { setUpWorkerTest } from "../helpers/setup";
+import { setUpGatewaysTest } from "../helpers/setup";
 
-const fast2sms = setUpWorkerTest();
+const { fast2sms, msg91 } = setUpGatewaysTest();
 
 /** The secret as Supabase shows it (Authentication → Hooks → Send SMS): v1,whsec_<base64>. */
 const KEY = btoa(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => (i * 53 + 7) % 256)));
@@ -135,5 +136,34 @@ describe("Supabase's code is not one of this service's", () => {
     const res = await withEnv(loose, "/verify-otp", { json: { phone, otp: "246810" } });
     expect(res.status).not.toBe(200);
     expect(res.body.access_token).toBeUndefined();
+  });
+});
+
+describe("Supabase's code takes the service's routes", () => {
+  it("a failed report sends the same Supabase code on the next gateway (the fallback)", async () => {
+    const dlr = "dlr-secret-Qm7vK2pX9sT4wZ8yB3nC6hJ1";
+    const followed = envWith({
+      SUPABASE_SMS_HOOK_SECRET: SECRET,
+      DELIVERY_WEBHOOK_SECRET: dlr,
+      SMS_PROVIDERS: "fast2sms,msg91",
+    });
+    const phone = uniquePhone();
+    const logs = captureConsole();
+    expect((await withEnv(followed, PATH, supabaseCall(payload(phone, "908172")))).status).toBe(200);
+    expect(fast2sms.lastCode()).toBe("908172");
+    const report = await withEnv(followed, `/webhooks/fast2sms/${dlr}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        request_id: fast2sms.lastMessageId(),
+        mobile: phone.slice(3),
+        status: "failed",
+        failure_reason: "",
+      }),
+    });
+    expect(report.status).toBe(200);
+    expect(await runDurableObjectAlarm(env.PHONE_LIMITER.getByName(phone))).toBe(true);
+    expect(msg91.lastCode()).toBe("908172");
+    for (const line of logs.raw) expect(line).not.toContain("908172");
   });
 });
