@@ -10,7 +10,7 @@
  */
 import type { Settings } from "../../kernel/config/settings";
 import { signWebhook } from "../../kernel/crypto/standard-webhooks";
-import { log } from "../../kernel/log/log";
+import { describeError, log } from "../../kernel/log/log";
 import type { EventMessage } from "./event-message";
 
 /**
@@ -66,7 +66,8 @@ async function deliverOne(message: Message<EventMessage>, events: EventSettings)
     }
     failure = { http_status: res.status };
   } catch (error) {
-    failure = { error };
+    // Whatever the runtime's message says, the URL in it goes without its query.
+    failure = { error: describeError(error).split(events.url).join(loggedEndpoint(events.url)) };
   }
   const delay = retryDelay(message.attempts);
   const fields = {
