@@ -160,7 +160,12 @@ export async function sendCallerCode(
   const hourly = caller.maxSendsPerHour;
   // The caller is one client with its own hourly allowance (and its requests in the usual proportion);
   // it ran its own bot check before it called.
-  const otp = { ...settings.otp, maxSendsPerIpPerHour: hourly, maxSendRequestsPerIpPerHour: hourly * 3 };
+  const perSend = settings.otp.maxSendRequestsPerIpPerHour / settings.otp.maxSendsPerIpPerHour;
+  const otp = {
+    ...settings.otp,
+    maxSendsPerIpPerHour: hourly,
+    maxSendRequestsPerIpPerHour: Math.ceil(hourly * Math.max(1, perSend)),
+  };
   const own: OtpDeps = { ...deps, settings: { ...settings, otp, turnstile: undefined } };
   return sendCode(own, phone, { clientAddress: caller.client, turnstileToken: undefined, channel: "sms" }, code);
 }
