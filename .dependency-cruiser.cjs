@@ -32,6 +32,8 @@ const LAYERS = [
   ["platform/limiter", "^src/platform/limiter/"],
   ["platform/sessions", "^src/platform/sessions/"],
   ["platform/stats", "^src/platform/stats/"],
+  ["platform/events", "^src/platform/events/"],
+  ["domain/events", "^src/domain/events/"],
   ["domain/guards", "^src/domain/guards/"],
   ["domain/tokens", "^src/domain/tokens/"],
   ["domain/stats", "^src/domain/stats/"],
