@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -125,6 +125,34 @@ describe("Supabase's Send SMS hook", () => {
     const res = await withEnv(env, PATH, supabaseCall(payload(uniquePhone(), "123456")));
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: { http_code: 404, message: expect.any(String) } });
+  });
+});
+
+describe("Supabase's sends and the fraud guard", () => {
+  it("neither count toward nor are refused by a range's block: Supabase verifies them, out of sight", async () => {
+    const guarded = envWith({ SUPABASE_SMS_HOOK_SECRET: SECRET, FRAUD_RANGE_MAX_UNVERIFIED: "5" });
+    const digits = Array.from(crypto.getRandomValues(new Uint8Array(5)), (b) => String(b % 10)).join("");
+    const range = `+9197${digits}`;
+    const before = fast2sms.requests.length;
+    for (let i = 0; i < 8; i++) {
+      const res = await withEnv(
+        guarded,
+        PATH,
+        supabaseCall(payload(`${range}${String(i).padStart(3, "0")}`, "246810")),
+      );
+      expect(res.status).toBe(200);
+    }
+    expect(fast2sms.requests.length - before).toBe(8);
+    const counted = await runInDurableObject(env.RANGE_GUARD.getByName(`range:${range}`), (_, state) => {
+      state.storage.sql.exec("CREATE TABLE IF NOT EXISTS sends (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+      return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sends").one().n;
+    });
+    expect(counted).toBe(0);
+    // The app's own sends to the range still go out: nothing of Supabase's started a block.
+    const own = await withEnv(guarded, "/send-otp", { json: { phone: `${range}999` } } as RequestInit & {
+      json: unknown;
+    });
+    expect(own.status).toBe(200);
   });
 });
 
