@@ -57,6 +57,8 @@ export default defineConfig({
                 // The whole budget from 00:00 UTC, so a test's small budget does not depend on the hour it runs at.
                 SMS_BUDGET_HOURLY_PERCENT: "100",
                 REFRESH_MAX_PER_IP_PER_HOUR: "100000",
+                // Each event written at once, so a request's waitUntil ends with it; storage-calls.test.ts batches.
+                STATS_FLUSH_MS: "0",
                 // property.test.ts: a fixed, printed seed; override to replay or explore.
                 PROPERTY_SEED: process.env.PROPERTY_SEED ?? "20261125",
               },
