@@ -31,6 +31,7 @@ import {
   clientLimitsFrom,
   clientQuotas,
   clientRequests,
+  JointTakes,
   type QuotaHold,
   smsBudget,
   smsBudgetProbe,
@@ -205,7 +206,9 @@ async function prepareSend(
   const hash = await hashCode(settings.otp.hashSecret, phone.e164, codeId, code);
   const sender = { address: context.clientAddress, asn: context.asn };
   const clientLimits = clientLimitsFrom(settings);
-  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget);
+  // The client's sends and requests under each of its keys live in one counter: one call per key (round trip 1).
+  const joint = new JointTakes();
+  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget, Date.now(), joint);
   const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
   const plan = budgetPlanFrom(settings);
   // A test number spends no budget, but is refused by a spent budget like any other number.
@@ -226,7 +229,7 @@ async function prepareSend(
     testCode,
     ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
     budgetUnits: testCode === undefined ? units : 0,
-    requests: clientRequests(deps.quotas, sender, clientLimits),
+    requests: clientRequests(deps.quotas, sender, clientLimits, joint),
     quotas,
     reachedNumber: false,
     reserved: false,
