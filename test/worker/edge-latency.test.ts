@@ -16,7 +16,7 @@ import { type CallDelays, storageCallCounter } from "../helpers/storage-calls";
  * machine's own execution of the request (workerd's clock moves with it), which
  * at the edge is the isolate's and the objects' CPU. So a change that adds a sequential storage
  * call shows here as milliseconds. Nothing about speed is asserted: the
- * benchmark (bench/lib/edge-latency.ts) runs this file and reports the line it prints.
+ * benchmark (bench/lib/worker-measurements.ts) runs this file and reports the line it prints.
  */
 const fast2sms = setUpWorkerTest();
 
@@ -105,7 +105,7 @@ describe("latency at the edge, simulated", () => {
         verify_otp: summary(local.map((f) => f.verify)),
       },
     };
-    // Read by the benchmark (bench/lib/edge-latency.ts), which reports these figures.
+    // Read by the benchmark (bench/lib/worker-measurements.ts), which reports these figures.
     console.log(`edge latency: ${JSON.stringify(figures)}`);
     expect(figures.send_otp.p50).toBeGreaterThan(0);
   }, 30_000);

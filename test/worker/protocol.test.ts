@@ -382,7 +382,7 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     // The client's verify allowance, then the number, which holds a young code's hash: no KV read.
     expect(verified.depth).toBe(2);
     expect(counter.calls().slice(0, 2)).toEqual(["quota.take", "limiter.recordAttempt"]);
-    // Read by the benchmark (bench/lib/round-trips.ts), which reports these figures.
+    // Read by the benchmark (bench/lib/worker-measurements.ts), which reports these figures.
     console.log(`storage round trips: ${JSON.stringify({ send_otp: sent.depth, verify_otp: verified.depth })}`);
   });
 });

@@ -9,7 +9,7 @@ import { storageCallCounter } from "../helpers/storage-calls";
  * wrapped (found by its shape, so a binding added later is counted too), and
  * every request's work after the response is waited for and counted. Default
  * settings (wrangler.toml's, not the test project's raised limits), an IPv4
- * client that is not a carrier's address. The benchmark (bench/lib/storage-calls.ts)
+ * client that is not a carrier's address. The benchmark (bench/lib/worker-measurements.ts)
  * runs this file and reports the figures it prints.
  */
 const fast2sms = setUpWorkerTest();
@@ -101,7 +101,7 @@ describe("storage calls per sign-in (every KV and Durable Object binding wrapped
         sign_in: perSignIn((f) => f.send) + perSignIn((f) => f.verify) + statsPerSignIn,
       },
     };
-    // Read by the benchmark (bench/lib/storage-calls.ts), which reports these figures.
+    // Read by the benchmark (bench/lib/worker-measurements.ts), which reports these figures.
     console.log(`storage calls: ${JSON.stringify(figures)}`);
     expect(figures.lone.send_otp).toBeGreaterThan(0);
   }, 30_000);
