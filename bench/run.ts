@@ -44,7 +44,7 @@ import { budgetShardPhases } from "./lib/budget-phase.ts";
 import { measureBundle } from "./lib/bundle-size.ts";
 import { chartSvg } from "./lib/chart-svg.ts";
 import { LoopbackClient } from "./lib/http-client.ts";
-import { type IsolateCpu, measureIsolateCpu, startKeyTypeServers } from "./lib/isolate-cpu.ts";
+import { type IsolateCpu, measureBaselineCpu, measureIsolateCpu, startKeyTypeServers } from "./lib/isolate-cpu.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { markdownReport, updateBenchmarksMd } from "./lib/markdown-report.ts";
 import { baselinePhase, flowPhase, type PendingCode, type PhaseContext, sendPhase, verifyPhase } from "./lib/phases.ts";
@@ -127,6 +127,8 @@ async function main(): Promise<number> {
     }
     log("budget phase: concurrent takes on BudgetShard objects alone (bench/primitives)");
     const budgetShards = await budgetShardPhases(primitives, client, bounds, [1, 8]);
+    log("isolate CPU of the bare baseline's POST /echo, one request at a time under a V8 profile");
+    const baselineCpu = await measureBaselineCpu(baseline, client, ctx.phones, config.cpuFlows * 3);
     await Promise.allSettled(servers.map((s) => s.stop()));
 
     log("isolate CPU phase: one service per signing key type, sign-ins one request at a time under a V8 profile");
@@ -144,15 +146,10 @@ async function main(): Promise<number> {
     log("measuring the bundle (wrangler deploy --dry-run)");
     const bundle = await measureBundle();
     log("in workerd: sequential round trips, storage calls per endpoint, the edge-latency simulation");
-    const results = buildResults(
-      config,
-      describeMachine(),
-      rounds,
-      bundle,
-      measureInWorkerd(),
-      budgetShards,
-      isolateCpu,
-    );
+    const results = buildResults(config, describeMachine(), rounds, bundle, measureInWorkerd(), budgetShards, {
+      byKeyType: isolateCpu,
+      baseline: baselineCpu,
+    });
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(chartPath, chartSvg(results));

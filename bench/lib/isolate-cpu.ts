@@ -1,6 +1,7 @@
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import type { LoopbackFast2Sms } from "../../scripts/lib/fake-fast2sms-server.ts";
 import { type DevServer, startWranglerDev } from "../../scripts/lib/wrangler-dev.ts";
+import { groupOf } from "./bundle-contributors.ts";
 import { CdpClient } from "./cdp-client.ts";
 import type { LoopbackClient } from "./http-client.ts";
 import type { BenchPhone } from "./phones.ts";
@@ -39,6 +40,11 @@ export interface IsolateCpu {
   byEndpoint: Record<CpuEndpoint, CpuSummary>;
   /** The same, with the Durable Objects' code (run in this isolate locally) counted too. */
   withObjects: Record<CpuEndpoint, CpuSummary>;
+  /**
+   * Where each request's CPU goes (Durable Objects left out): self time per request, ms, by module
+   * (a src/ file or a package) or kind ((program), (garbage collector), native functions), largest first.
+   */
+  selfByModule: Record<CpuEndpoint, Array<[string, number]>>;
   /** Busy sample time outside every request's window, ms (should be about 0: the windows cover the run). */
   unattributedMs: number;
   samplingIntervalUs: number;
@@ -106,7 +112,7 @@ export async function startKeyTypeServers(
 }
 
 interface Window {
-  endpoint: CpuEndpoint;
+  endpoint: CpuEndpoint | "echo";
   startUs: number;
 }
 
@@ -122,39 +128,71 @@ export async function measureIsolateCpu(
   phones: Iterator<BenchPhone>,
   flows: number,
 ): Promise<IsolateCpu> {
+  const flow = async (post: Post) => {
+    const phone = phones.next().value as BenchPhone;
+    const sent = await post("send", "/send-otp", { phone: phone.e164 });
+    const otp = fast2sms.latestTo(phone.national)?.body.variables_values;
+    const verified = await post("verify", "/verify-otp", {
+      phone: phone.e164,
+      otp,
+      verification_id: sent.verification_id,
+    });
+    if (typeof verified.firebase_token !== "string") throw new Error("verify-otp answered without a firebase_token");
+    await post("refresh", "/token/refresh", { refresh_token: verified.refresh_token });
+  };
+  const { byEndpoint, withObjects, selfByModule, unattributedMs } = await profileRequests(server, client, flow, flows);
+  const only = <T>(r: Record<CpuEndpoint | "echo", T>) => ({ send: r.send, verify: r.verify, refresh: r.refresh });
+  return {
+    keyType,
+    firebase: true,
+    byEndpoint: only(byEndpoint),
+    withObjects: only(withObjects),
+    selfByModule,
+    unattributedMs,
+    samplingIntervalUs: INTERVAL_US,
+  };
+}
+
+/** The bare Hono baseline's POST /echo measured the same way: the floor of a request under wrangler dev and the profiler. */
+export async function measureBaselineCpu(
+  server: DevServer,
+  client: LoopbackClient,
+  phones: Iterator<BenchPhone>,
+  requests: number,
+): Promise<CpuSummary> {
+  const echo = async (post: Post) =>
+    void (await post("echo", "/echo", { phone: (phones.next().value as BenchPhone).e164 }));
+  return (await profileRequests(server, client, echo, requests)).byEndpoint.echo;
+}
+
+type Post = (endpoint: CpuEndpoint | "echo", path: string, body: unknown) => Promise<Record<string, unknown>>;
+
+/** Runs `iteration` 5 times to warm up, then `times` times under the profiler; attributes the samples. */
+async function profileRequests(
+  server: DevServer,
+  client: LoopbackClient,
+  iteration: (post: Post) => Promise<void>,
+  times: number,
+) {
   const windows: Window[] = [];
-  const post = async (endpoint: CpuEndpoint, path: string, body: unknown, record: boolean) => {
+  let record = false;
+  const post: Post = async (endpoint, path, body) => {
     if (record) windows.push({ endpoint, startUs: nowUs() });
     const reply = await client.post(`${server.url}${path}`, body);
     if (reply.status !== 200) throw new Error(`${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     await pause();
     return reply.body;
   };
-  const flow = async (record: boolean) => {
-    const phone = phones.next().value as BenchPhone;
-    const sent = await post("send", "/send-otp", { phone: phone.e164 }, record);
-    const otp = fast2sms.latestTo(phone.national)?.body.variables_values;
-    const verified = await post(
-      "verify",
-      "/verify-otp",
-      { phone: phone.e164, otp, verification_id: sent.verification_id },
-      record,
-    );
-    if (typeof verified.firebase_token !== "string") throw new Error("verify-otp answered without a firebase_token");
-    await post("refresh", "/token/refresh", { refresh_token: verified.refresh_token }, record);
-  };
-  for (let i = 0; i < 5; i++) await flow(false); // warm-up: JIT, keys imported, objects' code loaded
+  for (let i = 0; i < 5; i++) await iteration(post); // warm-up: JIT, keys imported, objects' code loaded
   const cdp = await CdpClient.connect(server.inspectorPort);
   try {
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
     await cdp.send("Profiler.start");
-    for (let i = 0; i < flows; i++) await flow(true);
+    record = true;
+    for (let i = 0; i < times; i++) await iteration(post);
     const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
-    if (process.env.BENCH_DUMP_PROFILE)
-      (await import("node:fs")).writeFileSync(process.env.BENCH_DUMP_PROFILE, JSON.stringify({ profile, windows }));
-    const moduleOf = await scriptModules(cdp, profile);
-    return { keyType, firebase: true, ...attribute(profile, windows, moduleOf), samplingIntervalUs: INTERVAL_US };
+    return attribute(profile, windows, await scriptModules(cdp, profile));
   } finally {
     cdp.close();
   }
@@ -179,7 +217,10 @@ function attribute(
   profile: CpuProfile,
   windows: Window[],
   moduleOf: (scriptId: string, line: number) => string | undefined,
-): Pick<IsolateCpu, "byEndpoint" | "withObjects" | "unattributedMs"> {
+): Pick<IsolateCpu, "selfByModule" | "unattributedMs"> & {
+  byEndpoint: Record<CpuEndpoint | "echo", CpuSummary>;
+  withObjects: Record<CpuEndpoint | "echo", CpuSummary>;
+} {
   const nodes = new Map<number, Node>(profile.nodes.map((n) => [n.id, n as Node]));
   const parent = new Map<number, number>();
   for (const n of nodes.values()) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -194,6 +235,19 @@ function attribute(
     const result = own || (p !== undefined && objectSide(p));
     inObject.set(id, result);
     return result;
+  };
+  const where = (id: number): string => {
+    const { functionName, url, scriptId, lineNumber } = nodes.get(id)!.callFrame;
+    if (functionName.startsWith("(")) return functionName;
+    if (!url) return `(native) ${functionName}`;
+    const path = moduleOf(scriptId, lineNumber) ?? url;
+    return path.startsWith("src/") ? path : groupOf(path, 0);
+  };
+  const self = {
+    send: new Map<string, number>(),
+    verify: new Map<string, number>(),
+    refresh: new Map<string, number>(),
+    echo: new Map<string, number>(),
   };
   const worker = windows.map(() => 0);
   const all = windows.map(() => 0);
@@ -213,11 +267,15 @@ function attribute(
       continue;
     }
     all[w]! += us;
-    if (!objectSide(id)) worker[w]! += us;
+    if (!objectSide(id)) {
+      worker[w]! += us;
+      const m = self[windows[w]!.endpoint];
+      m.set(where(id), (m.get(where(id)) ?? 0) + us);
+    }
   }
   const summarize = (values: number[]) => {
-    const byEndpoint = {} as Record<CpuEndpoint, CpuSummary>;
-    for (const endpoint of ["send", "verify", "refresh"] as const) {
+    const byEndpoint = {} as Record<CpuEndpoint | "echo", CpuSummary>;
+    for (const endpoint of ["send", "verify", "refresh", "echo"] as const) {
       const ms = windows
         .flatMap((win, i) => (win.endpoint === endpoint ? [values[i]! / 1000] : []))
         .sort((a, b) => a - b);
@@ -230,5 +288,17 @@ function attribute(
     }
     return byEndpoint;
   };
-  return { byEndpoint: summarize(worker), withObjects: summarize(all), unattributedMs: round(unattributed / 1000, 3) };
+  const top = (endpoint: CpuEndpoint | "echo"): Array<[string, number]> => {
+    const n = Math.max(1, windows.filter((win) => win.endpoint === endpoint).length);
+    return [...self[endpoint]]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([k, us]) => [k, round(us / 1000 / n, 3)]);
+  };
+  return {
+    byEndpoint: summarize(worker),
+    withObjects: summarize(all),
+    selfByModule: { send: top("send"), verify: top("verify"), refresh: top("refresh") },
+    unattributedMs: round(unattributed / 1000, 3),
+  };
 }

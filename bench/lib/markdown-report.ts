@@ -63,6 +63,19 @@ export function markdownReport(r: BenchResults, commit: string): string {
         `${f(c.byEndpoint[e][p], 2)} (${f(c.withObjects[e][p], 2)})`;
       return `| ${c.keyType} | ${cell("send", "p50")} | ${cell("send", "p99")} | ${cell("verify", "p50")} | ${cell("verify", "p99")} | ${cell("refresh", "p50")} | ${cell("refresh", "p99")} |`;
     }),
+    `| bare Hono \`POST /echo\` (baseline), the same way | ${f(r.isolateCpuBaseline.p50, 2)} | ${f(r.isolateCpuBaseline.p99, 2)} | | | | |`,
+    "",
+    "Where the HS256 requests' CPU goes (self time per request, ms, Durable Objects left out; `(native) …` are calls into the runtime such as RPC stubs, `(program)` the runtime's own work in the isolate):",
+    "",
+    "| request | largest parts |",
+    "|---|---|",
+    ...(["send", "verify", "refresh"] as const).map((e) => {
+      const hs = cpu.find((c) => c.keyType === "HS256");
+      const parts = (hs?.selfByModule[e] ?? [])
+        .slice(0, 8)
+        .map(([m, ms]) => `${m.replace(/^src\//, "")} ${ms.toFixed(2)}`);
+      return `| ${e} | ${parts.join(", ")} |`;
+    }),
     "",
     "#### Latency at the edge, simulated",
     "",

@@ -53,6 +53,7 @@ export function reportTable(r: BenchResults): string {
         `${name} p50 ${c.byEndpoint[name].p50.toFixed(2)} p99 ${c.byEndpoint[name].p99.toFixed(2)}`;
       return `isolate CPU ms/request (V8 profile, objects left out), ${c.keyType} + Firebase: ${e("send")}, ${e("verify")}, ${e("refresh")}`;
     }),
+    `isolate CPU ms/request of the bare baseline's POST /echo, measured the same way: p50 ${r.isolateCpuBaseline.p50.toFixed(2)} p99 ${r.isolateCpuBaseline.p99.toFixed(2)}`,
     `edge latency (simulated): /send-otp p50 ${r.edgeLatency.sendOtp.p50} p95 ${r.edgeLatency.sendOtp.p95} ms, /verify-otp p50 ${r.edgeLatency.verifyOtp.p50} p95 ${r.edgeLatency.verifyOtp.p95} ms`,
     ...r.budgetShards.map(
       (s) =>

@@ -1,7 +1,7 @@
 import type { BenchConfig } from "./bench-config.ts";
 import type { BudgetShardFigures } from "./budget-phase.ts";
 import type { BundleReport } from "./bundle-size.ts";
-import type { IsolateCpu } from "./isolate-cpu.ts";
+import type { CpuSummary, IsolateCpu } from "./isolate-cpu.ts";
 import type { PhaseResult } from "./phases.ts";
 import type { StorageRoundTrips } from "./round-trips.ts";
 import { type LatencySummary, median, round, summarizeLatencies } from "./stats.ts";
@@ -76,6 +76,8 @@ export interface BenchResults {
   edgeLatency: EdgeLatency;
   /** The Worker isolate's CPU per request from its V8 profile, per signing key type (bench/lib/isolate-cpu.ts). */
   isolateCpu: IsolateCpu[];
+  /** The bare baseline's POST /echo measured the same way: what a request costs the isolate under wrangler dev and the profiler. */
+  isolateCpuBaseline: CpuSummary;
   /** Budget shards driven alone (bench/lib/budget-phase.ts): takes/s per object, CPU per take. */
   budgetShards: BudgetShardFigures[];
   targets: Target[];
@@ -206,7 +208,7 @@ export function buildResults(
   bundle: BundleReport,
   inWorkerd: WorkerMeasurements,
   budgetShards: BudgetShardFigures[],
-  isolateCpu: IsolateCpu[],
+  isolateCpu: { byKeyType: IsolateCpu[]; baseline: CpuSummary },
 ): BenchResults {
   const baseline = endpoint(
     rounds.map((r) => r.baseline),
@@ -226,7 +228,8 @@ export function buildResults(
     storageRoundTrips: inWorkerd.roundTrips,
     storageCalls: inWorkerd.storageCalls,
     edgeLatency: inWorkerd.edgeLatency,
-    isolateCpu,
+    isolateCpu: isolateCpu.byKeyType,
+    isolateCpuBaseline: isolateCpu.baseline,
     budgetShards,
   };
   return { ...partial, targets: targets(partial) };

@@ -113,6 +113,7 @@ describe("npm run bench -- --smoke", () => {
       }
     }
     expect(stdout).toMatch(/isolate CPU ms\/request .*HS256 \+ Firebase: send p50/);
+    expect(results.isolateCpuBaseline.requests).toBeGreaterThan(0);
   });
 
   it("simulates edge latency: p50 and p95 of send and verify", () => {
