@@ -72,7 +72,11 @@ const out = resolve(
       : join(REPO_ROOT, "bench/results/results.json")),
 );
 const chartPath = join(dirname(out), "chart.svg");
-const markdownPath = join(dirname(out), "benchmarks.md");
+// Beside the results, but never into the tracked bench/ folder (--out bench/results.json): there, in bench/results/.
+const markdownPath = join(
+  dirname(out) === join(REPO_ROOT, "bench") ? join(REPO_ROOT, "bench/results") : dirname(out),
+  "benchmarks.md",
+);
 const stateRoot = args["state-root"] ?? benchStateRoot();
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);

@@ -239,7 +239,7 @@ function attribute(
   const where = (id: number): string => {
     const { functionName, url, scriptId, lineNumber } = nodes.get(id)!.callFrame;
     if (functionName.startsWith("(")) return functionName;
-    if (!url) return `(native) ${functionName}`;
+    if (!url) return `(native) ${functionName || "(unnamed)"}`;
     const path = moduleOf(scriptId, lineNumber) ?? url;
     return path.startsWith("src/") ? path : groupOf(path, 0);
   };

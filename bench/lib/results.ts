@@ -183,7 +183,7 @@ function targets(r: Omit<BenchResults, "targets">): Target[] {
     {
       name: "storage calls per sign-in, 16 at once (stats batched)",
       goal: "≤ 7",
-      value: r.storageCalls.concurrent16.signIn,
+      value: round(r.storageCalls.concurrent16.signIn, 2),
       unit: "",
       met: r.storageCalls.concurrent16.signIn <= 7,
     },
