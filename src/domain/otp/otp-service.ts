@@ -35,6 +35,7 @@ import {
   clientLimitsFrom,
   clientQuotas,
   clientRequests,
+  JointTakes,
   type QuotaHold,
   smsBudget,
   smsBudgetProbe,
@@ -277,7 +278,9 @@ async function prepareSend(
   const hash = await hashCode(settings.otp.hashSecret, phone.e164, codeId, hashed);
   const sender = { address: context.clientAddress, asn: context.asn };
   const clientLimits = clientLimitsFrom(settings);
-  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget);
+  // The client's sends and requests under each of its keys live in one counter: one call per key (round trip 1).
+  const joint = new JointTakes();
+  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget, Date.now(), joint);
   const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
   const plan = budgetPlanFrom(settings);
   // A test number spends no budget, but is refused by a spent budget like any other number.
@@ -318,7 +321,7 @@ async function prepareSend(
     range,
     ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
     budgetUnits: testCode === undefined ? units : 0,
-    requests: clientRequests(deps.quotas, sender, clientLimits),
+    requests: clientRequests(deps.quotas, sender, clientLimits, joint),
     quotas,
     reachedNumber: false,
     reserved: false,

@@ -47,6 +47,7 @@ export const SETTINGS_GROUPS = {
       ALLOWED_COUNTRIES: countries,
       SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
       STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
+      STATS_FLUSH_MS: int(0, 20_000, 2000),
       CORS_ORIGINS: origins,
     },
     (e) => {
@@ -67,6 +68,8 @@ export const SETTINGS_GROUPS = {
         smsDailyBudget: e.SMS_DAILY_BUDGET,
         /** How long a KV or Durable Object call may take before the request fails with 503. */
         storageTimeoutMs: e.STORAGE_TIMEOUT_MS,
+        /** How long an isolate gathers the operator's counts before one write per day and shard (0: each event at once). */
+        statsFlushMs: e.STATS_FLUSH_MS,
         corsOrigins: e.CORS_ORIGINS,
       };
     },
