@@ -14,6 +14,8 @@
  * src/verify/ is the helper other backends import (package export
  * `phone-otp/verify`): it stands alone and imports nothing else of src/, so
  * any layer may use it (the bearer-token middleware does).
+ * src/client/ is the client SDK (package export `phone-otp/client`) apps
+ * import: it stands alone too, and no Worker code imports it.
  */
 const LAYERS = [
   ["kernel", "^src/kernel/[^/]+$"],
@@ -30,6 +32,8 @@ const LAYERS = [
   ["platform/limiter", "^src/platform/limiter/"],
   ["platform/sessions", "^src/platform/sessions/"],
   ["platform/stats", "^src/platform/stats/"],
+  ["platform/events", "^src/platform/events/"],
+  ["domain/events", "^src/domain/events/"],
   ["domain/guards", "^src/domain/guards/"],
   ["domain/tokens", "^src/domain/tokens/"],
   ["domain/stats", "^src/domain/stats/"],
@@ -76,11 +80,11 @@ module.exports = {
     },
     {
       name: "every-file-in-a-layer",
-      comment: "each file of src/ belongs to a layer (or to src/verify/), so the rules above see it",
+      comment: "each file of src/ belongs to a layer (or to src/verify/ or src/client/), so the rules above see it",
       severity: "error",
       from: {
         path: "^src/",
-        pathNot: [...LAYERS.map(([, p]) => p), "^src/verify/"],
+        pathNot: [...LAYERS.map(([, p]) => p), "^src/verify/", "^src/client/"],
       },
       to: {},
     },
@@ -90,6 +94,20 @@ module.exports = {
       severity: "error",
       from: { path: "^src/verify/" },
       to: { path: "^src/", pathNot: "^src/verify/" },
+    },
+    {
+      name: "client-stands-alone",
+      comment: "src/client/ is the SDK apps install (phone-otp/client): it imports nothing else of src/ and no package",
+      severity: "error",
+      from: { path: "^src/client/" },
+      to: { pathNot: "^src/client/" },
+    },
+    {
+      name: "nothing-imports-the-client",
+      comment: "the Worker does not depend on the SDK made for apps",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/client/" },
+      to: { path: "^src/client/" },
     },
   ],
   options: {

@@ -59,6 +59,8 @@ export default defineConfig({
                 REFRESH_MAX_PER_IP_PER_HOUR: "100000",
                 // Tests send many unverified codes to random numbers; fraud-guard.test.ts sets its own threshold.
                 FRAUD_RANGE_MAX_UNVERIFIED: "10000",
+                // Each event written at once, so a request's waitUntil ends with it; storage-calls.test.ts batches.
+                STATS_FLUSH_MS: "0",
                 // property.test.ts: a fixed, printed seed; override to replay or explore.
                 PROPERTY_SEED: process.env.PROPERTY_SEED ?? "20261125",
               },

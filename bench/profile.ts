@@ -190,7 +190,8 @@ async function profiles(ctx: PhaseContext, cdp: CdpClient): Promise<void> {
 
 const fast2sms = await startFakeFast2Sms({ keepAll: false });
 const servers = await Promise.allSettled([
-  startWranglerDev(serviceSettings(fast2sms.url), { stateRoot }),
+  // Unminified, so profile lines map to modules through the bundle's `// <path>` markers.
+  startWranglerDev(serviceSettings(fast2sms.url), { stateRoot, extraArgs: ["--no-minify"] }),
   startWranglerDev({ FAST2SMS_BASE_URL: fast2sms.url }, { stateRoot, config: "bench/primitives/wrangler.toml" }),
 ]);
 const client = new LoopbackClient(bounds.users * 2);

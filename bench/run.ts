@@ -16,13 +16,23 @@
  *    binds the service's BudgetShard class is driven alone with concurrent
  *    takes, on one shard and spread over 8, for takes/s per object and CPU
  *    per take (the capacity model's inputs, BENCHMARKS.md).
+ *    Then the isolate-CPU phase (lib/isolate-cpu.ts): one service per signing
+ *    key type (HS256, EdDSA, RS256, the Firebase token on), sign-ins one request
+ *    at a time under a V8 profile through workerd's inspector, each sample
+ *    given to the request whose window it falls in.
  * 4. The bundle wrangler would deploy (`wrangler deploy --dry-run --outdir`),
- *    gzipped, with its largest contributors.
+ *    gzipped, with its largest contributors; then, inside workerd (vitest), the
+ *    sequential round trips, the storage calls per endpoint with every KV and
+ *    Durable Object binding wrapped, and the edge-latency simulation
+ *    (lib/worker-measurements.ts).
  * 5. Results to bench/results/results.json and bench/results/chart.svg (git-ignored, so a
  *    run leaves the clone as it was; `--out bench/results.json` updates the committed
- *    figures BENCHMARKS.md shows, the chart beside it), a table to stdout.
+ *    figures BENCHMARKS.md shows, the chart beside it), a table to stdout, and
+ *    benchmarks.md beside the results: every table BENCHMARKS.md shows
+ *    (`--update-docs` also writes it into BENCHMARKS.md's generated part).
  *    Exit code 1 if any request failed (the figures would be of the wrong thing).
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -34,17 +44,24 @@ import { budgetShardPhases } from "./lib/budget-phase.ts";
 import { measureBundle } from "./lib/bundle-size.ts";
 import { chartSvg } from "./lib/chart-svg.ts";
 import { LoopbackClient } from "./lib/http-client.ts";
+import { type IsolateCpu, measureBaselineCpu, measureIsolateCpu, startKeyTypeServers } from "./lib/isolate-cpu.ts";
 import { describeMachine } from "./lib/machine.ts";
+import { markdownReport, updateBenchmarksMd } from "./lib/markdown-report.ts";
 import { baselinePhase, flowPhase, type PendingCode, type PhaseContext, sendPhase, verifyPhase } from "./lib/phases.ts";
 import { indianMobiles } from "./lib/phones.ts";
 import { reportTable } from "./lib/report-table.ts";
 import { buildResults, type Round, totalFailures } from "./lib/results.ts";
-import { measureStorageRoundTrips } from "./lib/round-trips.ts";
 import { serviceSettings } from "./lib/service-settings.ts";
 import { benchStateRoot } from "./lib/state-root.ts";
+import { measureInWorkerd } from "./lib/worker-measurements.ts";
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: "boolean" }, out: { type: "string" }, "state-root": { type: "string" } },
+  options: {
+    smoke: { type: "boolean" },
+    out: { type: "string" },
+    "state-root": { type: "string" },
+    "update-docs": { type: "boolean" },
+  },
 });
 const config: BenchConfig = args.smoke ? SMOKE : FULL;
 // The chart goes beside the results. Without --out, nothing tracked is written.
@@ -55,6 +72,11 @@ const out = resolve(
       : join(REPO_ROOT, "bench/results/results.json")),
 );
 const chartPath = join(dirname(out), "chart.svg");
+// Beside the results, but never into the tracked bench/ folder (--out bench/results.json): there, in bench/results/.
+const markdownPath = join(
+  dirname(out) === join(REPO_ROOT, "bench") ? join(REPO_ROOT, "bench/results") : dirname(out),
+  "benchmarks.md",
+);
 const stateRoot = args["state-root"] ?? benchStateRoot();
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -109,22 +131,39 @@ async function main(): Promise<number> {
     }
     log("budget phase: concurrent takes on BudgetShard objects alone (bench/primitives)");
     const budgetShards = await budgetShardPhases(primitives, client, bounds, [1, 8]);
+    log("isolate CPU of the bare baseline's POST /echo, one request at a time under a V8 profile");
+    const baselineCpu = await measureBaselineCpu(baseline, client, ctx.phones, config.cpuFlows * 3);
+    await Promise.allSettled(servers.map((s) => s.stop()));
+
+    log("isolate CPU phase: one service per signing key type, sign-ins one request at a time under a V8 profile");
+    const keyed = await startKeyTypeServers(settings, stateRoot);
+    const isolateCpu: IsolateCpu[] = [];
+    try {
+      for (const { keyType, server } of keyed) {
+        isolateCpu.push(await measureIsolateCpu(keyType, server, client, fast2sms, ctx.phones, config.cpuFlows));
+      }
+    } finally {
+      await Promise.allSettled(keyed.map((k) => k.server.stop()));
+    }
     await stopAll();
 
     log("measuring the bundle (wrangler deploy --dry-run)");
-    log("counting sequential storage round trips (instrumented bindings in workerd)");
-    const results = buildResults(
-      config,
-      describeMachine(),
-      rounds,
-      await measureBundle(),
-      measureStorageRoundTrips(),
-      budgetShards,
-    );
+    const bundle = await measureBundle();
+    log("in workerd: sequential round trips, storage calls per endpoint, the edge-latency simulation");
+    const results = buildResults(config, describeMachine(), rounds, bundle, measureInWorkerd(), budgetShards, {
+      byKeyType: isolateCpu,
+      baseline: baselineCpu,
+    });
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(chartPath, chartSvg(results));
-    process.stdout.write(`${reportTable(results)}\nwrote ${out} and ${chartPath}\n`);
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const markdown = markdownReport(results, commit);
+    writeFileSync(markdownPath, `${markdown}\n`);
+    if (args["update-docs"]) updateBenchmarksMd(join(REPO_ROOT, "BENCHMARKS.md"), markdown);
+    process.stdout.write(
+      `${reportTable(results)}\nwrote ${out} and ${chartPath}\nBENCHMARKS.md's tables: ${markdownPath}${args["update-docs"] ? " (written into BENCHMARKS.md)" : ""}\n`,
+    );
 
     const failures = totalFailures(results);
     if (failures > 0) {

@@ -15,6 +15,8 @@ export interface BenchConfig {
   maxIterationsPerPhase: number;
   /** Unmeasured load on both Workers first, so JIT and connections are warm. */
   warmupSeconds: number;
+  /** Sign-ins (send, verify, refresh) per signing key type in the isolate-CPU phase. */
+  cpuFlows: number;
 }
 
 export const FULL: BenchConfig = {
@@ -24,6 +26,7 @@ export const FULL: BenchConfig = {
   phaseSeconds: 3,
   maxIterationsPerPhase: 20_000,
   warmupSeconds: 2,
+  cpuFlows: 100,
 };
 
 export const SMOKE: BenchConfig = {
@@ -33,4 +36,5 @@ export const SMOKE: BenchConfig = {
   phaseSeconds: 0.5,
   maxIterationsPerPhase: 40,
   warmupSeconds: 0.2,
+  cpuFlows: 5,
 };

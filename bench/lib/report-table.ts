@@ -47,6 +47,14 @@ export function reportTable(r: BenchResults): string {
     ...rows.map(line),
     `in-flow requests: ${r.flow.requestsPerSecond.toFixed(0)} req/s = ${(r.flow.shareOfBaselineRequestsPerSecond * 100).toFixed(1)}% of baseline; ${r.flow.flows} flows, failures: ${r.flow.failures}`,
     `sequential storage round trips (counted): /send-otp ${r.storageRoundTrips.sendOtpBeforeSms} before the SMS, /verify-otp ${r.storageRoundTrips.verifyOtp}`,
+    `storage calls (every KV and Durable Object binding wrapped): one sign-in alone: /send-otp ${r.storageCalls.lone.sendOtp}, /verify-otp ${r.storageCalls.lone.verifyOtp}, sign-in ${r.storageCalls.lone.signIn}, /token/refresh ${r.storageCalls.lone.refresh}; 16 at once, per sign-in: ${r.storageCalls.concurrent16.signIn} (stats ${r.storageCalls.concurrent16.stats})`,
+    ...r.isolateCpu.map((c) => {
+      const e = (name: "send" | "verify" | "refresh") =>
+        `${name} p50 ${c.byEndpoint[name].p50.toFixed(2)} p99 ${c.byEndpoint[name].p99.toFixed(2)}`;
+      return `isolate CPU ms/request (V8 profile, objects left out), ${c.keyType} + Firebase: ${e("send")}, ${e("verify")}, ${e("refresh")}`;
+    }),
+    `isolate CPU ms/request of the bare baseline's POST /echo, measured the same way: p50 ${r.isolateCpuBaseline.p50.toFixed(2)} p99 ${r.isolateCpuBaseline.p99.toFixed(2)}`,
+    `edge latency (simulated): /send-otp p50 ${r.edgeLatency.sendOtp.p50} p95 ${r.edgeLatency.sendOtp.p95} ms, /verify-otp p50 ${r.edgeLatency.verifyOtp.p50} p95 ${r.edgeLatency.verifyOtp.p95} ms`,
     ...r.budgetShards.map(
       (s) =>
         `budget shards alone, ${s.shards} object${s.shards === 1 ? "" : "s"}: ${s.takesPerSecond.toFixed(0)} takes/s (${s.takesPerSecondPerShard.toFixed(0)} per object), CPU ${s.cpuMsPerTake.toFixed(3)} ms/take (${s.cpuMsPerTakeAboveEcho.toFixed(3)} above a bare request), failures: ${s.failures}`,

@@ -1,9 +1,11 @@
 import type { BenchConfig } from "./bench-config.ts";
 import type { BudgetShardFigures } from "./budget-phase.ts";
 import type { BundleReport } from "./bundle-size.ts";
+import type { CpuSummary, IsolateCpu } from "./isolate-cpu.ts";
 import type { PhaseResult } from "./phases.ts";
 import type { StorageRoundTrips } from "./round-trips.ts";
 import { type LatencySummary, median, round, summarizeLatencies } from "./stats.ts";
+import type { EdgeLatency, StorageCalls, WorkerMeasurements } from "./worker-measurements.ts";
 
 /** The four phases of one round. */
 export interface Round {
@@ -68,6 +70,14 @@ export interface BenchResults {
   flow: FlowFigures;
   bundle: BundleReport;
   storageRoundTrips: StorageRoundTrips;
+  /** Storage calls per endpoint, every KV and Durable Object binding wrapped (bench/lib/worker-measurements.ts). */
+  storageCalls: StorageCalls;
+  /** Send and verify with edge delays on every call (bench/lib/worker-measurements.ts). */
+  edgeLatency: EdgeLatency;
+  /** The Worker isolate's CPU per request from its V8 profile, per signing key type (bench/lib/isolate-cpu.ts). */
+  isolateCpu: IsolateCpu[];
+  /** The bare baseline's POST /echo measured the same way: what a request costs the isolate under wrangler dev and the profiler. */
+  isolateCpuBaseline: CpuSummary;
   /** Budget shards driven alone (bench/lib/budget-phase.ts): takes/s per object, CPU per take. */
   budgetShards: BudgetShardFigures[];
   targets: Target[];
@@ -146,7 +156,8 @@ function targets(r: Omit<BenchResults, "targets">): Target[] {
     { name: "send-otp CPU above baseline (median)", goal: "≤ 1 ms", value: send, unit: "ms", met: send <= 1 },
     { name: "verify-otp CPU above baseline (median)", goal: "≤ 2 ms", value: verify, unit: "ms", met: verify <= 2 },
     { name: "bundle size (gzip)", goal: "≤ 150 KiB", value: kib, unit: "KiB", met: kib <= 150 },
-    { name: "in-flow requests/s vs baseline", goal: "≥ 40%", value: share, unit: "%", met: share >= 40 },
+    // Issue #23's goal (the earlier 40% was set before sessions, the gateways, the sharded budget and the stats).
+    { name: "in-flow requests/s vs baseline", goal: "≥ 25%", value: share, unit: "%", met: share >= 25 },
     // Round trips a request waits for one after another (counted by instrumenting the bindings): each is a storage latency the person waits for.
     {
       name: "send-otp sequential storage round trips before the SMS",
@@ -162,6 +173,31 @@ function targets(r: Omit<BenchResults, "targets">): Target[] {
       unit: "",
       met: r.storageRoundTrips.verifyOtp <= 2,
     },
+    {
+      name: "storage calls per sign-in, alone (send + verify, after-response work included)",
+      goal: "≤ 7",
+      value: r.storageCalls.lone.signIn,
+      unit: "",
+      met: r.storageCalls.lone.signIn <= 7,
+    },
+    {
+      name: "storage calls per sign-in, 16 at once (stats batched)",
+      goal: "≤ 7",
+      value: round(r.storageCalls.concurrent16.signIn, 2),
+      unit: "",
+      met: r.storageCalls.concurrent16.signIn <= 7,
+    },
+    ...(["send", "verify", "refresh"] as const).map((e) => {
+      const hs = r.isolateCpu.find((c) => c.keyType === "HS256");
+      const value = hs ? hs.byEndpoint[e].p99 : Number.NaN;
+      return {
+        name: `isolate CPU p99, ${e}, HS256 + Firebase token`,
+        goal: "≤ 5 ms",
+        value,
+        unit: "ms",
+        met: value <= 5,
+      };
+    }),
   ];
 }
 
@@ -170,8 +206,9 @@ export function buildResults(
   machine: Record<string, string | number>,
   rounds: Round[],
   bundle: BundleReport,
-  storageRoundTrips: StorageRoundTrips,
+  inWorkerd: WorkerMeasurements,
   budgetShards: BudgetShardFigures[],
+  isolateCpu: { byKeyType: IsolateCpu[]; baseline: CpuSummary },
 ): BenchResults {
   const baseline = endpoint(
     rounds.map((r) => r.baseline),
@@ -188,7 +225,11 @@ export function buildResults(
     },
     flow: flow(rounds, baseline.requestsPerSecond),
     bundle,
-    storageRoundTrips,
+    storageRoundTrips: inWorkerd.roundTrips,
+    storageCalls: inWorkerd.storageCalls,
+    edgeLatency: inWorkerd.edgeLatency,
+    isolateCpu: isolateCpu.byKeyType,
+    isolateCpuBaseline: isolateCpu.baseline,
     budgetShards,
   };
   return { ...partial, targets: targets(partial) };

@@ -43,6 +43,8 @@ export interface WranglerDevOptions {
    */
   stateRoot?: string;
   timeoutMs?: number;
+  /** More arguments for `wrangler dev` (e.g. `--no-minify`). */
+  extraArgs?: string[];
 }
 
 /**
@@ -105,6 +107,7 @@ export async function startWranglerDev(
       "--env-file",
       envFile,
       "--show-interactive-dev-session=false",
+      ...(options.extraArgs ?? []),
     ],
     {
       cwd: REPO_ROOT,

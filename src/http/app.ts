@@ -15,6 +15,7 @@ import { openApiRoute } from "./routes/openapi";
 import { sendOtpRoute } from "./routes/send-otp";
 import { sessionsRoute } from "./routes/sessions";
 import { signInPageRoute } from "./routes/sign-in-page";
+import { supabaseHookRoute } from "./routes/supabase-hook";
 import { tokenRefreshRoute } from "./routes/token-refresh";
 import { verificationStatusRoute } from "./routes/verification-status";
 import { verifyOtpRoute } from "./routes/verify-otp";
@@ -44,6 +45,7 @@ const routes = app
   .route("/", verificationStatusRoute)
   .route("/", webhooksRoute)
   .route("/", whatsAppWebhookRoute)
+  .route("/", supabaseHookRoute)
   .route("/", tokenRefreshRoute)
   .route("/", logoutRoute)
   .route("/", sessionsRoute)

@@ -4,7 +4,7 @@ import {
   createAccessTokenVerifier,
   InvalidAccessTokenError,
   type PhoneClaims,
-} from "./verify-access-token";
+} from "./verify-access-token.js";
 
 /** What phoneAuth() adds to the context: `c.get("phoneAuth").sub` is the verified E.164 number. */
 export interface PhoneAuthVariables {

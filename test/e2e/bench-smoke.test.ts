@@ -19,9 +19,9 @@ let stdout = "";
 let results: BenchResults;
 
 beforeAll(async () => {
-  ({ stdout } = await run(process.execPath, ["bench/run.ts", "--smoke", "--out", out], { timeout: 170_000 }));
+  ({ stdout } = await run(process.execPath, ["bench/run.ts", "--smoke", "--out", out], { timeout: 230_000 }));
   results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
-}, 180_000);
+}, 240_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -70,7 +70,7 @@ describe("npm run bench -- --smoke", () => {
     expect(bundle.byPackage.map((c) => c.name)).toContain("src");
   });
 
-  it("gives a verdict on each target: the four of CPU, size and throughput, and the two of round trips", () => {
+  it("gives a verdict on each target: CPU, size, throughput, round trips, storage calls and the isolate's CPU", () => {
     expect(results.targets.map((t) => t.name)).toEqual([
       "send-otp CPU above baseline (median)",
       "verify-otp CPU above baseline (median)",
@@ -78,6 +78,11 @@ describe("npm run bench -- --smoke", () => {
       "in-flow requests/s vs baseline",
       "send-otp sequential storage round trips before the SMS",
       "verify-otp sequential storage round trips",
+      "storage calls per sign-in, alone (send + verify, after-response work included)",
+      "storage calls per sign-in, 16 at once (stats batched)",
+      "isolate CPU p99, send, HS256 + Firebase token",
+      "isolate CPU p99, verify, HS256 + Firebase token",
+      "isolate CPU p99, refresh, HS256 + Firebase token",
     ]);
     for (const t of results.targets) {
       expect(Number.isFinite(t.value)).toBe(true);
@@ -88,6 +93,40 @@ describe("npm run bench -- --smoke", () => {
   it("reports the sequential storage round trips it counted by instrumenting the bindings", () => {
     expect(results.storageRoundTrips).toMatchObject({ sendOtpBeforeSms: 3, verifyOtp: 2 });
     expect(stdout).toMatch(/sequential storage round trips \(counted\): \/send-otp 3 before the SMS, \/verify-otp 2/);
+  });
+
+  it("counts the storage calls of every endpoint with every binding wrapped, and prints them", () => {
+    const { lone, concurrent16 } = results.storageCalls;
+    for (const x of [lone.sendOtp, lone.verifyOtp, lone.refresh, concurrent16.sendOtp, concurrent16.verifyOtp])
+      expect(isFinitePositive(x), String(x)).toBe(true);
+    expect(lone.signIn).toBe(lone.sendOtp + lone.verifyOtp);
+    expect(lone.calls.send_otp).toContain("OTP_KV.put");
+    expect(stdout).toMatch(/storage calls \(every KV and Durable Object binding wrapped\): one sign-in alone/);
+  });
+
+  it("reports the isolate's CPU p50/p99 for send, verify and refresh with each signing key type", () => {
+    expect(results.isolateCpu.map((c) => c.keyType)).toEqual(["HS256", "EdDSA", "RS256"]);
+    for (const c of results.isolateCpu) {
+      for (const e of Object.values(c.byEndpoint)) {
+        expect(e.requests).toBeGreaterThan(0);
+        for (const x of [e.p50, e.p99]) expect(Number.isFinite(x) && x >= 0, String(x)).toBe(true);
+      }
+    }
+    expect(stdout).toMatch(/isolate CPU ms\/request .*HS256 \+ Firebase: send p50/);
+    expect(results.isolateCpuBaseline.requests).toBeGreaterThan(0);
+  });
+
+  it("simulates edge latency: p50 and p95 of send and verify", () => {
+    const { sendOtp, verifyOtp } = results.edgeLatency;
+    for (const x of [sendOtp.p50, sendOtp.p95, verifyOtp.p50, verifyOtp.p95]) expect(isFinitePositive(x)).toBe(true);
+    expect(stdout).toMatch(/edge latency \(simulated\): \/send-otp p50 \d+/);
+  });
+
+  it("writes BENCHMARKS.md's tables beside the results", () => {
+    const md = readFileSync(join(dir, "benchmarks.md"), "utf8");
+    for (const heading of ["#### Targets", "#### Storage calls per endpoint", "#### Latency at the edge, simulated"])
+      expect(md).toContain(heading);
+    expect(md).not.toContain("NaN");
   });
 
   it("drives the budget shards alone: takes/s per object and CPU per take, on one shard and on 8", () => {

@@ -37,6 +37,15 @@ export class FakeFast2Sms {
     return code;
   }
 
+  /** The code in the latest SMS to `e164` (Fast2SMS takes the 10-digit national number), for concurrent sends. */
+  codeTo(e164: string): string {
+    const national = e164.slice(-10);
+    const last = this.requests.findLast((r) => r.body.numbers === national);
+    const code = last?.body.variables_values ?? /(\d+)$/.exec(last?.body.message ?? "")?.[1];
+    if (!code) throw new Error(`no SMS with a code was sent to ${e164}`);
+    return code;
+  }
+
   /** Answer Fast2SMS requests with this fake; forgets earlier requests and replies. */
   install(): void {
     this.requests.length = 0;

@@ -32,6 +32,15 @@ export function expectDocumented(request: Request, res: { status: number; header
     return;
   }
   if (op?.htmlError && res.status === 500 && type === "text/html") return;
+  if (op?.errorBody) {
+    // A hook's errors are in its caller's shape, at the statuses of its documented codes.
+    expect(type, `${where}: content type`).toBe("application/json");
+    const parsed = op.errorBody.safeParse(res.body);
+    expect(parsed.success ? [] : parsed.error.issues, `${where}: the hook's error shape`).toEqual([]);
+    const statuses = [...op.errors, "internal_error" as const].map((code) => ERROR_CATALOG[code].status);
+    expect(statuses, `${where}: a documented status`).toContain(res.status);
+    return;
+  }
 
   expect(type, `${where}: an error is problem+json`).toBe("application/problem+json");
   const parsed = problemDocument.safeParse(res.body);

@@ -23,7 +23,14 @@ export function routeOutbound(baseUrl: string, handler: Handler): void {
 }
 
 /** What a fake gateway answers: a status and JSON body, a lost connection, or nothing until the caller gives up. */
-export type GatewayReply = { status: number; body: string } | { network: true } | { hang: true };
+export type GatewayReply =
+  | {
+      status: number;
+      body: string /** Answer only after this many ms (the edge-latency simulation). */;
+      delayMs?: number;
+    }
+  | { network: true }
+  | { hang: true };
 
 /** Shared by the fakes: a reply, a lost connection, or no answer until the caller gives up. */
 export function answer(reply: GatewayReply, request: Request): Promise<Response> {
@@ -33,9 +40,10 @@ export function answer(reply: GatewayReply, request: Request): Promise<Response>
       request.signal.addEventListener("abort", () => reject(request.signal.reason));
     });
   }
-  return Promise.resolve(
-    new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } }),
-  );
+  const response = () =>
+    new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } });
+  if (reply.delayMs) return new Promise((resolve) => setTimeout(() => resolve(response()), reply.delayMs));
+  return Promise.resolve(response());
 }
 
 /**

@@ -56,7 +56,7 @@ describe("storage faults on send: 503 unavailable, no SMS, nothing left", () => 
 
   it("the quota counter throws; the number's reservation is given back", async () => {
     const phone = uniquePhone();
-    const quotas = faultyNamespace(env.QUOTA_COUNTER, { take: new Error("internal error") });
+    const quotas = faultyNamespace(env.QUOTA_COUNTER, { takeAll: new Error("internal error") });
     expectUnavailable(await send({ QUOTA_COUNTER: quotas }, phone));
     expect(fast2sms.requests).toHaveLength(0);
     expect((await send({}, phone)).status).toBe(200);

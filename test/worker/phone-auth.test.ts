@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { type PhoneAuthVariables, phoneAuth } from "../../src/verify";
+import { type PhoneAuthVariables, phoneAuth } from "../../src/verify/hono";
 import { setUpWorkerTest } from "../helpers/setup";
 import { signIn } from "../helpers/sign-in";
 

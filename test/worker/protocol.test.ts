@@ -282,7 +282,7 @@ describe("a storage call that commits after its deadline: 503, then nothing coun
   it("send: the client quota and the budget commit late", async () => {
     setClock(Date.UTC(2032, 1, 3, 9, 0, 0));
     const ip = "192.0.2.77";
-    const quotas = faultyNamespace(env.QUOTA_COUNTER, { take: { late: 300 } });
+    const quotas = faultyNamespace(env.QUOTA_COUNTER, { takeAll: { late: 300 } });
     const budgets = faultyNamespace(env.BUDGET_SHARD, { take: { late: 300 } });
     expectProblem(
       await send({ ...slow, QUOTA_COUNTER: quotas, BUDGET_SHARD: budgets }, uniquePhone(), ip),
@@ -292,6 +292,12 @@ describe("a storage call that commits after its deadline: 503, then nothing coun
     // Wait for the late takes to land and be given back.
     await new Promise((r) => setTimeout(r, 600));
     expect(await quotaHits(`ip:${ip}`)).toBe(0);
+    // The client's requests, counted in the same object and taken in the same call, are given back too.
+    const requests = await runInDurableObject(
+      env.QUOTA_COUNTER.getByName(`ip:${ip}`),
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM named_hits").one().n,
+    );
+    expect(requests).toBe(0);
     const plan = { daily: 100_000, shards: 8, hourlyPercent: 100, retrySpreadSeconds: 0 };
     expect(await budgetUsed(env.BUDGET_SHARD, plan, "2032-02-03")).toBe(0);
   });
@@ -362,8 +368,8 @@ describe("sequential storage round trips (bindings instrumented)", () => {
       "kv.put",
       "limiter.recordDelivery",
       "limiter.reserveSend",
-      "quota.take",
-      "quota.take",
+      // The client's sends and requests: one counter, one call.
+      "quota.takeAll",
       "range.check",
       "range.sent",
     ]);
@@ -379,7 +385,7 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     // The client's verify allowance, then the number, which holds a young code's hash: no KV read.
     expect(verified.depth).toBe(2);
     expect(counter.calls().slice(0, 2)).toEqual(["quota.take", "limiter.recordAttempt"]);
-    // Read by the benchmark (bench/lib/round-trips.ts), which reports these figures.
+    // Read by the benchmark (bench/lib/worker-measurements.ts), which reports these figures.
     console.log(`storage round trips: ${JSON.stringify({ send_otp: sent.depth, verify_otp: verified.depth })}`);
   });
 });

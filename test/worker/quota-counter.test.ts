@@ -22,6 +22,33 @@ describe("QuotaCounter", () => {
     expect(await hits("test:idempotent")).toBe(2);
   });
 
+  it("takeAll takes every count or none: a count at its limit refuses them all, each is given back on its own", async () => {
+    const key = "test:take-all";
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, key);
+    const both = (a: string, b: string) =>
+      counter.takeAll([
+        { ticket: a, limit: 2, windowMs: 60_000, counter: "" },
+        { ticket: b, limit: 3, windowMs: 60_000, counter: "requests" },
+      ]);
+    expect(await both("s1", "r1")).toEqual([{ outcome: "taken" }, { outcome: "taken" }]);
+    expect(await both("s1", "r1")).toEqual([{ outcome: "taken" }, { outcome: "taken" }]);
+    expect(await both("s2", "r2")).toEqual([{ outcome: "taken" }, { outcome: "taken" }]);
+    // The sends are at 2: nothing is taken, not even the request.
+    const refused = await both("s3", "r3");
+    expect(refused.map((r) => r.outcome)).toEqual(["refused", "refused"]);
+    const named = () =>
+      runInDurableObject(
+        env.QUOTA_COUNTER.getByName(key),
+        (_: QuotaCounter, state) =>
+          state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM named_hits").one().n,
+      );
+    expect([await hits(key), await named()]).toEqual([2, 2]);
+    await counter.release("s2", false);
+    expect([await hits(key), await named()]).toEqual([1, 2]);
+    await counter.release("r2", false);
+    expect([await hits(key), await named()]).toEqual([1, 1]);
+  });
+
   it("a release that arrives before its take leaves a tombstone: the late take takes nothing", async () => {
     const counter = quotaCounterFor(env.QUOTA_COUNTER, "test:tombstone");
     await counter.release("late");

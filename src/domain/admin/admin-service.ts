@@ -14,6 +14,7 @@ import type { RangeGuard } from "../../platform/limiter/range-guard";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { type EventDeps, emitEvents, sessionsEnded } from "../events/app-events";
 import { activeBlocks, liftBlock } from "../guards/range-guard";
 import { type DeliveryFigures, deliveryFigures } from "../stats/delivery-stats";
 import { type DayCounts, REFUSAL_REASONS, readDay, type StatsDeps } from "../stats/otp-events";
@@ -28,6 +29,8 @@ export interface AdminDeps {
   ranges: DurableObjectNamespace<RangeGuard>;
   analytics?: StatsDeps["analytics"];
   background: (work: Promise<unknown>) => void;
+  /** Where the app's events go (EVENTS_QUEUE), when it has any (domain/events). */
+  events?: EventDeps["events"];
 }
 
 const options = (deps: AdminDeps): StorageCallOptions => ({
@@ -116,7 +119,9 @@ export async function unlockNumber(deps: AdminDeps, phone: NormalizedPhone): Pro
 /** Ends every session of the number; how many there were. */
 export async function endNumberSessions(deps: AdminDeps, phone: NormalizedPhone): Promise<number> {
   const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
-  return storageCall(options(deps), () => store.adminEndAll());
+  const ended = await storageCall(options(deps), () => store.adminEndAll());
+  emitEvents(deps, sessionsEnded(phone.e164, ended, "admin"));
+  return ended.length;
 }
 
 export interface DayStats {

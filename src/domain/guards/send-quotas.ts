@@ -8,7 +8,12 @@ import {
   budgetShardFor,
   type ShardRefusal,
 } from "../../platform/limiter/budget-shard";
-import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
+import {
+  type QuotaCounter,
+  type QuotaResult,
+  type QuotaTake,
+  quotaCounterFor,
+} from "../../platform/limiter/quota-counter";
 import { clientKey, clientPrefixes } from "./client-address";
 
 type Counters = DurableObjectNamespace<QuotaCounter>;
@@ -45,26 +50,39 @@ function clientRefusal(seconds: number): ServiceError {
   );
 }
 
-/** `limit` hits per rolling hour on the QuotaCounter `key`, counted exactly. */
-function hourlyQuota(ns: Counters, key: string, limit: number): QuotaHold {
-  const counter = quotaCounterFor(ns, key);
-  const ticket = crypto.randomUUID();
-  return {
-    async take() {
-      const result = await counter.take(ticket, limit, HOUR_MS);
-      return result.outcome === "taken" ? undefined : clientRefusal(result.retryAfterMs / 1000);
-    },
-    release: (late = true) => counter.release(ticket, late),
-  };
+/**
+ * The hourly counts of one send that live in one client key's counter (its
+ * sends and its requests), taken in one call (QuotaCounter.takeAll, all or
+ * nothing) when the first of them is taken; each is given back on its own.
+ */
+export class JointTakes {
+  private readonly byKey = new Map<string, { takes: QuotaTake[]; call?: Promise<QuotaResult[]> }>();
+
+  hold(ns: Counters, key: string, counter: string, limit: number): QuotaHold {
+    const stub = quotaCounterFor(ns, key);
+    const entry = this.byKey.get(key) ?? { takes: [] };
+    this.byKey.set(key, entry);
+    const take: QuotaTake = { ticket: crypto.randomUUID(), limit, windowMs: HOUR_MS, counter };
+    const index = entry.takes.push(take) - 1;
+    return {
+      async take() {
+        entry.call ??= stub.takeAll(entry.takes);
+        const result = (await entry.call)[index]!;
+        return result.outcome === "taken" ? undefined : clientRefusal(result.retryAfterMs / 1000);
+      },
+      release: (late = true) => stub.release(take.ticket, late),
+    };
+  }
 }
 
 /** `limit` sends per rolling hour per client key (see client-address.ts), counted exactly. */
-export function clientQuota(ns: Counters, client: string, limit: number): QuotaHold {
-  return hourlyQuota(ns, `ip:${client}`, limit);
+export function clientQuota(ns: Counters, client: string, limit: number, joint = new JointTakes()): QuotaHold {
+  return joint.hold(ns, `ip:${client}`, "", limit);
 }
 
 /**
- * The client's hourly requests (`req:<client key>`): every /send-otp that
+ * The client's hourly requests (the counter "requests" of `ip:<client key>`,
+ * taken with its sends in one call through `joint`): every /send-otp that
  * reaches the number's object costs one, whatever its outcome (refused by
  * the number, by the budget, failed at the gateway, sent), so no client
  * gets unlimited free work from the number's and the budget's objects. The
@@ -78,10 +96,11 @@ export function clientRequests(
   ns: Counters,
   client: { address: string | undefined; asn: number | undefined },
   limits: ClientLimits,
+  joint = new JointTakes(),
 ): QuotaHold[] {
   const scaled = (sends: number) => Math.ceil((limits.requestsPerIp * sends) / limits.perIp);
   return clientPrefixes(client.address).map(({ key, prefix }) =>
-    hourlyQuota(ns, `req:${key}`, scaled(sendLimitFor(prefix, isCarrierNat(client, limits), limits))),
+    joint.hold(ns, `ip:${key}`, "requests", scaled(sendLimitFor(prefix, isCarrierNat(client, limits), limits))),
   );
 }
 
@@ -138,11 +157,12 @@ export function clientQuotas(
   limits: ClientLimits,
   plan: { shards: number; locationHint?: DurableObjectLocationHint | undefined },
   now = Date.now(),
+  joint = new JointTakes(),
 ): QuotaHold[] {
   const carrier = client.asn !== undefined && limits.carrierAsns.includes(client.asn);
   const carrierNat = isCarrierNat(client, limits);
   const holds = clientPrefixes(client.address).map(({ key, prefix }) =>
-    clientQuota(counters, key, sendLimitFor(prefix, carrierNat, limits)),
+    clientQuota(counters, key, sendLimitFor(prefix, carrierNat, limits), joint),
   );
   if (client.asn !== undefined && !carrier && limits.perAsn > 0) {
     const hourStart = now - (now % HOUR_MS);

@@ -20,6 +20,8 @@ import type { Channel } from "../../platform/sms/sms-gateway";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import type { WhatsAppStatus } from "../../platform/whatsapp/whatsapp-webhook";
+import { type EventDeps, emitEvents } from "../events/app-events";
+import { deliveryEvents } from "../events/delivery-events";
 import { type CountedReport, recordDeliveryReports } from "../stats/delivery-stats";
 import { isVerificationIdOf } from "./verification-id";
 
@@ -29,6 +31,8 @@ export interface DeliveryDeps {
   /** The day's delivery figures (delivery-stats.ts), counted after the response. */
   stats: DurableObjectNamespace<StatsCounter>;
   background: (work: Promise<unknown>) => void;
+  /** Where the app's events go (EVENTS_QUEUE), when it has any (domain/events). */
+  events?: EventDeps["events"];
 }
 
 const options = (deps: DeliveryDeps): StorageCallOptions => ({
@@ -139,6 +143,13 @@ async function recordOnNumbers(
       [...byNumber].map(async ([e164, mine]) => {
         const limiter = limiterFor(deps.limiters, e164);
         const outcomes = await storageCall(options(deps), () => limiter.recordReports(mine));
+        emitEvents(
+          deps,
+          deliveryEvents(
+            e164,
+            outcomes.flatMap((o) => (typeof o === "object" ? [o] : [])),
+          ),
+        );
         mine.forEach((report, i) => {
           const outcome = outcomes[i];
           if (typeof outcome !== "object") return;

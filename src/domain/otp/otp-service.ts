@@ -26,6 +26,8 @@ import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { RangeGuard } from "../../platform/limiter/range-guard";
 import type { Channel, SimulatedReport, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
+import { type EventDeps, emitEvent, emitEvents } from "../events/app-events";
+import { deliveryEvents } from "../events/delivery-events";
 import { numberClient } from "../guards/client-address";
 import {
   forgetVerified,
@@ -40,6 +42,7 @@ import {
   clientLimitsFrom,
   clientQuotas,
   clientRequests,
+  JointTakes,
   type QuotaHold,
   smsBudget,
   smsBudgetProbe,
@@ -74,6 +77,8 @@ export interface OtpDeps extends StatsDeps {
   sms: SmsGateway;
   /** Runs work after the response (ExecutionContext.waitUntil). */
   background: (work: Promise<unknown>) => void;
+  /** Where the app's events go (EVENTS_QUEUE), when it has any (domain/events). */
+  events?: EventDeps["events"];
 }
 
 /** Who asked for a code: the client's address (CF-Connecting-IP) and its Turnstile token, if any. */
@@ -151,6 +156,51 @@ export interface SentCode {
  * that says what a send gives back by how far it got.
  */
 export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: SendContext): Promise<SentCode> {
+  return sendCode(deps, phone, context, undefined);
+}
+
+/**
+ * Delivers a code that another service made and checks (Supabase's Send SMS
+ * hook), through this service's send path: every limit, the budget, the
+ * gateway chain, the message text with its autofill lines, delivery reports
+ * and the fallback, exactly as sendOtp. Only the code differs: it is not
+ * this service's to check, so it is never stored as one (the number's
+ * object holds a hash of a random value instead, which no guess matches, and
+ * KV gets nothing); a fallback's plan holds it sealed, as any code's. Test
+ * numbers get no fixed code here: the code is always delivered.
+ */
+export async function sendCallerCode(
+  deps: OtpDeps,
+  phone: NormalizedPhone,
+  caller: CallerClient,
+  code: string,
+): Promise<SentCode> {
+  const { settings } = deps;
+  const hourly = caller.maxSendsPerHour;
+  // The caller is one client with its own hourly allowance (and its requests in the usual proportion);
+  // it ran its own bot check before it called.
+  const perSend = settings.otp.maxSendRequestsPerIpPerHour / settings.otp.maxSendsPerIpPerHour;
+  const otp = {
+    ...settings.otp,
+    maxSendsPerIpPerHour: hourly,
+    maxSendRequestsPerIpPerHour: Math.ceil(hourly * Math.max(1, perSend)),
+  };
+  const own: OtpDeps = { ...deps, settings: { ...settings, otp, turnstile: undefined } };
+  return sendCode(own, phone, { clientAddress: caller.client, turnstileToken: undefined, channel: "sms" }, code);
+}
+
+/** A service that sends its own codes through this one: the client key its sends count under, and its hourly sends. */
+export interface CallerClient {
+  client: string;
+  maxSendsPerHour: number;
+}
+
+async function sendCode(
+  deps: OtpDeps,
+  phone: NormalizedPhone,
+  context: SendContext,
+  callerCode: string | undefined,
+): Promise<SentCode> {
   const { settings } = deps;
   const channel = context.channel ?? "sms";
   if (!deps.sms.channels.includes(channel)) {
@@ -164,7 +214,7 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   }
   if (settings.turnstile) await verifyTurnstile(settings.turnstile, context.turnstileToken, context.clientAddress);
 
-  const send = await prepareSend(deps, phone, context, channel);
+  const send = await prepareSend(deps, phone, context, channel, callerCode);
   // A range this isolate saw blocked is refused before anything is taken.
   const blocked = send.range === undefined ? undefined : knownRangeRefusal(send.range);
   if (blocked) {
@@ -173,8 +223,9 @@ export async function sendOtp(deps: OtpDeps, phone: NormalizedPhone, context: Se
   }
   await takeClientHolds(send);
   await reserveNumber(send);
-  await storeCode(send);
+  if (callerCode === undefined) await storeCode(send);
   const sentOn = send.testCode === undefined ? await deliver(send) : recordTestSend(send);
+  emitEvent(deps, "verification.sent", { phone: phone.e164, verification_id: send.codeId, channel: sentOn });
   const { otp } = settings;
   return {
     verificationId: send.codeId,
@@ -224,16 +275,21 @@ async function prepareSend(
   phone: NormalizedPhone,
   context: SendContext,
   channel: Channel,
+  callerCode: string | undefined,
 ): Promise<PendingSend> {
   const { settings } = deps;
-  const testCode = settings.testNumbers.get(phone.e164);
+  const testCode = callerCode === undefined ? settings.testNumbers.get(phone.e164) : undefined;
   const codeId = await newVerificationId(settings.otp.hashSecret, phone.e164);
   // Made before the number's object is called: it holds the hash until KV has reached every location.
-  const code = testCode ?? generateCode(settings.otp.length);
-  const hash = await hashCode(settings.otp.hashSecret, phone.e164, codeId, code);
+  const code = callerCode ?? testCode ?? generateCode(settings.otp.length);
+  // A caller's code is not this service's to check: its object holds the hash of a random value, which no guess matches.
+  const hashed = callerCode === undefined ? code : `unverifiable:${crypto.randomUUID()}${crypto.randomUUID()}`;
+  const hash = await hashCode(settings.otp.hashSecret, phone.e164, codeId, hashed);
   const sender = { address: context.clientAddress, asn: context.asn };
   const clientLimits = clientLimitsFrom(settings);
-  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget);
+  // The client's sends and requests under each of its keys live in one counter: one call per key (round trip 1).
+  const joint = new JointTakes();
+  const quotas = clientQuotas(deps.quotas, deps.budgets, sender, clientLimits, settings.budget, Date.now(), joint);
   const units = channel === "voice" ? VOICE_BUDGET_UNITS : 1;
   const plan = budgetPlanFrom(settings);
   // A test number spends no budget, but is refused by a spent budget like any other number.
@@ -243,7 +299,11 @@ async function prepareSend(
       : smsBudgetProbe(deps.budgets, plan, Date.now(), units),
   );
   // The range's one call, with the other shared counters (round trip 2); a test number never counts.
-  const range = rangeExempt(settings, phone.e164) ? undefined : rangeOf(phone.e164, settings.fraud.dropDigits);
+  // A caller's code (Supabase's hook) is checked elsewhere, so it could never leave the count: no range.
+  const range =
+    callerCode !== undefined || rangeExempt(settings, phone.e164)
+      ? undefined
+      : rangeOf(phone.e164, settings.fraud.dropDigits);
   const heldByRange =
     range === undefined
       ? undefined
@@ -271,7 +331,7 @@ async function prepareSend(
     rangeHold: heldByRange,
     ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
     budgetUnits: testCode === undefined ? units : 0,
-    requests: clientRequests(deps.quotas, sender, clientLimits),
+    requests: clientRequests(deps.quotas, sender, clientLimits, joint),
     quotas,
     reachedNumber: false,
     reserved: false,
@@ -510,7 +570,7 @@ function recordDelivery(
   const messageId = accepted?.messageId;
   deps.background(
     recorded.then(
-      () => (simulated && messageId ? simulateReport(deps, limiter, gateway, messageId, simulated) : undefined),
+      () => (simulated && messageId ? simulateReport(deps, phone, limiter, gateway, messageId, simulated) : undefined),
       (error: unknown) => log("otp.last_sms_failed", { error }),
     ),
   );
@@ -519,6 +579,7 @@ function recordDelivery(
 /** The console gateway's made-up delivery report, recorded (and counted) `afterMs` after the send as a webhook's would be. */
 async function simulateReport(
   deps: OtpDeps,
+  phone: NormalizedPhone,
   limiter: PhoneLimiterRpc,
   gateway: string,
   messageId: string,
@@ -530,6 +591,7 @@ async function simulateReport(
       { gateway, messageId, status: report.status, ...(report.reason === undefined ? {} : { reason: report.reason }) },
     ]);
     const applied = outcomes.flatMap((o) => (typeof o === "object" ? [{ ...o, reason: report.reason }] : []));
+    emitEvents(deps, deliveryEvents(phone.e164, applied));
     report.recorded?.();
     if (applied.length > 0) {
       await countDeliveryReports(deps.stats, applied).catch((error: unknown) =>
@@ -724,6 +786,7 @@ async function checkGuess(
       recordOtpEvent(deps, phone, { kind: "verified" });
       // The code no longer counts against its range's unverified sends (after the response).
       forgetVerified(deps, phone.e164, id);
+      emitEvent(deps, "verification.approved", { phone: phone.e164, verification_id: id });
       // A right code costs its sender nothing, so neighbours behind one address cannot spend each other's allowance.
       giveAllowanceBack();
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.

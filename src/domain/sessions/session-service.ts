@@ -18,6 +18,7 @@ import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { IssuedToken, NewSession, SessionInfo, SessionLimits } from "../../platform/sessions/session-types";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
+import { type EventDeps, emitEvent, emitEvents, sessionsEnded } from "../events/app-events";
 import {
   familyHash,
   formatRefreshToken,
@@ -36,6 +37,8 @@ export interface SessionDeps {
   quotas: DurableObjectNamespace<QuotaCounter>;
   /** Runs work after the response (ExecutionContext.waitUntil). */
   background: (work: Promise<unknown>) => void;
+  /** Where the app's events go (EVENTS_QUEUE), when it has any (domain/events). */
+  events?: EventDeps["events"];
 }
 
 const stub = sessionStoreFor;
@@ -87,6 +90,7 @@ export async function createSession(deps: SessionDeps, e164: string, client: str
       await store.undoCreate(sessionId);
     },
   );
+  emitEvent(deps, "session.created", { phone: e164, session_id: sessionId });
   return { sessionId, refreshToken: token, refreshExpiresIn: secondsUntil(created.expiresAt) };
 }
 
@@ -149,6 +153,7 @@ export async function refreshSession(
   );
   if (result.outcome === "reused") {
     log("session.reuse_detected", {});
+    emitEvents(deps, sessionsEnded(result.e164, [parsed.sessionId], "reuse_detected"));
     return await refuseFailed(deps, client);
   }
   if (result.outcome === "invalid") return await refuseFailed(deps, client);
@@ -166,7 +171,8 @@ export async function logout(deps: SessionDeps, refreshToken: string): Promise<v
   const id = parsed && storeIdOf(deps.stores, parsed);
   if (!parsed || !id) throw invalid();
   const fh = await familyHash(deps.settings.otp.hashSecret, parsed.sessionId, parsed.family);
-  await storageCall(storageOptions(deps), () => stub(deps.stores, id).logout(parsed.sessionId, fh));
+  const e164 = await storageCall(storageOptions(deps), () => stub(deps.stores, id).logout(parsed.sessionId, fh));
+  if (e164 !== null) emitEvents(deps, sessionsEnded(e164, [parsed.sessionId], "logout"));
 }
 
 /** Who manages the sessions: the access token's number and session (`sid`), which must still be live. */
@@ -189,6 +195,7 @@ export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void
     stub(deps.stores, deps.stores.idFromName(caller.e164)).endAll(sid),
   );
   if (ended === null) throw endedCaller();
+  emitEvents(deps, sessionsEnded(caller.e164, ended, "logout_all"));
 }
 
 export async function listSessions(deps: SessionDeps, caller: Caller): Promise<SessionInfo[]> {
@@ -207,6 +214,7 @@ export async function endSession(deps: SessionDeps, caller: Caller, sessionId: s
   );
   if (outcome === "caller_ended") throw endedCaller();
   if (outcome === "not_found") throw new SessionNotFoundError("There is no session with this id for your number.");
+  emitEvents(deps, sessionsEnded(caller.e164, [sessionId], "logout"));
 }
 
 /**

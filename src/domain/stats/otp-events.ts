@@ -18,6 +18,7 @@ import {
   type StatsShardSnapshot,
   statsCounterFor,
 } from "../../platform/stats/stats-counter";
+import { countInBatch, flushStats } from "./stats-batch";
 
 export interface StatsDeps {
   settings: Settings;
@@ -158,8 +159,10 @@ function dataPoint(event: OtpEvent, country: string, day: string): AnalyticsEngi
 
 /**
  * Counts one event after the response: an upsert in the day's shard of the
- * number, and one Analytics Engine data point. A failure is logged and lost
- * (the figures are for operators; no answer waits on them).
+ * number, batched in the isolate for STATS_FLUSH_MS (stats-batch.ts, which
+ * says what that costs in exactness), and one Analytics Engine data point.
+ * A failure is logged and lost (the figures are for operators; no answer
+ * waits on them).
  */
 export function recordOtpEvent(deps: StatsDeps, phone: NormalizedPhone, event: OtpEvent, at = Date.now()): void {
   const day = utcDay(at);
@@ -177,7 +180,18 @@ export function recordOtpEvent(deps: StatsDeps, phone: NormalizedPhone, event: O
           : event.kind === "verified"
             ? { set: "verified", numberHash: hash }
             : undefined;
-      await statsCounterFor(deps.stats, day, shard).record(day, increments(event, phone.country), mark);
+      await countInBatch(
+        {
+          stats: deps.stats,
+          flushMs: deps.settings.statsFlushMs,
+          background: deps.background,
+          onError: (err) => logFailure("counters", err),
+        },
+        day,
+        shard,
+        increments(event, phone.country),
+        mark,
+      );
     })().catch((err: unknown) => logFailure("counters", err)),
   );
 }
@@ -194,6 +208,8 @@ export interface DayCounts {
 }
 
 export async function readDay(stats: DurableObjectNamespace<StatsCounter>, day: string): Promise<DayCounts> {
+  // This isolate's batch first, so what it counted shows at once (other isolates' within STATS_FLUSH_MS).
+  await flushStats(stats).catch((err: unknown) => logFailure("counters", err));
   const shards: StatsShardSnapshot[] = await Promise.all(
     Array.from({ length: STATS_SHARDS }, (_, shard) => statsCounterFor(stats, day, shard).read(day)),
   );

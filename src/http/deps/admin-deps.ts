@@ -12,5 +12,6 @@ export function adminDeps(c: Context<ConfiguredEnv>): AdminDeps {
     ranges: c.env.RANGE_GUARD,
     analytics: c.env.OTP_EVENTS,
     background: (work) => c.executionCtx.waitUntil(work),
+    events: c.env.EVENTS_QUEUE,
   };
 }

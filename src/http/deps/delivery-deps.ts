@@ -9,5 +9,6 @@ export function deliveryDeps(c: Context<ConfiguredEnv>): DeliveryDeps {
     limiters: c.env.PHONE_LIMITER,
     stats: c.env.STATS_COUNTER,
     background: (work) => c.executionCtx.waitUntil(work),
+    events: c.env.EVENTS_QUEUE,
   };
 }

@@ -17,5 +17,6 @@ export function otpDeps(c: Context<ConfiguredEnv>): OtpDeps {
     stats: c.env.STATS_COUNTER,
     analytics: c.env.OTP_EVENTS,
     background: (work) => c.executionCtx.waitUntil(work),
+    events: c.env.EVENTS_QUEUE,
   };
 }

@@ -9,5 +9,6 @@ export function sessionDeps(c: Context<ConfiguredEnv>): SessionDeps {
     stores: c.env.SESSION_STORE,
     quotas: c.env.QUOTA_COUNTER,
     background: (work) => c.executionCtx.waitUntil(work),
+    events: c.env.EVENTS_QUEUE,
   };
 }

@@ -24,11 +24,13 @@ function errorResponses(op: Operation): Record<string, JsonObject> {
   const responses: Record<string, JsonObject> = {};
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     const retry = codes.some((code) => "retryAfter" in ERROR_CATALOG[code]);
-    const content: JsonObject = {
-      "application/problem+json": {
-        schema: { allOf: [PROBLEM_REF, { properties: { code: { enum: codes } } }] },
-      },
-    };
+    const content: JsonObject = op.errorBody
+      ? { "application/json": { schema: jsonSchema(op.errorBody, "output") } }
+      : {
+          "application/problem+json": {
+            schema: { allOf: [PROBLEM_REF, { properties: { code: { enum: codes } } }] },
+          },
+        };
     if (status === 500 && op.htmlError) content["text/html"] = { schema: { type: "string" } };
     responses[String(status)] = {
       description:

@@ -13,6 +13,7 @@ import {
   verifyOtpResponse,
   webhookResponse,
 } from "../schemas/api-schemas";
+import { supabaseHookError, supabaseHookResponse, supabaseSendSmsBody } from "../schemas/hook-schemas";
 import { refreshTokenBody, sessionsResponse, tokenRefreshResponse } from "../schemas/session-schemas";
 
 /**
@@ -47,6 +48,8 @@ export interface Operation {
   errors: readonly ErrorCode[];
   /** For pages: a 500 that is an HTML page (not problem+json), and when it happens. */
   htmlError?: string;
+  /** For a hook another service calls: its errors are this JSON (the codes' statuses) instead of problem+json. */
+  errorBody?: z.ZodMiniType;
 }
 
 /** Every POST: JSON only, at most 4 KB, validated against its schema. */
@@ -185,6 +188,41 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "Webhooks",
     success: { status: 200, contentType: "application/json", description: "Received.", schema: webhookResponse },
     errors: ["not_found", "webhook_signature_invalid", "payload_too_large", "unavailable", "misconfigured"],
+  },
+  {
+    method: "post",
+    path: "/hooks/supabase/send-sms",
+    operationId: "supabaseSendSms",
+    summary: "Supabase Auth's Send SMS hook: deliver Supabase's code",
+    description:
+      "Supabase Auth calls it with the Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) signed with SUPABASE_SMS_HOOK_SECRET; " +
+      "a bad signature or a timestamp more than 5 minutes off is 401 and nothing is sent. Then Supabase's code goes to user.phone (with or without +) " +
+      "through this service's send path: every per-number limit, Supabase's own hourly allowance (SUPABASE_SMS_HOOK_MAX_SENDS_PER_HOUR), the day's budget, " +
+      "the gateways with failover, delivery reports and the fallback. The code is not stored as one of this service's (Supabase checks it) and never logged. " +
+      'Answers {} when the message went out, else {"error": {"http_code", "message"}} with that status (Supabase retries 429 and 503). ' +
+      "Does not exist (404) while SUPABASE_SMS_HOOK_SECRET is not set.",
+    tag: "Webhooks",
+    body: supabaseSendSmsBody,
+    success: {
+      status: 200,
+      contentType: "application/json",
+      description: "The message went out.",
+      schema: supabaseHookResponse,
+    },
+    errorBody: supabaseHookError,
+    errors: [
+      "not_found",
+      "invalid_request",
+      "payload_too_large",
+      "webhook_signature_invalid",
+      ...PHONE_ERRORS,
+      "too_many_attempts",
+      "rate_limited",
+      "sms_budget_exhausted",
+      "sms_failed",
+      "unavailable",
+      "misconfigured",
+    ],
   },
   {
     method: "post",

@@ -24,6 +24,7 @@ import {
   text,
   urlSecret,
 } from "./readers";
+import { supabaseHookSecrets, webhookUrl, whsecSecret } from "./webhook-readers";
 
 /**
  * The settings, one group per concern (the gateways' are in gateways.ts).
@@ -46,6 +47,7 @@ export const SETTINGS_GROUPS = {
       ALLOWED_COUNTRIES: countries,
       SMS_DAILY_BUDGET: int(1, 10_000_000, 1000),
       STORAGE_TIMEOUT_MS: int(100, 30_000, 5000),
+      STATS_FLUSH_MS: int(0, 20_000, 2000),
       CORS_ORIGINS: origins,
     },
     (e) => {
@@ -66,6 +68,8 @@ export const SETTINGS_GROUPS = {
         smsDailyBudget: e.SMS_DAILY_BUDGET,
         /** How long a KV or Durable Object call may take before the request fails with 503. */
         storageTimeoutMs: e.STORAGE_TIMEOUT_MS,
+        /** How long an isolate gathers the operator's counts before one write per day and shard (0: each event at once). */
+        statsFlushMs: e.STATS_FLUSH_MS,
         corsOrigins: e.CORS_ORIGINS,
       };
     },
@@ -334,6 +338,50 @@ export const SETTINGS_GROUPS = {
       }
       return issues;
     },
+  ),
+  /** Signed events to the app's backend (Standard Webhooks, through EVENTS_QUEUE), when the URL and secret are set. */
+  events: group(
+    {
+      EVENTS_WEBHOOK_URL: webhookUrl,
+      EVENTS_WEBHOOK_SECRET: whsecSecret,
+      EVENTS_WEBHOOK_TIMEOUT_MS: int(1000, 30_000, 10_000),
+    },
+    (e) =>
+      e.EVENTS_WEBHOOK_URL === undefined || e.EVENTS_WEBHOOK_SECRET === undefined
+        ? undefined
+        : {
+            url: e.EVENTS_WEBHOOK_URL,
+            /** The key bytes of the whsec_ secret. */
+            secret: e.EVENTS_WEBHOOK_SECRET,
+            /** How long one delivery attempt may take before it is retried. */
+            timeoutMs: e.EVENTS_WEBHOOK_TIMEOUT_MS,
+          },
+    (_value, e) =>
+      (e.EVENTS_WEBHOOK_URL === undefined) === (e.EVENTS_WEBHOOK_SECRET === undefined)
+        ? []
+        : [
+            {
+              name: e.EVENTS_WEBHOOK_URL === undefined ? "EVENTS_WEBHOOK_URL" : "EVENTS_WEBHOOK_SECRET",
+              message: "is missing: events need EVENTS_WEBHOOK_URL and EVENTS_WEBHOOK_SECRET together",
+            },
+          ],
+  ),
+  /** Supabase Auth's Send SMS hook (POST /hooks/supabase/send-sms), when its secret is set. */
+  supabase: group(
+    {
+      SUPABASE_SMS_HOOK_SECRET: supabaseHookSecrets,
+      SUPABASE_SMS_HOOK_MAX_SENDS_PER_HOUR: int(1, 10_000_000, 1000),
+    },
+    /** Set when SUPABASE_SMS_HOOK_SECRET is: only then does the hook exist. */
+    (e) =>
+      e.SUPABASE_SMS_HOOK_SECRET === undefined
+        ? undefined
+        : {
+            /** The key bytes of each secret (several while one is rotated). */
+            hookSecrets: e.SUPABASE_SMS_HOOK_SECRET,
+            /** Supabase is one client: its sends in any rolling hour, in place of OTP_MAX_SENDS_PER_IP_PER_HOUR. */
+            maxSendsPerHour: e.SUPABASE_SMS_HOOK_MAX_SENDS_PER_HOUR,
+          },
   ),
   firebase: group(
     { FIREBASE_SERVICE_ACCOUNT: json(serviceAccount, "a Firebase service-account JSON file") },

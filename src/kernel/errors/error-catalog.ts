@@ -120,7 +120,7 @@ export const ERROR_CATALOG = {
   webhook_signature_invalid: {
     status: 401,
     title: "Webhook signature invalid",
-    when: "a `POST /webhooks/whatsapp` without a valid `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with `WHATSAPP_APP_SECRET`); nothing is recorded",
+    when: "a `POST /webhooks/whatsapp` without a valid `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with `WHATSAPP_APP_SECRET`), or a `POST /hooks/supabase/send-sms` without a valid Standard Webhooks signature by `SUPABASE_SMS_HOOK_SECRET` or with a timestamp more than 5 minutes off; nothing is recorded or sent",
   },
   webhook_verification_failed: {
     status: 403,

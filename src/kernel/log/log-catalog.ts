@@ -123,7 +123,27 @@ export interface LogEvents {
   "fraud.range_blocked": { range: string; unverified: number; times_today: number; minutes: number };
   /** A block could not be written to the operator's list (GET /admin/blocks); the block itself holds. */
   "fraud.index_failed": { range: string; error: unknown };
+  /** An event for the app's backend could not be queued (EVENTS_QUEUE); the sign-in went on without it. */
+  "events.enqueue_failed": { event_type: string; error: unknown };
+  /** A post of an event to EVENTS_WEBHOOK_URL failed (`endpoint` without its query); it is retried after `retry_in_seconds`. */
+  "events.delivery_failed": EventDeliveryFields & { retry_in_seconds: number };
+  /** An event's last retry failed too: it is dropped. */
+  "events.given_up": EventDeliveryFields;
+  /** Queued events found the events turned off (EVENTS_WEBHOOK_URL unset): dropped. */
+  "events.dropped": { count: number };
+  /** A call to the Supabase Send SMS hook was refused before anything was sent: its signature or timestamp. */
+  "supabase.hook_refused": { check: string };
 }
+
+/** One delivery attempt of an event: what failed, never the URL's query or the body. */
+type EventDeliveryFields = {
+  event_type: string;
+  webhook_id: string;
+  attempt: number;
+  endpoint: string;
+  http_status?: number | undefined;
+  error?: unknown;
+};
 
 export type LogEvent = keyof LogEvents;
 
@@ -173,6 +193,14 @@ export const LOG_CATALOG = {
     when: "a number range was sent too many codes that were never verified, and its sends are paused",
   },
   "fraud.index_failed": { level: "error", when: "a range's block could not be added to the operator's list" },
+  "events.enqueue_failed": { level: "error", when: "an event for the app's backend could not be queued" },
+  "events.delivery_failed": {
+    level: "warn",
+    when: "the app's event endpoint did not answer 2xx; the event is retried",
+  },
+  "events.given_up": { level: "error", when: "an event's last retry failed; it is dropped" },
+  "events.dropped": { level: "warn", when: "queued events found EVENTS_WEBHOOK_URL unset" },
+  "supabase.hook_refused": { level: "warn", when: "a Supabase hook call had a bad signature or a stale timestamp" },
 } as const satisfies Record<LogEvent, LogEventInfo>;
 
 /**

@@ -245,6 +245,10 @@ export interface AppliedReport {
   sentAt: number;
   /** When it was delivered or failed (the report's time, else its arrival). */
   at: number;
+  /** The code the message carried (its verification_id): for the app's events, never for the figures. */
+  codeId: string;
+  /** Whether another message of the code is on its way or delivered, or a fallback is due: a failure then is not the last word. */
+  stillTrying: boolean;
 }
 
 /** A live code's delivery, for /verification-status. */

@@ -7,6 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { log } from "../../kernel/log/log";
+import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
 import type { Channel } from "../sms/sms-gateway";
 import type {
@@ -327,6 +328,9 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
         gateway,
         sentAt,
         at,
+        codeId: code.id,
+        stillTrying:
+          code.fallback !== undefined || (code.messages ?? []).some((m) => m !== message && m.status !== "failed"),
       };
     });
     if (outcomes.some((o) => o !== "unchanged" && o !== "unknown")) await this.save(state);
@@ -409,26 +413,30 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
   override async alarm(): Promise<void> {
     const now = Date.now();
     const state = this.load(now);
-    const due: { codeId: string; plan: FallbackPlan }[] = [];
+    const due: { codeId: string; plan: FallbackPlan; channel: Channel }[] = [];
     for (const code of state.codes) {
       const plan = code.fallback;
       if (plan === undefined || (plan.dueAt > now && code.expiresAt > now)) continue;
       delete code.fallback;
       const skip = fallbackSkip(code, plan, now);
-      if (skip === undefined) due.push({ codeId: code.id, plan });
+      const channel = code.channel ?? "sms";
+      if (skip === undefined) due.push({ codeId: code.id, plan, channel });
       else log("otp.fallback_skipped", { reason: skip });
+      if (skip === "cap" || skip === "no_route") this.codeUndelivered(code.id, plan.to, channel);
     }
     await this.save(state);
-    for (const { codeId, plan } of due) {
+    for (const { codeId, plan, channel } of due) {
       let result: FallbackResult;
       try {
         result = await this.sendFallback(codeId, plan);
       } catch {
         // A bug in the sending: nothing is known to have gone out, and the plan is already dropped.
         log("otp.fallback_skipped", { reason: "no_route" });
+        this.codeUndelivered(codeId, plan.to, channel);
         continue;
       }
       await this.save(this.recordFallback(codeId, plan, result));
+      if (result.outcome !== "sent") this.codeUndelivered(codeId, plan.to, channel);
     }
   }
 
@@ -440,6 +448,13 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
   protected sendFallback(_codeId: string, _plan: FallbackPlan): Promise<FallbackResult> {
     return Promise.resolve({ outcome: "no_route" });
   }
+
+  /**
+   * No message of the code was delivered and none will be sent any more (the
+   * cap, the route or the budget ran out): the Worker's class (src/index.ts)
+   * tells the app's backend. Synchronous; it must not await.
+   */
+  protected codeUndelivered(_codeId: string, _to: NormalizedPhone, _channel: Channel): void {}
 
   /** A fallback's outcome on its code, on the state read afresh (one synchronous step; the caller saves it). */
   private recordFallback(codeId: string, plan: FallbackPlan, result: FallbackResult): LimiterState {

@@ -6,10 +6,29 @@ const RELEASED_TICKET_TTL_MS = HOUR_MS;
 
 export type QuotaResult = { outcome: "taken" } | { outcome: "refused"; retryAfterMs: number };
 
+/**
+ * One of several hits taken together (takeAll). `counter` names the count
+ * within the object: "" is the object's own (the one `take` counts), any
+ * other name a count of its own (e.g. "requests", the client's hourly
+ * /send-otp requests beside its sends, so both cost one call).
+ */
+export interface QuotaTake {
+  ticket: string;
+  limit: number;
+  windowMs: number;
+  counter: string;
+}
+
 /** The QuotaCounter's RPC surface; the class implements it and the Worker's stub is typed by it. */
 export interface QuotaCounterRpc {
   /** Take one hit under `ticket` (made by the Worker) if fewer than `limit` were taken in the last `windowMs`. Idempotent per ticket. */
   take(ticket: string, limit: number, windowMs: number): Promise<QuotaResult>;
+  /**
+   * Takes every hit or none, in one synchronous step: when any count is at
+   * its limit nothing is taken and every result is that refusal. Idempotent
+   * per ticket.
+   */
+  takeAll(takes: readonly QuotaTake[]): Promise<QuotaResult[]>;
   /**
    * Give back the hit taken under `ticket`, if there is one. With `late`
    * (the default: the take passed its deadline and may still arrive), the
@@ -21,8 +40,8 @@ export interface QuotaCounterRpc {
 
 /**
  * An exact sliding-window counter, one instance per key: a client's sends
- * (`ip:<client key>`, OTP_MAX_SENDS_PER_IP_PER_HOUR) and requests
- * (`req:<client key>`) to /send-otp, its verifies (`verify:…`), its failed
+ * (`ip:<client key>`, OTP_MAX_SENDS_PER_IP_PER_HOUR) and, in the same object
+ * under the counter "requests" (takeAll), its requests to /send-otp; its verifies (`verify:…`), its failed
  * refreshes (`refresh-fail:…`) and its failed admin logins (`admin-fail:…`).
  * The day's SMS budget and each network's hourly sends are BudgetShard's
  * (budget-shard.ts), not this counter's.
@@ -56,9 +75,74 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     return { outcome: "taken" };
   }
 
+  async takeAll(takes: readonly QuotaTake[]): Promise<QuotaResult[]> {
+    const now = Date.now();
+    const sql = this.table();
+    const results: QuotaResult[] = [];
+    let refusal: QuotaResult | undefined;
+    for (const t of takes) {
+      const result = this.check(sql, t, now);
+      results.push(result);
+      if (result.outcome === "refused" && !refusal) refusal = result;
+    }
+    if (refusal) return takes.map(() => refusal);
+    let latest = 0;
+    for (const t of takes) {
+      if (this.known(sql, t.ticket)) continue;
+      if (t.counter === "") {
+        sql.exec("INSERT INTO quota_hits (ticket, at, window_ms) VALUES (?, ?, ?)", t.ticket, now, t.windowMs);
+      } else {
+        sql.exec(
+          "INSERT INTO named_hits (counter, ticket, at, window_ms) VALUES (?, ?, ?, ?)",
+          t.counter,
+          t.ticket,
+          now,
+          t.windowMs,
+        );
+      }
+      latest = Math.max(latest, t.windowMs);
+    }
+    if (latest > 0) await this.ctx.storage.setAlarm(now + latest);
+    return results;
+  }
+
+  /** Whether `ticket` was taken already, or given back before its take arrived: either way, take nothing. */
+  private known(sql: SqlStorage, ticket: string): boolean {
+    return (
+      sql.exec("SELECT 1 FROM quota_hits WHERE ticket = ?", ticket).toArray().length > 0 ||
+      sql.exec("SELECT 1 FROM named_hits WHERE ticket = ?", ticket).toArray().length > 0 ||
+      sql.exec("SELECT 1 FROM released_tickets WHERE ticket = ?", ticket).toArray().length > 0
+    );
+  }
+
+  /** One take of takeAll decided, nothing written: taken (or known) when its count has room. */
+  private check(sql: SqlStorage, t: QuotaTake, now: number): QuotaResult {
+    if (t.counter === "") {
+      sql.exec("DELETE FROM quota_hits WHERE at <= ?", now - t.windowMs);
+    } else {
+      sql.exec("DELETE FROM named_hits WHERE counter = ? AND at <= ?", t.counter, now - t.windowMs);
+    }
+    sql.exec("DELETE FROM released_tickets WHERE at <= ?", now - t.windowMs);
+    if (this.known(sql, t.ticket)) return { outcome: "taken" };
+    const [table, where, args] =
+      t.counter === "" ? ["quota_hits", "", []] : ["named_hits", "WHERE counter = ?", [t.counter]];
+    const count = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table} ${where}`, ...args).one().n;
+    if (count < t.limit) return { outcome: "taken" };
+    // The window frees a slot when the hit `count - limit` places from the oldest ages out.
+    const freeing = sql
+      .exec<{ at: number }>(
+        `SELECT at FROM ${table} ${where} ORDER BY at ASC LIMIT 1 OFFSET ?`,
+        ...args,
+        count - t.limit,
+      )
+      .one().at;
+    return { outcome: "refused", retryAfterMs: freeing + t.windowMs - now };
+  }
+
   async release(ticket: string, late = true): Promise<void> {
     const sql = this.table();
     sql.exec("DELETE FROM quota_hits WHERE ticket = ?", ticket);
+    sql.exec("DELETE FROM named_hits WHERE ticket = ?", ticket);
     // A take that answered in time cannot arrive again: only an undo of a late one needs remembering.
     if (!late) return;
     sql.exec("INSERT OR IGNORE INTO released_tickets (ticket, at) VALUES (?, ?)", ticket, Date.now());
@@ -73,10 +157,11 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     const now = Date.now();
     const sql = this.table();
     sql.exec("DELETE FROM quota_hits WHERE at + window_ms <= ?", now);
+    sql.exec("DELETE FROM named_hits WHERE at + window_ms <= ?", now);
     sql.exec("DELETE FROM released_tickets WHERE at + ? <= ?", RELEASED_TICKET_TTL_MS, now);
     const next = sql
       .exec<{ t: number | null }>(
-        "SELECT min(t) AS t FROM (SELECT min(at + window_ms) AS t FROM quota_hits UNION ALL SELECT min(at) + ? FROM released_tickets)",
+        "SELECT min(t) AS t FROM (SELECT min(at + window_ms) AS t FROM quota_hits UNION ALL SELECT min(at + window_ms) FROM named_hits UNION ALL SELECT min(at) + ? FROM released_tickets)",
         RELEASED_TICKET_TTL_MS,
       )
       .one().t;
@@ -93,6 +178,9 @@ export class QuotaCounter extends DurableObject<Env> implements QuotaCounterRpc 
     const sql = this.ctx.storage.sql;
     sql.exec(
       "CREATE TABLE IF NOT EXISTS quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)",
+    );
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS named_hits (counter TEXT NOT NULL, ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)",
     );
     sql.exec("CREATE TABLE IF NOT EXISTS released_tickets (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     return sql;

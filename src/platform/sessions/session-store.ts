@@ -126,10 +126,10 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
         sql.exec("UPDATE sessions SET last_used_at = ?, successor_delivered = 1 WHERE id = ?", now, row.id);
         return { outcome: "retried", e164: row.e164, refreshToken: row.successor, expiresAt: row.expires_at };
       }
-      return await this.endForReuse(sql, row.id);
+      return await this.endForReuse(sql, row);
     }
     // An authentic older token of this session (its family secret matched): reuse.
-    if (presented.counter < row.counter - 1) return await this.endForReuse(sql, row.id);
+    if (presented.counter < row.counter - 1) return await this.endForReuse(sql, row);
     return { outcome: "invalid" };
   }
 
@@ -175,24 +175,24 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     await this.schedule();
   }
 
-  /** Ends one session if the token belongs to it (its family secret matches). True when it existed. */
-  async logout(sessionId: string, familyHash: string): Promise<boolean> {
+  /** Ends one session if the token belongs to it (its family secret matches): its number, or null when none ended. */
+  async logout(sessionId: string, familyHash: string): Promise<string | null> {
     const sql = this.table(Date.now());
-    const row = sql.exec<Row>("SELECT family_hash FROM sessions WHERE id = ?", sessionId).toArray()[0];
-    if (!row || !same(row.family_hash, familyHash)) return false;
+    const row = sql.exec<Row>("SELECT family_hash, e164 FROM sessions WHERE id = ?", sessionId).toArray()[0];
+    if (!row || !same(row.family_hash, familyHash)) return null;
     sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
     await this.schedule();
-    return true;
+    return row.e164;
   }
 
-  /** Ends every session of the number; null when the caller's own session has ended. */
-  async endAll(caller: string): Promise<number | null> {
+  /** Ends every session of the number: the ids that ended; null when the caller's own session has ended. */
+  async endAll(caller: string): Promise<string[] | null> {
     const sql = this.table(Date.now());
     if (!this.exists(sql, caller)) return null;
-    const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+    const ids = this.liveIds(sql);
     this.endEverything(sql);
     await this.schedule();
-    return n;
+    return ids;
   }
 
   /**
@@ -233,13 +233,27 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     return this.table(Date.now()).exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
   }
 
-  async adminEndAll(): Promise<number> {
+  async adminEndAll(): Promise<string[]> {
     const sql = this.table(Date.now());
-    const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+    const ids = this.liveIds(sql);
     this.endEverything(sql);
     await this.schedule();
-    return n;
+    return ids;
   }
+
+  private liveIds(sql: SqlStorage): string[] {
+    return sql
+      .exec<{ id: string }>("SELECT id FROM sessions")
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /**
+   * Sessions that just expired (pruned by this call, or by the alarm at
+   * their expiry): the Worker's class (src/index.ts) tells the app's backend.
+   * Called synchronously, inside the call that pruned them; it must not await.
+   */
+  protected sessionsExpired(_sessions: readonly { id: string; e164: string }[]): void {}
 
   /** Deletes ended sessions and successors past their window; deletes everything once nothing is left. */
   override async alarm(): Promise<void> {
@@ -265,10 +279,10 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     return sql.exec("SELECT 1 FROM given_back WHERE key = ?", key).toArray().length > 0;
   }
 
-  private async endForReuse(sql: SqlStorage, id: string): Promise<RefreshResult> {
-    sql.exec("DELETE FROM sessions WHERE id = ?", id);
+  private async endForReuse(sql: SqlStorage, row: Row): Promise<RefreshResult> {
+    sql.exec("DELETE FROM sessions WHERE id = ?", row.id);
     await this.schedule();
-    return { outcome: "reused" };
+    return { outcome: "reused", e164: row.e164 };
   }
 
   /** The table, created on first use, with expired sessions and stale successors pruned. */
@@ -289,7 +303,13 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
       created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, client TEXT)`);
     sql.exec("DELETE FROM given_back WHERE at <= ?", now - GIVEN_BACK_TTL_MS);
     sql.exec("DELETE FROM evicted WHERE evicted_at <= ? OR expires_at <= ?", now - GIVEN_BACK_TTL_MS, now);
-    sql.exec("DELETE FROM sessions WHERE expires_at <= ?", now);
+    const expired = sql
+      .exec<{ id: string; e164: string }>("SELECT id, e164 FROM sessions WHERE expires_at <= ?", now)
+      .toArray();
+    if (expired.length > 0) {
+      sql.exec("DELETE FROM sessions WHERE expires_at <= ?", now);
+      this.sessionsExpired(expired);
+    }
     // A successor's string is kept only for its grace window, in an evicted copy too.
     for (const table of ["sessions", "evicted"]) {
       sql.exec(`UPDATE ${table} SET successor = NULL WHERE successor IS NOT NULL AND previous_until <= ?`, now);

@@ -49,7 +49,7 @@ export type RefreshResult =
   /** Unknown, expired, or a forgery: nothing changed. */
   | { outcome: "invalid" }
   /** An authentic token used again outside the window: the session has ended. */
-  | { outcome: "reused" };
+  | { outcome: "reused"; e164: string };
 
 export interface SessionInfo {
   id: string;
@@ -66,13 +66,14 @@ export interface SessionStoreRpc {
   undoRefresh(sessionId: string, successorHash: string): Promise<void>;
   /** Takes back a create answered too late: ends that session and restores the sessions it evicted. */
   undoCreate(sessionId: string): Promise<void>;
-  logout(sessionId: string, familyHash: string): Promise<boolean>;
+  /** The number of the session it ended, or null when none did. */
+  logout(sessionId: string, familyHash: string): Promise<string | null>;
   /** `caller`: the session of the access token asking; null answers mean it has ended. */
-  endAll(caller: string): Promise<number | null>;
+  endAll(caller: string): Promise<string[] | null>;
   end(sessionId: string, caller?: string | null): Promise<"ended" | "not_found" | "caller_ended">;
   list(caller: string): Promise<SessionInfo[] | null>;
   /** Operator: how many live sessions the number has. */
   count(): Promise<number>;
-  /** Operator: ends every session of the number, with no caller to check; how many ended. */
-  adminEndAll(): Promise<number>;
+  /** Operator: ends every session of the number, with no caller to check; the ids that ended. */
+  adminEndAll(): Promise<string[]>;
 }

@@ -47,8 +47,8 @@ export interface StatsShardSnapshot {
 
 /** The StatsCounter's RPC surface: the class implements it and the Worker's stub is typed by it. */
 export interface StatsCounterRpc {
-  /** Adds the increments and the mark at once: O(1) upserts, one round trip. */
-  record(day: string, increments: readonly StatsIncrement[], mark?: NumberMark): Promise<void>;
+  /** Adds the increments and the marks at once (a batch of events, stats-batch.ts): O(1) upserts each, one round trip. */
+  record(day: string, increments: readonly StatsIncrement[], marks?: NumberMark | readonly NumberMark[]): Promise<void>;
   read(day: string): Promise<StatsShardSnapshot>;
 }
 
@@ -59,7 +59,11 @@ export interface StatsCounterRpc {
  * count. The object's alarm deletes everything STATS_KEEP_DAYS after its day.
  */
 export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc {
-  async record(day: string, increments: readonly StatsIncrement[], mark?: NumberMark): Promise<void> {
+  async record(
+    day: string,
+    increments: readonly StatsIncrement[],
+    marks?: NumberMark | readonly NumberMark[],
+  ): Promise<void> {
     const sql = this.tables();
     for (const { metric, key: asked, n, cap } of increments) {
       const key = cap === undefined ? asked : keptKey(sql, day, metric, asked, cap);
@@ -71,7 +75,7 @@ export class StatsCounter extends DurableObject<Env> implements StatsCounterRpc 
         n,
       );
     }
-    if (mark) {
+    for (const mark of marks === undefined ? [] : Array.isArray(marks) ? marks : [marks as NumberMark]) {
       const table = mark.set === "sent" ? "sent_numbers" : "verified_numbers";
       sql.exec(`INSERT OR IGNORE INTO ${table} (day, hash) VALUES (?, ?)`, day, mark.numberHash);
     }
