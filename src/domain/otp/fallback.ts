@@ -193,13 +193,14 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
 
 /**
  * The fallback message's hold on its number's range (none when the fraud
- * guard leaves the number alone): its own entry, `<codeId>>n` with n the
+ * guard leaves the number alone, or its code's send was not counted there:
+ * a caller's code): its own entry, `<codeId>>n` with n the
  * steps left on the route (fewer at each fallback of a code), which the
  * code's verify forgets with the code's own.
  */
 function fallbackRangeHold(deps: FallbackDeps, codeId: string, plan: FallbackPlan): RangeHold | undefined {
   const { settings } = deps;
-  if (rangeExempt(settings, plan.to.e164)) return undefined;
+  if (plan.inRange === false || rangeExempt(settings, plan.to.e164)) return undefined;
   const range = rangeOf(plan.to.e164, settings.fraud.dropDigits);
   return rangeHold({
     ranges: deps.ranges,

@@ -425,9 +425,11 @@ async function deliver(send: PendingSend): Promise<Channel> {
     });
     const via = "gateway" in delivered ? delivered : { gateway: deps.sms.name, channel, failedOverFrom: [] };
     // The code sealed with the rest of its route, for the number's object to send if this message is not delivered.
-    const fallback = await planFallback(deps.settings, phone, send.codeId, send.code, channel, via).catch(
+    const planned = await planFallback(deps.settings, phone, send.codeId, send.code, channel, via).catch(
       () => undefined,
     );
+    // A send its range did not count (a caller's code, a number the guard leaves alone): nor do its fallbacks.
+    const fallback = planned && send.range === undefined ? { ...planned, inRange: false as const } : planned;
     recordDelivery(
       send,
       {

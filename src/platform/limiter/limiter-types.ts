@@ -180,6 +180,12 @@ export interface FallbackPlan {
   maxMessages: number;
   /** OTP_MAX_ATTEMPTS: a code out of tries is not live. */
   maxAttempts: number;
+  /**
+   * false when the code's send did not count against its number's range (a
+   * caller's code, such as Supabase's hook, whose verify this service never
+   * sees; or a number the fraud guard left alone): its fallbacks do not either.
+   */
+  inRange?: false;
   /** The day's budget a fallback takes from (SMS_DAILY_BUDGET and the budget group), as at the send. */
   budget: {
     daily: number;
