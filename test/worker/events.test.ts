@@ -251,6 +251,24 @@ describe("the queue consumer posts each event signed, as Standard Webhooks says"
     for (const line of logs.raw) expect(line).not.toContain(URL_TOKEN);
   });
 
+  it("an error whose text quotes a long endpoint URL is logged without the URL's query, however it was cut", async () => {
+    const host = "https://api.example-company-backend.com";
+    const url = `${host}/webhooks/phone-otp/events?token=${URL_TOKEN}`;
+    routeOutbound(host, async () => {
+      // The URL whole, and a long opaque run of it that describeError would redact, leaving the query behind.
+      throw new TypeError(`fetch to ${url} failed (${url.replace("https://", "")}; token=${URL_TOKEN})`);
+    });
+    const logs = captureConsole();
+    const { messages, environment } = eventsEnv();
+    await withEnv(environment, "/send-otp", { json: { phone: uniquePhone() } });
+    const result = await consume(messages, 1, envWith({ ...EVENTS, EVENTS_WEBHOOK_URL: url }));
+    expect(result.retryMessages).toEqual([{ msgId: "m0", delaySeconds: RETRY_DELAYS_SECONDS[0] }]);
+    const [failed] = logs.events("events.delivery_failed");
+    expect(failed).toEqual(expect.objectContaining({ endpoint: `${host}/webhooks/phone-otp/events` }));
+    expect(String(failed!.error)).toMatch(/^TypeError: fetch to /);
+    for (const line of logs.raw) expect(line).not.toContain(URL_TOKEN);
+  });
+
   it("retries back off for more than an hour in all, then the event is dropped and logged", async () => {
     const total = RETRY_DELAYS_SECONDS.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(3600);
