@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { verifyWebhook, webhookSecretBytes } from "../../src/kernel/crypto/standard-webhooks";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
 import { captureConsole } from "../helpers/log-capture";
-import { setUpGatewaysTest } from "../helpers/setup";
+import { advance, setUpGatewaysTest } from "../helpers/setup";
 
 const { fast2sms, msg91 } = setUpGatewaysTest();
 
@@ -128,6 +128,18 @@ describe("Supabase's Send SMS hook", () => {
     expect(again.body).toEqual({ error: { http_code: 429, message: expect.stringMatching(/^Wait /) } });
     expect(again.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
     expect(fast2sms.requests).toHaveLength(1);
+  });
+
+  it("a captured call replayed for its 5 minutes meets the number's cooldown and hourly limit: 3 SMS at most", async () => {
+    const call = supabaseCall(payload(uniquePhone(), "135790"));
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await withEnv(hookEnv, PATH, call)).status);
+      advance(29_000);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([401]); // the last, 5 minutes and more after signing
+    expect(fast2sms.requests).toHaveLength(3);
   });
 
   it("Supabase's sends count against its own hourly allowance (SUPABASE_SMS_HOOK_MAX_SENDS_PER_HOUR)", async () => {
