@@ -57,6 +57,12 @@ export interface PhoneOtpClient {
 
 /** What the client stores for a session. */
 interface StoredSession {
+  /**
+   * The service the tokens are for (baseUrl without trailing slashes): a
+   * client of another service over the same storage and key finds no session,
+   * so it never presents these tokens to that service.
+   */
+  service: string;
   accessToken: string;
   /** Epoch milliseconds, by this device's clock when the token arrived. */
   accessExpiresAt: number;
@@ -71,12 +77,15 @@ interface PendingVerification {
 /** An access token this close to its expiry is refreshed first (JWT_TTL_SECONDS is at least 60). */
 const REFRESH_MARGIN_MS = 30_000;
 
-const isSession = (v: unknown): v is StoredSession =>
-  typeof v === "object" &&
-  v !== null &&
-  typeof (v as StoredSession).accessToken === "string" &&
-  typeof (v as StoredSession).refreshToken === "string" &&
-  typeof (v as StoredSession).accessExpiresAt === "number";
+const sessionOf =
+  (service: string) =>
+  (v: unknown): v is StoredSession =>
+    typeof v === "object" &&
+    v !== null &&
+    (v as StoredSession).service === service &&
+    typeof (v as StoredSession).accessToken === "string" &&
+    typeof (v as StoredSession).refreshToken === "string" &&
+    typeof (v as StoredSession).accessExpiresAt === "number";
 
 const isPending = (v: unknown): v is PendingVerification =>
   typeof v === "object" &&
@@ -84,7 +93,11 @@ const isPending = (v: unknown): v is PendingVerification =>
   typeof (v as PendingVerification).phone === "string" &&
   typeof (v as PendingVerification).verificationId === "string";
 
-const stored = (answer: { access_token: string; expires_in: number; refresh_token: string }): StoredSession => ({
+const stored = (
+  service: string,
+  answer: { access_token: string; expires_in: number; refresh_token: string },
+): StoredSession => ({
+  service,
   accessToken: answer.access_token,
   accessExpiresAt: Date.now() + answer.expires_in * 1000,
   refreshToken: answer.refresh_token,
@@ -103,7 +116,8 @@ export function createPhoneOtpClient(options: PhoneOtpClientOptions): PhoneOtpCl
   const call = caller(options.baseUrl, fetchFn);
   const storage = toStorage(options.storage);
   const prefix = options.storageKey ?? "phone-otp";
-  const session = jsonSlot(storage, `${prefix}:session`, isSession);
+  const service = options.baseUrl.replace(/\/+$/, "");
+  const session = jsonSlot(storage, `${prefix}:session`, sessionOf(service));
   const pending = jsonSlot(storage, `${prefix}:verification`, isPending);
 
   /** The one refresh under way: every caller awaits it, so a refresh token is presented once. */
@@ -125,7 +139,7 @@ export function createPhoneOtpClient(options: PhoneOtpClientOptions): PhoneOtpCl
       }
       throw err;
     }
-    const next = stored(answer);
+    const next = stored(service, answer);
     if ((await session.read())?.refreshToken === current.refreshToken) await session.write(next);
     return { session: next, answer };
   }
@@ -180,7 +194,7 @@ export function createPhoneOtpClient(options: PhoneOtpClientOptions): PhoneOtpCl
       if (id !== undefined) body.verification_id = id;
       const { message: _m, status: _s, ...answer } = await call<VerifyOtpResponse>(ROUTES.verifyOtp, { body });
       await refreshing?.catch(() => undefined);
-      await session.write(stored(answer));
+      await session.write(stored(service, answer));
       await pending.clear();
       return camel(answer);
     },
@@ -205,9 +219,10 @@ export function createPhoneOtpClient(options: PhoneOtpClientOptions): PhoneOtpCl
     async logout() {
       await refreshing?.catch(() => undefined);
       const current = await session.read();
-      await session.clear();
       await pending.clear();
+      // Nothing of this service's stored (or another service's session under the key): nothing to end or remove.
       if (!current) return;
+      await session.clear();
       try {
         await call(ROUTES.logout, { body: { refresh_token: current.refreshToken } });
       } catch (err) {

@@ -49,6 +49,19 @@ export class InvalidAccessTokenError extends Error {
 
 type Verify = (token: string) => Promise<PhoneClaims>;
 
+const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
+
+/**
+ * The JWKS URL: https, or http to this machine only (local development). Over
+ * plain http anyone on the path could hand the verifier their own keys and
+ * have it accept the tokens they sign.
+ */
+function jwksEndpoint(jwksUrl: string | URL): URL {
+  const url = new URL(jwksUrl);
+  if (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.includes(url.hostname))) return url;
+  throw new TypeError("jwksUrl must be an https URL (http only to localhost)");
+}
+
 /**
  * Builds a verifier for this service's access tokens, for other Workers and
  * Node backends. Options are checked once, here; the returned function accepts
@@ -76,7 +89,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       ? new TextEncoder().encode(options.secret)
       : options.secret;
   const getKey: JWTVerifyGetKey = options.jwksUrl
-    ? createRemoteJWKSet(new URL(options.jwksUrl))
+    ? createRemoteJWKSet(jwksEndpoint(options.jwksUrl))
     : options.jwks
       ? createLocalJWKSet(options.jwks)
       : async () => (await staticKey)!;

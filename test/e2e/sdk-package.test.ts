@@ -254,7 +254,7 @@ await client.logout();
 out.afterLogout = await client.accessToken();
 const stale = createPhoneOtpClient({
   baseUrl: base,
-  storage: { get: (k) => k.endsWith(":session") ? JSON.stringify({ accessToken: "x", accessExpiresAt: 0, refreshToken: refreshed.refreshToken }) : null, set() {}, remove() {} },
+  storage: { get: (k) => k.endsWith(":session") ? JSON.stringify({ service: base, accessToken: "x", accessExpiresAt: 0, refreshToken: refreshed.refreshToken }) : null, set() {}, remove() {} },
 });
 out.refreshAfterLogout = await stale.refresh().catch((e) => ({ code: e.code, status: e.status }));
 console.log(JSON.stringify(out));

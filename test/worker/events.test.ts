@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { loadSettings } from "../../src/kernel/config/settings";
+import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 import { RETRY_DELAYS_SECONDS } from "../../src/platform/events/event-delivery";
 import type { EventMessage } from "../../src/platform/events/event-message";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
@@ -249,6 +251,72 @@ describe("the queue consumer posts each event signed, as Standard Webhooks says"
     expect(failed).toEqual([expect.objectContaining({ http_status: 500, attempt: 1, retry_in_seconds: 30 })]);
     expect(failed[0]!.endpoint).toBe(`${RECEIVER}/otp-events`);
     for (const line of logs.raw) expect(line).not.toContain(URL_TOKEN);
+  });
+
+  it("an error whose text quotes a long endpoint URL is logged without the URL's query, however it was cut", async () => {
+    const host = "https://api.example-company-backend.com";
+    const url = `${host}/webhooks/phone-otp/events?token=${URL_TOKEN}`;
+    routeOutbound(host, async () => {
+      // The URL whole, and a long opaque run of it that describeError would redact, leaving the query behind.
+      throw new TypeError(`fetch to ${url} failed (${url.replace("https://", "")}; token=${URL_TOKEN})`);
+    });
+    const logs = captureConsole();
+    const { messages, environment } = eventsEnv();
+    await withEnv(environment, "/send-otp", { json: { phone: uniquePhone() } });
+    const result = await consume(messages, 1, envWith({ ...EVENTS, EVENTS_WEBHOOK_URL: url }));
+    expect(result.retryMessages).toEqual([{ msgId: "m0", delaySeconds: RETRY_DELAYS_SECONDS[0] }]);
+    const [failed] = logs.events("events.delivery_failed");
+    expect(failed).toEqual(expect.objectContaining({ endpoint: `${host}/webhooks/phone-otp/events` }));
+    expect(String(failed!.error)).toMatch(/^TypeError: fetch to /);
+    for (const line of logs.raw) expect(line).not.toContain(URL_TOKEN);
+  });
+
+  it("a redirect is not followed: the event goes to no other address, and is retried", async () => {
+    const { messages, environment } = eventsEnv();
+    await withEnv(environment, "/send-otp", { json: { phone: uniquePhone() } });
+    const elsewhere: string[] = [];
+    const modes: string[] = [];
+    routeOutbound(RECEIVER, async (request) => {
+      modes.push(request.redirect);
+      return new Response("", { status: 302, headers: { location: "http://10.0.0.1/x" } });
+    });
+    routeOutbound("http://10.0.0.1", async (request) => {
+      elsewhere.push(request.url);
+      return new Response("");
+    });
+    const result = await consume(messages, 1);
+    expect(result.retryMessages).toEqual([{ msgId: "m0", delaySeconds: RETRY_DELAYS_SECONDS[0] }]);
+    expect(elsewhere).toEqual([]);
+    // The post asks the runtime not to follow (the fake stands in for the runtime's fetch).
+    expect(modes).toEqual(["manual"]);
+  });
+
+  it.each([
+    ["http://app.example.com/events", "http to another machine"],
+    ["http://localhost.example.com/events", "a name that starts with localhost"],
+    ["https://user:pass@app.example.com/events", "a user name and password"],
+    ["ftp://app.example.com/events", "another scheme"],
+    ["app.example.com/events", "not a URL"],
+  ])("EVENTS_WEBHOOK_URL=%s (%s) is a settings error", (url) => {
+    let error: unknown;
+    try {
+      loadSettings(envWith({ ...EVENTS, EVENTS_WEBHOOK_URL: url }));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(MisconfiguredError);
+    expect((error as MisconfiguredError).settings).toContain("EVENTS_WEBHOOK_URL");
+  });
+
+  it("EVENTS_WEBHOOK_URL may be https anywhere, or http to this machine", () => {
+    for (const url of [
+      "https://app.example.com/e?t=1",
+      "http://localhost:3000/e",
+      "http://127.0.0.1/e",
+      "http://[::1]/e",
+    ]) {
+      expect(loadSettings(envWith({ ...EVENTS, EVENTS_WEBHOOK_URL: url })).events?.url).toBe(new URL(url).href);
+    }
   });
 
   it("retries back off for more than an hour in all, then the event is dropped and logged", async () => {

@@ -108,7 +108,12 @@ describe("phone-otp/client against the app", () => {
       storage: {
         get: (key) =>
           key.endsWith(":session")
-            ? JSON.stringify({ accessToken: "x", accessExpiresAt: 0, refreshToken: verified.refreshToken })
+            ? JSON.stringify({
+                service: BASE,
+                accessToken: "x",
+                accessExpiresAt: 0,
+                refreshToken: verified.refreshToken,
+              })
             : null,
         set: () => undefined,
         remove: () => undefined,
@@ -144,5 +149,34 @@ describe("phone-otp/client against the app", () => {
     const { client: restarted } = clientOf(storage);
     expect(await restarted.accessToken()).toBe(verified.accessToken);
     expect(await restarted.listSessions()).toHaveLength(1);
+  });
+
+  it("never presents one service's tokens to another service's client over the same storage and key", async () => {
+    const items = new Map<string, string>();
+    const storage: PhoneOtpStorage = {
+      get: (key) => items.get(key),
+      set: (key, value) => void items.set(key, value),
+      remove: (key) => void items.delete(key),
+    };
+    const { verified } = await signedIn(storage);
+    const seen: string[] = [];
+    const other = createPhoneOtpClient({
+      baseUrl: "https://otp.other.example",
+      storage,
+      fetch: async (url, init) => {
+        seen.push(`${url} ${JSON.stringify(init)}`);
+        return new Response("{}", { status: 500 });
+      },
+    });
+    expect(await other.accessToken()).toBeNull();
+    await expect(other.listSessions()).rejects.toMatchObject({ code: "signed_out" });
+    await other.logout();
+    for (const call of seen) {
+      expect(call).not.toContain(verified.accessToken);
+      expect(call).not.toContain(verified.refreshToken);
+    }
+    // The first service's client is still signed in: the other one neither used nor removed its session.
+    const { client: again } = clientOf(storage);
+    expect(await again.accessToken()).toBe(verified.accessToken);
   });
 });

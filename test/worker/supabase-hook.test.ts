@@ -1,10 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { verifyWebhook, webhookSecretBytes } from "../../src/kernel/crypto/standard-webhooks";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
 import { captureConsole } from "../helpers/log-capture";
-import { setUpGatewaysTest } from "../helpers/setup";
+import { advance, setUpGatewaysTest } from "../helpers/setup";
 
 const { fast2sms, msg91 } = setUpGatewaysTest();
 
@@ -81,6 +82,36 @@ describe("Supabase's Send SMS hook", () => {
     expect(fast2sms.requests).toHaveLength(0);
   });
 
+  it("a header of thousands of signatures costs one HMAC per secret, not one per signature; any listed one may sign", async () => {
+    const secrets = [webhookSecretBytes(`whsec_${KEY}`)!, webhookSecretBytes(OTHER)!];
+    // A forged call as large as the hook reads: 60 KB of body and a header of 5,000 made-up signatures.
+    const raw = JSON.stringify(payload(`${uniquePhone()}`, "123456")).replace("{}", `{"pad":"${"x".repeat(60_000)}"}`);
+    const now = Date.now();
+    const at = new Date(now);
+    const junk = Array.from({ length: 5000 }, (_, i) => `v1,${btoa(String(i).padStart(32, "0"))}`).join(" ");
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    const verify = vi.spyOn(crypto.subtle, "verify");
+    const headers = (signature: string) => ({ id: "msg_1", timestamp: String(Math.floor(now / 1000)), signature });
+    expect(await verifyWebhook(secrets, headers(junk), raw, now)).toBe("bad_signature");
+    expect(sign.mock.calls.length + verify.mock.calls.length).toBe(secrets.length);
+    // The right signature after the junk, and a signature by the second (rotated) secret, are still found.
+    const good = new Webhook(`whsec_${KEY}`).sign("msg_1", at, raw);
+    expect(await verifyWebhook(secrets, headers(`${junk} ${good}`), raw, now)).toBe("ok");
+    expect(await verifyWebhook(secrets, headers(new Webhook(OTHER).sign("msg_1", at, raw)), raw, now)).toBe("ok");
+    // A v1 entry that is not 32 bytes is no signature; a valid one cut short signs nothing.
+    expect(await verifyWebhook(secrets, headers(good.slice(0, -8)), raw, now)).toBe("bad_signature");
+    expect(await verifyWebhook(secrets, headers("v1,"), raw, now)).toBe("bad_signature");
+    sign.mockRestore();
+    verify.mockRestore();
+  });
+
+  it("a timestamp more than 5 minutes ahead is refused too", async () => {
+    const call = supabaseCall(payload(uniquePhone(), "333444"), { at: new Date(Date.now() + 6 * 60_000) });
+    const res = await withEnv(hookEnv, PATH, call);
+    expect(res.status).toBe(401);
+    expect(fast2sms.requests).toHaveLength(0);
+  });
+
   it("a timestamp more than 5 minutes old is 401 and nothing is sent", async () => {
     const call = supabaseCall(payload(uniquePhone(), "333444"), { at: new Date(Date.now() - 6 * 60_000) });
     const res = await withEnv(hookEnv, PATH, call);
@@ -97,6 +128,18 @@ describe("Supabase's Send SMS hook", () => {
     expect(again.body).toEqual({ error: { http_code: 429, message: expect.stringMatching(/^Wait /) } });
     expect(again.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
     expect(fast2sms.requests).toHaveLength(1);
+  });
+
+  it("a captured call replayed for its 5 minutes meets the number's cooldown and hourly limit: 3 SMS at most", async () => {
+    const call = supabaseCall(payload(uniquePhone(), "135790"));
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await withEnv(hookEnv, PATH, call)).status);
+      advance(29_000);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([401]); // the last, 5 minutes and more after signing
+    expect(fast2sms.requests).toHaveLength(3);
   });
 
   it("Supabase's sends count against its own hourly allowance (SUPABASE_SMS_HOOK_MAX_SENDS_PER_HOUR)", async () => {

@@ -157,6 +157,25 @@ describe("the verification helper refuses", () => {
     expect(() => createAccessTokenVerifier({ ...base, algorithms: ["ES256"] })).toThrow(TypeError);
   });
 
+  it("a JWKS URL over plain http, where anyone on the path could hand it keys, except to this machine", () => {
+    const base = { issuer: ISSUER, audience: AUDIENCE, algorithms: ["EdDSA"] as const };
+    for (const jwksUrl of [
+      "http://otp.example.com/.well-known/jwks.json",
+      "ftp://otp.example.com/jwks",
+      "http://localhost.example.com/jwks",
+    ]) {
+      expect(() => createAccessTokenVerifier({ ...base, jwksUrl })).toThrow(/https/);
+    }
+    for (const jwksUrl of [
+      "https://otp.example.com/.well-known/jwks.json",
+      "http://127.0.0.1:8787/.well-known/jwks.json",
+      "http://localhost:8787/.well-known/jwks.json",
+      new URL("http://[::1]:8787/jwks"),
+    ]) {
+      expect(() => createAccessTokenVerifier({ ...base, jwksUrl })).not.toThrow();
+    }
+  });
+
   it("accepts HS256 tokens only with the shared secret", async () => {
     const { verified } = await signIn(fast2sms, {});
     const token = verified.body.access_token as string;

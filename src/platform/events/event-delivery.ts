@@ -31,6 +31,30 @@ export function loggedEndpoint(url: string): string {
   return `${u.origin}${u.pathname}`;
 }
 
+/**
+ * `text` with the endpoint's query and fragment taken out wherever they
+ * appear (the URL whole, or any form of it a runtime's message quotes), before
+ * describeError shortens or redacts anything, so no cut of the URL keeps them.
+ */
+export function withoutQuery(text: string, url: string): string {
+  const u = new URL(url);
+  let out = text.split(url).join(loggedEndpoint(url));
+  for (const part of [u.search, u.search.slice(1), u.hash, u.hash.slice(1)]) {
+    if (part.length > 1) out = out.split(part).join("");
+    try {
+      const decoded = decodeURIComponent(part);
+      if (decoded.length > 1) out = out.split(decoded).join("");
+    } catch {
+      /* not percent-encoded text */
+    }
+  }
+  return out;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 type EventSettings = NonNullable<Settings["events"]>;
 
 /** Delivers a batch's messages at once; each is acked or retried on its own. */
@@ -66,8 +90,7 @@ async function deliverOne(message: Message<EventMessage>, events: EventSettings)
     }
     failure = { http_status: res.status };
   } catch (error) {
-    // Whatever the runtime's message says, the URL in it goes without its query.
-    failure = { error: describeError(error).split(events.url).join(loggedEndpoint(events.url)) };
+    failure = { error: describeError(withoutQuery(errorText(error), events.url)) };
   }
   const delay = retryDelay(message.attempts);
   const fields = {
