@@ -71,6 +71,7 @@ export class PhoneLimiter extends PhoneLimiterBase {
       const deps = {
         settings: loadSettings(this.env),
         budgets: this.env.BUDGET_SHARD,
+        ranges: this.env.RANGE_GUARD,
         stats: this.env.STATS_COUNTER,
         analytics: this.env.OTP_EVENTS,
         background: (w: Promise<unknown>) => work.push(w),

@@ -388,3 +388,66 @@ describe("a due fallback honours the circuit breakers and the delivery-aware ord
     expect((await storedCode(phone, id))?.fallback?.route).toEqual([{ gateway: "msg91", channel: "sms" }]);
   });
 });
+
+describe("a due fallback and the fraud guard on number ranges", () => {
+  const guarded = envWith({ ...FOLLOWED, FRAUD_RANGE_MAX_UNVERIFIED: "5" });
+  /** A fresh range of valid Indian mobile numbers (+9194 and five digits; the last three are dropped). */
+  const freshRange = () =>
+    `+9194${Array.from(crypto.getRandomValues(new Uint8Array(5)), (b) => String(b % 10)).join("")}`;
+  const numberOf = (range: string, i: number) => `${range}${String(i).padStart(3, "0")}`;
+  const sendFrom = (phone: string, i: number) =>
+    withEnv(guarded, "/send-otp", {
+      json: { phone },
+      headers: { "cf-connecting-ip": `203.0.113.${i + 1}` },
+      cf: { asn: 64_600 + i },
+    } as RequestInit & { json: unknown });
+  /** The range's counted messages: sent, and still in flight. */
+  const counted = (range: string) =>
+    runInDurableObject(env.RANGE_GUARD.getByName(`range:${range}`), (_, state) => {
+      const sql = state.storage.sql;
+      const n = (table: string) => {
+        sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
+        return sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+      };
+      return n("sends") + n("held");
+    });
+
+  it("a blocked range gets no fallback: the 5 unverified codes cost 5 messages, not 10", async () => {
+    const range = freshRange();
+    for (let i = 0; i < 5; i++) expect((await sendFrom(numberOf(range, i), i)).status).toBe(200);
+    expect((await sendFrom(numberOf(range, 5), 5)).body.code).toBe("fraud_suspected");
+    const logs = captureConsole();
+    advance(TIMEOUT_MS + 1000);
+    for (let i = 0; i < 5; i++) await runAlarm(numberOf(range, i));
+    expect(fast2sms.requests).toHaveLength(5);
+    expect(msg91.requests).toHaveLength(0);
+    expect(logs.events("otp.fallback_skipped")).toEqual(
+      Array.from({ length: 5 }, () => expect.objectContaining({ reason: "fraud_suspected" })),
+    );
+  });
+
+  it("each fallback message counts against its range like a send", async () => {
+    const range = freshRange();
+    for (let i = 0; i < 3; i++) expect((await sendFrom(numberOf(range, i), i)).status).toBe(200);
+    advance(TIMEOUT_MS + 1000);
+    // The alarms run with the test environment's own settings (a threshold of 20), so all three go out.
+    for (let i = 0; i < 3; i++) await runAlarm(numberOf(range, i));
+    expect(msg91.requests).toHaveLength(3);
+    expect(await counted(range)).toBe(6);
+    // 3 codes, 6 messages: past the threshold of 5, the next send blocks the range.
+    expect((await sendFrom(numberOf(range, 9), 9)).body.code).toBe("fraud_suspected");
+  });
+
+  it("a verified code stops counting with its fallback messages", async () => {
+    const range = freshRange();
+    const phone = numberOf(range, 1);
+    const id = String((await sendFrom(phone, 1)).body.verification_id);
+    const code = fast2sms.lastCode();
+    advance(TIMEOUT_MS + 1000);
+    await runAlarm(phone);
+    expect(msg91.lastCode()).toBe(code);
+    expect(await counted(range)).toBe(2);
+    expect((await verify(phone, code, id, guarded)).status).toBe(200);
+    expect(await counted(range)).toBe(0);
+  });
+});

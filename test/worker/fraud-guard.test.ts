@@ -5,7 +5,8 @@ import app from "../../src/index";
 import { loadSettings } from "../../src/kernel/config/settings";
 import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 import { type ApiResponse, BASE, envWith, withEnv } from "../helpers/api";
-import { refused } from "../helpers/fake-fast2sms";
+import { ok, refused } from "../helpers/fake-fast2sms";
+import { faultyNamespace } from "../helpers/faulty-bindings";
 import { captureConsole } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
 import { roundTripCounter } from "../helpers/round-trips";
@@ -110,8 +111,48 @@ describe("a pumping attack on one range", { timeout: 60_000 }, () => {
     expect(answers.filter((a) => a.status === 200)).toHaveLength(MAX);
     expect(answers.filter((a) => a.status === 403 && a.body.code === "fraud_suspected")).toHaveLength(50 - MAX);
     expect(fast2sms.requests).toHaveLength(MAX);
+    // Those refused while the 20 were still in flight started no block; the next send, once they went out, does.
+    expectProblem(await send(environment, numberOf(range, 60), 60), 403, "fraud_suspected");
     const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
     expect(blocks.filter((b) => b.range === range)).toHaveLength(1);
+  });
+
+  it("sends that never go out start no block: 21 at once that the gateway refuses, or that one number's limits refuse", async () => {
+    const environment = envWith(settings);
+    const range = freshRange();
+    fast2sms.respond(refused(400, 996, "refused"));
+    const refusedByGateway = await Promise.all(
+      Array.from({ length: MAX + 1 }, (_, i) => send(environment, numberOf(range, i), i)),
+    );
+    expect(refusedByGateway.filter((a) => a.status === 200)).toHaveLength(0);
+    fast2sms.respond(ok());
+    // 21 networks at one number: the number-wide ceiling lets 10 through and refuses the rest.
+    const oneNumber = await Promise.all(
+      Array.from({ length: MAX + 1 }, (_, i) => send(environment, numberOf(range, 500), 100 + i)),
+    );
+    expect(oneNumber.filter((a) => a.status === 200)).toHaveLength(10);
+    expect(await counted(range)).toBe(10);
+    // Nothing that never went out counted: the range is not blocked, and its other numbers sign in.
+    expect((await send(environment, numberOf(range, 777), 200)).status).toBe(200);
+    const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
+    expect(blocks.filter((b) => b.range === range)).toHaveLength(0);
+  });
+
+  it("a send refused while the range's last sends are in flight answers a short Retry-After and starts no block", async () => {
+    const range = freshRange();
+    // The check of the 21st send arrives while 20 are held (their outcome not yet known).
+    const stub = env.RANGE_GUARD.getByName(`range:${range}`);
+    const check = (codeId: string) =>
+      stub.check({ range, codeId, maxUnverified: MAX, blockMs: 3_600_000, count: true, settleMs: 30_000 });
+    for (let i = 0; i < MAX; i++) expect(await check(`c${i}`)).toEqual({ outcome: "counted" });
+    const busy = await check("c20");
+    expect(busy.outcome).toBe("busy");
+    expect(await stub.block()).toBeNull();
+    // Once they went out, the next check blocks; a held entry whose outcome never came is taken for sent by time.
+    for (let i = 0; i < MAX - 1; i++) await stub.sent(`c${i}`);
+    expect((await check("c21")).outcome).toBe("busy");
+    advance(31_000);
+    expect(await check("c22")).toMatchObject({ outcome: "blocked", startedNow: true, block: { unverified: MAX } });
   });
 });
 
@@ -149,6 +190,19 @@ describe("legitimate traffic", { timeout: 60_000 }, () => {
     expectProblem(await send(environment, testNumber, 7), 403, "fraud_suspected");
   });
 
+  it("a test number at the range's threshold is refused as any other number of it would be", async () => {
+    const range = freshRange();
+    const testNumber = numberOf(range, 950);
+    const environment = envWith({ ...settings, TEST_PHONE_NUMBERS: `${testNumber}:123456` });
+    for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    // The range has its 20 unverified codes: the next send of any of its numbers, this one too, blocks it.
+    const refusal = await send(environment, testNumber, 77);
+    expectProblem(refusal, 403, "fraud_suspected");
+    expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
+    const other = await send(environment, numberOf(range, 500), 78);
+    expect(other.body.detail).toBe(refusal.body.detail);
+  });
+
   it("FRAUD_GUARD=off counts and blocks nothing", async () => {
     const environment = envWith({ ...settings, FRAUD_GUARD: "off" });
     const range = freshRange();
@@ -166,6 +220,37 @@ describe("nothing half-done", { timeout: 60_000 }, () => {
     fast2sms.respond(refused(400, 996, "refused"));
     expect((await send(environment, numberOf(range, 1), 1)).status).toBe(502);
     expect(await counted(range)).toBe(1);
+    // An unknown outcome (a 5xx) may have gone out: it counts as sent, as for the budget.
+    fast2sms.respond({ status: 500, body: "oops" });
+    expect((await send(environment, numberOf(range, 2), 2)).status).toBe(502);
+    expect(await counted(range)).toBe(2);
+  });
+});
+
+describe("the range's object down or late", { timeout: 60_000 }, () => {
+  it("a verify keeps working while the range's object is down; a send answers 503", async () => {
+    const range = freshRange();
+    const sent = await send(envWith(settings), numberOf(range, 1), 1);
+    const code = fast2sms.lastCode();
+    const down = envWith({
+      ...settings,
+      RANGE_GUARD: faultyNamespace(env.RANGE_GUARD, { check: new Error("down"), forget: new Error("down") }),
+    });
+    expect((await verify(down, numberOf(range, 1), sent, code)).status).toBe(200);
+    expectProblem(await send(down, numberOf(range, 2), 2), 503, "unavailable");
+  });
+
+  it("a check that arrives after its own release counts nothing, even after the operator lifted the range", async () => {
+    const range = freshRange();
+    const stub = env.RANGE_GUARD.getByName(`range:${range}`);
+    await stub.release("late-id", true);
+    await stub.lift();
+    const check = { range, codeId: "late-id", maxUnverified: MAX, blockMs: 3_600_000, count: true, settleMs: 30_000 };
+    expect(await stub.check(check)).toEqual({ outcome: "counted" });
+    expect(await counted(range)).toBe(0);
+    await runInDurableObject(stub, (_, state) => {
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM held").one().n).toBe(0);
+    });
   });
 });
 
@@ -267,8 +352,9 @@ describe("cost of the check", { timeout: 60_000 }, () => {
     const answered = counter.mark();
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
-    expect(counter.sequentialDepth(answered)).toBe(3);
-    expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual(["range.check"]);
+    // range.sent (its message went out) runs after the response, like the send's counting.
+    expect(counter.sequentialDepth(answered, ["range.sent"])).toBe(3);
+    expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual(["range.check", "range.sent"]);
   });
 
   it("a send refused by its client's own quota never reaches the range", async () => {

@@ -76,9 +76,23 @@ export function knownRangeRefusal(range: string, now = Date.now()): ServiceError
   return rangeRefusal(memo.until, now);
 }
 
+/**
+ * How long a send's outcome can take after its range's check: the rest of
+ * round trip 2 and round trip 3, the gateway's deadline, and the call that
+ * reports the outcome. A held entry older than this is taken for sent.
+ */
+export const settleMsOf = (settings: Pick<Settings, "smsSendDeadlineMs" | "storageTimeoutMs">): number =>
+  settings.smsSendDeadlineMs + 3 * settings.storageTimeoutMs;
+
+/** A range's hold on a send: a QuotaHold, and the call that says its message went out. */
+export interface RangeHold extends QuotaHold {
+  /** The message went out (or may have): the entry counts towards a block. After the response; a failure only leaves it to be taken for sent by time. */
+  sent(): Promise<void>;
+}
+
 export interface RangeHoldOptions {
   ranges: Ranges;
-  settings: Pick<Settings, "fraud">;
+  settings: Pick<Settings, "fraud" | "smsSendDeadlineMs" | "storageTimeoutMs">;
   range: string;
   codeId: string;
   /** false for a test number: it never counts, but a blocked range refuses it like any other number. */
@@ -92,12 +106,13 @@ export interface RangeHoldOptions {
 /**
  * The send's one call on its range's object, as a hold taken with the other
  * shared counters (round trip 2 of a send, concurrently): refused while the
- * range is blocked; else the send counts as unverified, and is given back
+ * range is blocked; else the send is held as unverified, given back
  * (release) when the send is refused elsewhere or fails cleanly, like every
- * other hold. The send that starts a block lists it for the operator after
- * the response.
+ * other hold, and marked `sent` after the response once its message went
+ * out: only sent ones start a block, so sends that never go out cannot. The
+ * send that starts a block lists it for the operator after the response.
  */
-export function rangeHold(options: RangeHoldOptions): QuotaHold {
+export function rangeHold(options: RangeHoldOptions): RangeHold {
   const { range, codeId, settings } = options;
   const guard: RangeGuardRpc = rangeGuardFor(options.ranges, range);
   // Whether the check was sent: a send refused before it (by the client's own limits) never reaches the range.
@@ -112,9 +127,12 @@ export function rangeHold(options: RangeHoldOptions): QuotaHold {
         maxUnverified: settings.fraud.maxUnverified,
         blockMs: settings.fraud.blockMinutes * 60_000,
         count: options.count,
+        settleMs: settleMsOf(settings),
       });
       if (result.outcome === "counted") return undefined;
       const now = Date.now();
+      // Not a block: nothing remembered, nothing listed; the same answer for every number of the range.
+      if (result.outcome === "busy") return rangeRefusal(result.retryAt, now);
       remember(range, result.block.until, now);
       if (result.startedNow) {
         const { block } = result;
@@ -135,6 +153,7 @@ export function rangeHold(options: RangeHoldOptions): QuotaHold {
     },
     // A range that refused counted nothing; release is a no-op there.
     release: (late = true) => (options.count && reached ? guard.release(codeId, late) : Promise.resolve()),
+    sent: () => (options.count && reached ? guard.sent(codeId) : Promise.resolve()),
   };
 }
 

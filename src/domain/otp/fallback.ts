@@ -15,17 +15,21 @@ import { gatewayFailureFields, log } from "../../kernel/log/log";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import type { BudgetShard } from "../../platform/limiter/budget-shard";
 import type { FallbackPlan, FallbackResult, FallbackStep } from "../../platform/limiter/limiter-types";
+import { MESSAGE_ID_SEPARATOR, type RangeGuard } from "../../platform/limiter/range-guard";
 import { inDeliveryOrder } from "../../platform/sms/delivery-health";
 import { ISOLATE_BREAKERS, recordAttempt } from "../../platform/sms/gateway-breakers";
 import { deliveryRoute, gatewayNamed } from "../../platform/sms/gateway-for";
 import type { Channel } from "../../platform/sms/sms-gateway";
+import { type RangeHold, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
 import { budgetPlanFrom, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
 import { recordOtpEvent, type StatsDeps } from "../stats/otp-events";
+import { recordRangeEvent } from "../stats/range-events";
 import { sealCode, unsealCode } from "./sealed-code";
 
-/** What a due fallback needs: the settings, the day's budget, and where its `sent` event is counted. */
+/** What a due fallback needs: the settings, the day's budget, the fraud guard's ranges, and where its `sent` event is counted. */
 export interface FallbackDeps extends StatsDeps {
   budgets: DurableObjectNamespace<BudgetShard>;
+  ranges: DurableObjectNamespace<RangeGuard>;
 }
 
 /** The message a send's gateway accepted: which gateway, on which channel, after which failures. */
@@ -79,7 +83,10 @@ export async function planFallback(
  * (the isolate's breakers, shared with the sends' failover). None left: it
  * sends nothing, takes nothing, and is skipped as `breaker_open` (unlike a
  * send, no gateway is tried anyway: the first message may still arrive).
- * Else its units from the day's budget (a call VOICE_BUDGET_UNITS, else 1),
+ * Else it counts as one more unverified message to its number's range (the
+ * fraud guard: a blocked range, or one at its threshold, refuses it as
+ * `fraud_suspected` and nothing is sent), then its units from the day's
+ * budget (a call VOICE_BUDGET_UNITS, else 1),
  * then the same code through those gateways in order, the first that accepts
  * it ending it; a gateway's failure goes on to the next at once. Each
  * attempt's outcome feeds its breaker as a send's does. A budget that refuses
@@ -97,9 +104,15 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
   );
   const first = usable[0];
   if (first === undefined) return skipped("breaker_open");
+  // Each fallback message is one more unverified message to the range, counted like a send (and refused by its block).
+  const range = fallbackRangeHold(deps, codeId, plan);
+  if (range && (await range.take()) !== undefined) return skipped("fraud_suspected");
   const units = first.channel === "voice" ? VOICE_BUDGET_UNITS : 1;
   const budget = smsBudget(deps.budgets, plan.budget, Date.now(), units);
-  if ((await budget.take()) !== undefined) return skipped("budget");
+  if ((await budget.take()) !== undefined) {
+    await range?.release(false);
+    return skipped("budget");
+  }
   const code = await unsealCode(settings.otp.hashSecret, plan.to.e164, codeId, plan.sealedCode);
   let unknown = false;
   const tried = new Set<FallbackStep>();
@@ -128,6 +141,7 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
           { timeoutMs: settings.smsSendDeadlineMs },
         );
         recordAttempt(breaker);
+        if (range) deps.background(range.sent().catch(() => undefined));
         log("otp.fallback_sent", { gateway: step.gateway, channel: step.channel });
         recordOtpEvent(deps, plan.to, {
           kind: "sent",
@@ -171,9 +185,32 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
       }
     }
   }
-  if (!unknown) await budget.release(false);
+  if (!unknown) await Promise.all([budget.release(false), range?.release(false)]);
+  else if (range) deps.background(range.sent().catch(() => undefined));
   // No gateway called, and one was held back by its breaker (a probe already out): that is why.
   return skipped(!called && held ? "breaker_open" : "no_route");
+}
+
+/**
+ * The fallback message's hold on its number's range (none when the fraud
+ * guard leaves the number alone, or its code's send was not counted there:
+ * a caller's code): its own entry, `<codeId>>n` with n the
+ * steps left on the route (fewer at each fallback of a code), which the
+ * code's verify forgets with the code's own.
+ */
+function fallbackRangeHold(deps: FallbackDeps, codeId: string, plan: FallbackPlan): RangeHold | undefined {
+  const { settings } = deps;
+  if (plan.inRange === false || rangeExempt(settings, plan.to.e164)) return undefined;
+  const range = rangeOf(plan.to.e164, settings.fraud.dropDigits);
+  return rangeHold({
+    ranges: deps.ranges,
+    settings,
+    range,
+    codeId: `${codeId}${MESSAGE_ID_SEPARATOR}${plan.route.length}`,
+    count: true,
+    background: deps.background,
+    onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
+  });
 }
 
 /** The route in today's delivery order: within each channel (in route order), the demoted gateways last. */
@@ -188,7 +225,7 @@ function inDeliveryOrderOf(route: readonly FallbackStep[], now: number): Fallbac
   );
 }
 
-function skipped(reason: "breaker_open" | "budget" | "no_route"): FallbackResult {
+function skipped(reason: "breaker_open" | "budget" | "fraud_suspected" | "no_route"): FallbackResult {
   log("otp.fallback_skipped", { reason });
   return { outcome: reason };
 }

@@ -29,7 +29,14 @@ import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "
 import { type EventDeps, emitEvent, emitEvents } from "../events/app-events";
 import { deliveryEvents } from "../events/delivery-events";
 import { numberClient } from "../guards/client-address";
-import { forgetVerified, knownRangeRefusal, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
+import {
+  forgetVerified,
+  knownRangeRefusal,
+  type RangeHold,
+  rangeExempt,
+  rangeHold,
+  rangeOf,
+} from "../guards/range-guard";
 import {
   budgetPlanFrom,
   clientLimitsFrom,
@@ -244,6 +251,8 @@ interface PendingSend {
   testCode: string | undefined;
   /** The number's range for the fraud guard; undefined when the guard leaves the number alone (off, safe-listed). */
   range: string | undefined;
+  /** The range's hold (also in `quotas`): told after the response when the message went out, or may have. */
+  rangeHold: RangeHold | undefined;
   /** The requesting client as the number's limits see it (numberClient in guards/client-address.ts). */
   client: string;
   shared: boolean;
@@ -295,19 +304,19 @@ async function prepareSend(
     callerCode !== undefined || rangeExempt(settings, phone.e164)
       ? undefined
       : rangeOf(phone.e164, settings.fraud.dropDigits);
-  if (range !== undefined) {
-    quotas.push(
-      rangeHold({
-        ranges: deps.ranges,
-        settings,
-        range,
-        codeId,
-        count: testCode === undefined,
-        background: deps.background,
-        onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
-      }),
-    );
-  }
+  const heldByRange =
+    range === undefined
+      ? undefined
+      : rangeHold({
+          ranges: deps.ranges,
+          settings,
+          range,
+          codeId,
+          count: testCode === undefined,
+          background: deps.background,
+          onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
+        });
+  if (heldByRange) quotas.push(heldByRange);
   return {
     deps,
     phone,
@@ -319,6 +328,7 @@ async function prepareSend(
     hash,
     testCode,
     range,
+    rangeHold: heldByRange,
     ...numberClient(context.clientAddress, context.asn, settings.clients.carrierAsns),
     budgetUnits: testCode === undefined ? units : 0,
     requests: clientRequests(deps.quotas, sender, clientLimits, joint),
@@ -415,9 +425,11 @@ async function deliver(send: PendingSend): Promise<Channel> {
     });
     const via = "gateway" in delivered ? delivered : { gateway: deps.sms.name, channel, failedOverFrom: [] };
     // The code sealed with the rest of its route, for the number's object to send if this message is not delivered.
-    const fallback = await planFallback(deps.settings, phone, send.codeId, send.code, channel, via).catch(
+    const planned = await planFallback(deps.settings, phone, send.codeId, send.code, channel, via).catch(
       () => undefined,
     );
+    // A send its range did not count (a caller's code, a number the guard leaves alone): nor do its fallbacks.
+    const fallback = planned && send.range === undefined ? { ...planned, inRange: false as const } : planned;
     recordDelivery(
       send,
       {
@@ -430,6 +442,7 @@ async function deliver(send: PendingSend): Promise<Channel> {
       },
       { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport, fallback },
     );
+    markRangeSent(send);
     return via.channel;
   } catch (err) {
     const failure = asSmsFailed(deps.sms.name, err);
@@ -447,9 +460,17 @@ async function deliver(send: PendingSend): Promise<Channel> {
       gateways: (f.attempts ?? [f]).map((a) => a.gateway),
       budgetUnits: f.delivery === "unknown" ? send.budgetUnits : 0,
     });
+    // The message may have gone out: it counts towards a block like a sent one (a clean failure is given back).
+    if (f.delivery === "unknown") markRangeSent(send);
     await giveBackSend(send, failure);
     throw failure;
   }
+}
+
+/** The range's entry of a send whose message went out (or may have) counts towards a block, after the response. */
+function markRangeSent(send: PendingSend): void {
+  const hold = send.rangeHold;
+  if (hold) send.deps.background(hold.sent().catch(() => undefined));
 }
 
 /** A test number's send: counted as sent, by no gateway and with no budget. */

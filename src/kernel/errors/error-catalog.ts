@@ -73,7 +73,7 @@ export const ERROR_CATALOG = {
   fraud_suspected: {
     status: 403,
     title: "Sign-in by SMS paused",
-    when: "the number's range (the number without its last `FRAUD_RANGE_DROP_DIGITS` digits) was sent `FRAUD_RANGE_MAX_UNVERIFIED` codes within the hour that were never verified, so its sends are paused for suspected SMS pumping; the same answer for every number of the range; `Retry-After` until the block ends; verifies keep working",
+    when: "the number's range (the number without its last `FRAUD_RANGE_DROP_DIGITS` digits) was sent `FRAUD_RANGE_MAX_UNVERIFIED` codes within the hour that were never verified, so its sends are paused for suspected SMS pumping; the same answer for every number of the range; `Retry-After` until the block ends (or a few seconds, while the range is at its threshold only with sends still in flight, which starts no block); verifies keep working",
     retryAfter: "always",
   },
   channel_not_available: {

@@ -96,7 +96,9 @@ export interface LogEvents {
   /** The number's last SMS (shown to the operator) could not be recorded. */
   "otp.last_sms_failed": { error: unknown };
   "otp.fallback_sent": { gateway: string; channel: string };
-  "otp.fallback_skipped": { reason: "breaker_open" | "budget" | "cap" | "delivered" | "not_live" | "no_route" };
+  "otp.fallback_skipped": {
+    reason: "breaker_open" | "budget" | "cap" | "delivered" | "fraud_suspected" | "not_live" | "no_route";
+  };
   /** A gateway reported a message failed for a DLT (TRAI) reason: `problem` names it in the service's words. */
   "sms.dlt_rejected": { gateway: string; problem: string };
   /** A gateway's recent delivery reports on a channel are mostly failures: new sends try it after the healthy ones. */
@@ -171,7 +173,7 @@ export const LOG_CATALOG = {
   },
   "otp.fallback_skipped": {
     level: "info",
-    when: "a due fallback did not go out: the budget refused it, every gateway left had its circuit breaker open, the cap was reached, a message was delivered, the code is no longer live, or no gateway of the route accepted it",
+    when: "a due fallback did not go out: the budget refused it, every gateway left had its circuit breaker open, the fraud guard refused its number's range, the cap was reached, a message was delivered, the code is no longer live, or no gateway of the route accepted it",
   },
   "sms.dlt_rejected": { level: "warn", when: "a delivery report says DLT scrubbing rejected a message" },
   "sms.gateway_demoted": { level: "warn", when: "a gateway's recent delivery reports are mostly failures" },

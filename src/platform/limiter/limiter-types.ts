@@ -180,6 +180,12 @@ export interface FallbackPlan {
   maxMessages: number;
   /** OTP_MAX_ATTEMPTS: a code out of tries is not live. */
   maxAttempts: number;
+  /**
+   * false when the code's send did not count against its number's range (a
+   * caller's code, such as Supabase's hook, whose verify this service never
+   * sees; or a number the fraud guard left alone): its fallbacks do not either.
+   */
+  inRange?: false;
   /** The day's budget a fallback takes from (SMS_DAILY_BUDGET and the budget group), as at the send. */
   budget: {
     daily: number;
@@ -191,19 +197,28 @@ export interface FallbackPlan {
 }
 
 /** Why a due fallback did not go out (otp.fallback_skipped). */
-export type FallbackSkipReason = "breaker_open" | "budget" | "cap" | "delivered" | "not_live" | "no_route";
+export type FallbackSkipReason =
+  | "breaker_open"
+  | "budget"
+  | "cap"
+  | "delivered"
+  | "fraud_suspected"
+  | "not_live"
+  | "no_route";
 
 /**
  * What a due fallback did (PhoneLimiter's sendFallback hook): `sent` through
  * one gateway of the route (`rest`: the steps not tried), else why not: the
  * budget refused it, every gateway left had its circuit breaker open
- * (`breaker_open`: none was called), or every gateway of the route failed
- * (`no_route`).
+ * (`breaker_open`: none was called), the number's range is blocked or at its
+ * threshold (`fraud_suspected`: the fraud guard), or every gateway of the
+ * route failed (`no_route`).
  */
 export type FallbackResult =
   | { outcome: "sent"; message: CodeMessage; rest: FallbackStep[] }
   | { outcome: "budget" }
   | { outcome: "breaker_open" }
+  | { outcome: "fraud_suspected" }
   | { outcome: "no_route" };
 
 /** One delivery report for this number, as a gateway's webhook (or the console gateway) gave it. */

@@ -80,7 +80,7 @@ export interface CodeRecord {
   messages?: CodeMessage[];
   /** Where the same code goes next if its latest message is not delivered in time; only while one may be needed. */
   fallback?: FallbackPlan;
-  /** Why its last due fallback did not go out, when the budget refused it or every gateway left had its breaker open. */
+  /** Why its last due fallback did not go out: the budget or the fraud guard refused it, or every gateway left had its breaker open. */
   fallbackSkipped?: FallbackSkipReason;
 }
 
@@ -476,7 +476,10 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
           !code.messages.some((m) => m.status === "delivered");
         if (more) code.fallback = { ...plan, route: result.rest, dueAt: now + plan.timeoutMs };
       }
-    } else if (code && (result.outcome === "budget" || result.outcome === "breaker_open")) {
+    } else if (
+      code &&
+      (result.outcome === "budget" || result.outcome === "breaker_open" || result.outcome === "fraud_suspected")
+    ) {
       code.fallbackSkipped = result.outcome;
     }
     return state;

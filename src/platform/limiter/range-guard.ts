@@ -34,25 +34,51 @@ export interface RangeCheck {
   codeId: string;
   maxUnverified: number;
   blockMs: number;
-  /** false for a send that never counts (a test number): only whether the range is blocked. */
+  /**
+   * false for a send that never counts (a test number): it adds no entry, but
+   * is refused (and starts a block) exactly where any other number of the
+   * range would be, so a scan cannot tell it apart.
+   */
   count: boolean;
+  /**
+   * The longest a send's outcome can take after its check (the gateway's
+   * deadline and the storage calls around it): a held entry older than this
+   * is taken for sent, since its `sent` or `release` call was lost.
+   */
+  settleMs: number;
 }
 
-export type RangeResult = { outcome: "counted" } | { outcome: "blocked"; block: RangeBlock; startedNow: boolean };
+/**
+ * `counted`: the send may go out. `blocked`: the range is blocked (now, or
+ * already). `busy`: the range is at its threshold only with sends still in
+ * flight, which may yet be refused or fail and be given back; this send is
+ * refused but no block starts (until `retryAt` at the latest, when the oldest
+ * of them is taken for sent).
+ */
+export type RangeResult =
+  | { outcome: "counted" }
+  | { outcome: "blocked"; block: RangeBlock; startedNow: boolean }
+  | { outcome: "busy"; retryAt: number };
 
 /** The RangeGuard's RPC surface; the class implements it and the Worker's stub is typed by it. */
 export interface RangeGuardRpc {
   /**
-   * One atomic step: refuses while the range is blocked; else counts the
+   * One atomic step: refuses while the range is blocked; else holds the
    * send as unverified unless `maxUnverified` are already counted in the
-   * last hour, in which case it starts a block (FRAUD_BLOCK_MINUTES,
+   * last hour. Then, when that many were *sent* (held ones whose send went
+   * out, or so old they must have), it starts a block (FRAUD_BLOCK_MINUTES,
    * doubled for each earlier block within 24 hours, at most 24 hours) and
-   * refuses. Counting starts afresh after a block.
+   * refuses; when some of them are still in flight, it refuses without a
+   * block (`busy`), so sends that never go out (refused by the number's
+   * limits, refused by the gateway) cannot start one. Counting starts afresh
+   * after a block.
    */
   check(request: RangeCheck): Promise<RangeResult>;
+  /** The send's message went out (or may have: an unknown outcome): its held entry counts as sent. */
+  sent(codeId: string): Promise<void>;
   /** Gives back the send's entry (its send was refused elsewhere or failed cleanly); `late` as in QuotaCounter. */
   release(codeId: string, late?: boolean): Promise<void>;
-  /** The code was verified: it no longer counts. */
+  /** The code was verified: it no longer counts, nor do its fallback messages (ids `<codeId>>…`). */
   forget(codeId: string): Promise<void>;
   /** The active block, or null. */
   block(): Promise<RangeBlock | null>;
@@ -76,8 +102,14 @@ const asBlock = (r: BlockRow): RangeBlock => ({
   timesToday: r.times_today,
 });
 
+/** The separator of a fallback message's entry id from its code's: `<codeId>>n` (forget drops them all). */
+export const MESSAGE_ID_SEPARATOR = ">";
+/** The character after MESSAGE_ID_SEPARATOR: `[codeId>, codeId?)` is every entry of one code. */
+const AFTER_SEPARATOR = "?";
+
 /**
- * Rows in SQLite: `sends` (each counted code by id and time), `released`
+ * Rows in SQLite: `held` (each counted send still in flight, by id and the
+ * time of its check), `sends` (each counted send that went out), `released`
  * (ids given back), `blocks_started` (when the range was blocked, for the
  * doubling), `block` (the current block, one row) and, on the index object,
  * `listed` (the active blocks of every range). `check` prunes, reads and
@@ -91,20 +123,33 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     this.prune(sql, now);
     const current = sql.exec<BlockRow>("SELECT * FROM block WHERE until > ?", now).toArray()[0];
     if (current) return { outcome: "blocked", block: asBlock(current), startedNow: false };
-    if (!request.count) return { outcome: "counted" };
     const seen = sql.exec(
-      "SELECT 1 FROM sends WHERE code_id = ? UNION ALL SELECT 1 FROM released WHERE code_id = ?",
+      "SELECT 1 FROM sends WHERE code_id = ? UNION ALL SELECT 1 FROM held WHERE code_id = ? UNION ALL SELECT 1 FROM released WHERE code_id = ?",
+      request.codeId,
       request.codeId,
       request.codeId,
     );
     // Counted already (a retry), or given back before this call arrived: count nothing more.
-    if (seen.toArray().length > 0) return { outcome: "counted" };
-    const unverified = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sends").one().n;
-    if (unverified < request.maxUnverified) {
-      sql.exec("INSERT INTO sends (code_id, at) VALUES (?, ?)", request.codeId, now);
+    if (request.count && seen.toArray().length > 0) return { outcome: "counted" };
+    const counts = sql
+      .exec<{ sent: number; held: number; settled: number; oldest: number | null }>(
+        `SELECT (SELECT count(*) FROM sends) AS sent, (SELECT count(*) FROM held) AS held,
+          (SELECT count(*) FROM held WHERE at <= ?) AS settled, (SELECT min(at) FROM held WHERE at > ?) AS oldest`,
+        now - request.settleMs,
+        now - request.settleMs,
+      )
+      .one();
+    if (counts.sent + counts.held < request.maxUnverified) {
+      if (!request.count) return { outcome: "counted" };
+      sql.exec("INSERT INTO held (code_id, at) VALUES (?, ?)", request.codeId, now);
       await this.armAlarm(now + RANGE_WINDOW_MS);
       return { outcome: "counted" };
     }
+    // From here a send that never counts (a test number) is answered as any other number of the range would be.
+    const unverified = counts.sent + counts.settled;
+    // At the threshold only with sends still in flight: refused, but nothing that never went out starts a block.
+    if (unverified < request.maxUnverified)
+      return { outcome: "busy", retryAt: (counts.oldest ?? now) + request.settleMs };
     const before = sql.exec<{ n: number }>("SELECT count(*) AS n FROM blocks_started").one().n;
     const timesToday = before + 1;
     const until = now + Math.min(request.blockMs * 2 ** before, MAX_BLOCK_MS);
@@ -121,20 +166,33 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     );
     // The block stands whatever is verified meanwhile; after it, the range counts afresh.
     sql.exec("DELETE FROM sends");
+    sql.exec("DELETE FROM held");
     await this.armAlarm(until);
     return { outcome: "blocked", block, startedNow: true };
+  }
+
+  async sent(codeId: string): Promise<void> {
+    const sql = this.tables();
+    sql.exec("INSERT OR IGNORE INTO sends (code_id, at) SELECT code_id, at FROM held WHERE code_id = ?", codeId);
+    sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
   }
 
   async release(codeId: string, late = true): Promise<void> {
     const sql = this.tables();
     sql.exec("DELETE FROM sends WHERE code_id = ?", codeId);
+    sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
     if (!late) return;
     sql.exec("INSERT OR IGNORE INTO released (code_id, at) VALUES (?, ?)", codeId, Date.now());
     await this.armAlarm(Date.now() + RELEASED_TTL_MS);
   }
 
   async forget(codeId: string): Promise<void> {
-    this.tables().exec("DELETE FROM sends WHERE code_id = ?", codeId);
+    const sql = this.tables();
+    const first = `${codeId}${MESSAGE_ID_SEPARATOR}`;
+    const end = `${codeId}${AFTER_SEPARATOR}`;
+    for (const table of ["sends", "held"]) {
+      sql.exec(`DELETE FROM ${table} WHERE code_id = ? OR (code_id >= ? AND code_id < ?)`, codeId, first, end);
+    }
   }
 
   async block(): Promise<RangeBlock | null> {
@@ -144,7 +202,9 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
 
   async lift(): Promise<boolean> {
     const active = (await this.block()) !== null;
-    await this.ctx.storage.deleteAll();
+    const sql = this.tables();
+    // Everything but the given-back ids: a check that arrives after its own release still counts nothing.
+    for (const table of ["sends", "held", "blocks_started", "block"]) sql.exec(`DELETE FROM ${table}`);
     return active;
   }
 
@@ -179,9 +239,10 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     const next = sql
       .exec<{ t: number | null }>(
         `SELECT min(t) AS t FROM (
-          SELECT min(at) + ? AS t FROM sends UNION ALL SELECT min(at) + ? FROM released
+          SELECT min(at) + ? AS t FROM sends UNION ALL SELECT min(at) + ? FROM held UNION ALL SELECT min(at) + ? FROM released
           UNION ALL SELECT min(at) + ? FROM blocks_started UNION ALL SELECT min(until) FROM block
           UNION ALL SELECT min(until) FROM listed)`,
+        RANGE_WINDOW_MS,
         RANGE_WINDOW_MS,
         RELEASED_TTL_MS,
         DAY_MS,
@@ -193,6 +254,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
 
   private prune(sql: SqlStorage, now: number): void {
     sql.exec("DELETE FROM sends WHERE at <= ?", now - RANGE_WINDOW_MS);
+    sql.exec("DELETE FROM held WHERE at <= ?", now - RANGE_WINDOW_MS);
     sql.exec("DELETE FROM released WHERE at <= ?", now - RELEASED_TTL_MS);
     sql.exec("DELETE FROM blocks_started WHERE at <= ?", now - DAY_MS);
     sql.exec("DELETE FROM block WHERE until <= ?", now);
@@ -208,6 +270,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
   private tables(): SqlStorage {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS sends (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS held (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS released (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS blocks_started (at INTEGER NOT NULL)");
     for (const table of ["block", "listed"]) {
