@@ -84,11 +84,8 @@ export function knownRangeRefusal(range: string, now = Date.now()): ServiceError
 export const settleMsOf = (settings: Pick<Settings, "smsSendDeadlineMs" | "storageTimeoutMs">): number =>
   settings.smsSendDeadlineMs + 3 * settings.storageTimeoutMs;
 
-/** A range's hold on a send: a QuotaHold, and the call that says its message went out. */
-export interface RangeHold extends QuotaHold {
-  /** The message went out (or may have): the entry counts towards a block. After the response; a failure only leaves it to be taken for sent by time. */
-  sent(): Promise<void>;
-}
+/** A range's hold on a send: a QuotaHold whose entry, unless given back, counts towards a block once settled (settleMsOf). */
+export type RangeHold = QuotaHold;
 
 export interface RangeHoldOptions {
   ranges: Ranges;
@@ -108,8 +105,9 @@ export interface RangeHoldOptions {
  * shared counters (round trip 2 of a send, concurrently): refused while the
  * range is blocked; else the send is held as unverified, given back
  * (release) when the send is refused elsewhere or fails cleanly, like every
- * other hold, and marked `sent` after the response once its message went
- * out: only sent ones start a block, so sends that never go out cannot. The
+ * other hold, and counted as sent once settled (settleMsOf: by then its
+ * outcome is known, so no call marks it): only settled ones start a block,
+ * so sends that never go out cannot, and a send costs its range one call. The
  * send that starts a block lists it for the operator after the response.
  */
 export function rangeHold(options: RangeHoldOptions): RangeHold {
@@ -153,7 +151,6 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
     },
     // A range that refused counted nothing; release is a no-op there.
     release: (late = true) => (options.count && reached ? guard.release(codeId, late) : Promise.resolve()),
-    sent: () => (options.count && reached ? guard.sent(codeId) : Promise.resolve()),
   };
 }
 

@@ -141,7 +141,6 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
           { timeoutMs: settings.smsSendDeadlineMs },
         );
         recordAttempt(breaker);
-        if (range) deps.background(range.sent().catch(() => undefined));
         log("otp.fallback_sent", { gateway: step.gateway, channel: step.channel });
         recordOtpEvent(deps, plan.to, {
           kind: "sent",
@@ -185,8 +184,8 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
       }
     }
   }
+  // A message that went out (or may have) stays held on its range and counts towards a block once settled.
   if (!unknown) await Promise.all([budget.release(false), range?.release(false)]);
-  else if (range) deps.background(range.sent().catch(() => undefined));
   // No gateway called, and one was held back by its breaker (a probe already out): that is why.
   return skipped(!called && held ? "breaker_open" : "no_route");
 }

@@ -442,7 +442,6 @@ async function deliver(send: PendingSend): Promise<Channel> {
       },
       { messageId: delivered.messageId, simulatedReport: delivered.simulatedReport, fallback },
     );
-    markRangeSent(send);
     return via.channel;
   } catch (err) {
     const failure = asSmsFailed(deps.sms.name, err);
@@ -460,17 +459,10 @@ async function deliver(send: PendingSend): Promise<Channel> {
       gateways: (f.attempts ?? [f]).map((a) => a.gateway),
       budgetUnits: f.delivery === "unknown" ? send.budgetUnits : 0,
     });
-    // The message may have gone out: it counts towards a block like a sent one (a clean failure is given back).
-    if (f.delivery === "unknown") markRangeSent(send);
+    // The message may have gone out: its range entry stays held and counts once settled (a clean failure is given back).
     await giveBackSend(send, failure);
     throw failure;
   }
-}
-
-/** The range's entry of a send whose message went out (or may have) counts towards a block, after the response. */
-function markRangeSent(send: PendingSend): void {
-  const hold = send.rangeHold;
-  if (hold) send.deps.background(hold.sent().catch(() => undefined));
 }
 
 /** A test number's send: counted as sent, by no gateway and with no budget. */

@@ -65,8 +65,8 @@ export interface RangeGuardRpc {
   /**
    * One atomic step: refuses while the range is blocked; else holds the
    * send as unverified unless `maxUnverified` are already counted in the
-   * last hour. Then, when that many were *sent* (held ones whose send went
-   * out, or so old they must have), it starts a block (FRAUD_BLOCK_MINUTES,
+   * last hour. Then, when that many were *sent* (held ones so old their
+   * outcome is known: a send refused or failed cleanly gave its entry back), it starts a block (FRAUD_BLOCK_MINUTES,
    * doubled for each earlier block within 24 hours, at most 24 hours) and
    * refuses; when some of them are still in flight, it refuses without a
    * block (`busy`), so sends that never go out (refused by the number's
@@ -74,8 +74,6 @@ export interface RangeGuardRpc {
    * after a block.
    */
   check(request: RangeCheck): Promise<RangeResult>;
-  /** The send's message went out (or may have: an unknown outcome): its held entry counts as sent. */
-  sent(codeId: string): Promise<void>;
   /** Gives back the send's entry (its send was refused elsewhere or failed cleanly); `late` as in QuotaCounter. */
   release(codeId: string, late?: boolean): Promise<void>;
   /** The code was verified: it no longer counts, nor do its fallback messages (ids `<codeId>>…`). */
@@ -169,12 +167,6 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     sql.exec("DELETE FROM held");
     await this.armAlarm(until);
     return { outcome: "blocked", block, startedNow: true };
-  }
-
-  async sent(codeId: string): Promise<void> {
-    const sql = this.tables();
-    sql.exec("INSERT OR IGNORE INTO sends (code_id, at) SELECT code_id, at FROM held WHERE code_id = ?", codeId);
-    sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
   }
 
   async release(codeId: string, late = true): Promise<void> {
