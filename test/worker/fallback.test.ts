@@ -1,6 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { settleMsOf } from "../../src/domain/guards/range-guard";
+import { loadSettings } from "../../src/kernel/config/settings";
 import type { CodeRecord } from "../../src/platform/limiter/phone-limiter";
 import { DELIVERY_HEALTH, recordDeliveryOutcome, resetDeliveryHealth } from "../../src/platform/sms/delivery-health";
 import { ISOLATE_BREAKERS } from "../../src/platform/sms/gateway-breakers";
@@ -415,6 +417,8 @@ describe("a due fallback and the fraud guard on number ranges", () => {
   it("a blocked range gets no fallback: the 5 unverified codes cost 5 messages, not 10", async () => {
     const range = freshRange();
     for (let i = 0; i < 5; i++) expect((await sendFrom(numberOf(range, i), i)).status).toBe(200);
+    // Once the five have settled (their messages went out), the next send blocks the range.
+    advance(settleMsOf(loadSettings(guarded)));
     expect((await sendFrom(numberOf(range, 5), 5)).body.code).toBe("fraud_suspected");
     const logs = captureConsole();
     advance(TIMEOUT_MS + 1000);

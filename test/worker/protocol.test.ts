@@ -361,8 +361,7 @@ describe("sequential storage round trips (bindings instrumented)", () => {
     expect(sent.status).toBe(200);
     // The client's quotas (its sends and its requests, at once), then the budget and the number, then the code's hash.
     expect(sent.depth).toBe(3);
-    // Plus, after the SMS and not waited for, the number's last SMS for the operator (limiter.recordDelivery)
-    // and the range's entry marked as gone out (range.sent).
+    // Plus, after the SMS and not waited for, the number's last SMS for the operator (limiter.recordDelivery).
     expect(counter.calls().sort()).toEqual([
       "budget.take",
       "kv.put",
@@ -371,7 +370,6 @@ describe("sequential storage round trips (bindings instrumented)", () => {
       // The client's sends and requests: one counter, one call.
       "quota.takeAll",
       "range.check",
-      "range.sent",
     ]);
     counter.reset();
     const verified = await measure(
