@@ -44,8 +44,11 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
         JWT_SECRET: "e2e-admin-jwt-secret-0123456789abcdef01234",
         OTP_HASH_SECRET: "e2e-admin-otp-hash-secret-0123456789abcdef",
         ADMIN_TOKEN,
-        // The least threshold, so the test blocks a range with 5 sends.
+        // The least threshold, so the test blocks a range with 5 sends; and a short settling time
+        // (SMS_SEND_DEADLINE_MS + 3 × STORAGE_TIMEOUT_MS, 10 s), after which those sends count towards a block.
         FRAUD_RANGE_MAX_UNVERIFIED: "5",
+        SMS_SEND_DEADLINE_MS: "1000",
+        STORAGE_TIMEOUT_MS: "3000",
       }),
       chromium.launch({
         executablePath: CHROMIUM,
@@ -199,8 +202,10 @@ describe.skipIf(!hasChromium)("the admin dashboard in headless Chromium against 
       .waitFor();
     expect(await fact("sessions")).toBe("0");
 
-    // A range pumped with 5 codes nobody verifies: the 6th send blocks it; the dashboard shows it and lifts it.
-    for (let i = 0; i < 6; i++) await post("/send-otp", { phone: `+91987000000${i}` });
+    // A range pumped with 5 codes nobody verifies: once they settled, the next send blocks it; the
+    // dashboard shows it and lifts it.
+    for (let i = 0; i < 5; i++) expect((await post("/send-otp", { phone: `+91987000000${i}` })).status).toBe(200);
+    await new Promise((settled) => setTimeout(settled, 10_500));
     expect((await post("/send-otp", { phone: "+919870000009" })).status).toBe(403);
     await page.locator("#reload").click();
     await page.locator("#block-rows tr").first().waitFor();
