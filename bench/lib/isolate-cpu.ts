@@ -56,9 +56,14 @@ const INTERVAL_US = 100;
 const SAMPLE_CAP_US = 4 * INTERVAL_US;
 /** The pause after each request, so its work after the response (waitUntil) lands in its own window. */
 const PAUSE_MS = 25;
-/** Frames of these modules are the Durable Objects' side of a call (their classes). */
+/**
+ * Frames of these modules are the Durable Objects' side of a call: the service's object classes (every class
+ * of wrangler.toml's [[durable_objects.bindings]], the fraud guard's RangeGuard too), and miniflare's wrapper
+ * of each class (do-wrapper.worker.ts: under wrangler dev, each new object's constructor writes its name to
+ * its SQLite; a deployment has no wrapper).
+ */
 const OBJECT_MODULES =
-  /src\/platform\/(limiter\/(phone-limiter|quota-counter|budget-shard)|sessions\/session-store|stats\/stats-counter)\.ts$/;
+  /(src\/platform\/(limiter\/(phone-limiter|quota-counter|budget-shard|range-guard)|sessions\/session-store|stats\/stats-counter)\.ts|src\/workers\/core\/do-wrapper\.worker\.ts)$/;
 
 /** Settings for one key type, with the Firebase token on (an RS256 service account made here). */
 async function keySettings(keyType: KeyType): Promise<Record<string, string>> {
@@ -224,15 +229,20 @@ function attribute(
   const nodes = new Map<number, Node>(profile.nodes.map((n) => [n.id, n as Node]));
   const parent = new Map<number, number>();
   for (const n of nodes.values()) for (const c of n.children ?? []) parent.set(c, n.id);
-  // Whether a node's stack runs through a Durable Object class (memoised per node).
+  // Whether a node's stack starts in a Durable Object class (memoised per node): the frame the runtime entered
+  // the isolate at (the one just under `(root)`: an RPC method, an alarm, a resumed async function) is in an
+  // object's module. So the Worker's own calls to such a module's helpers (limiterFor, rangeGuardFor) stay
+  // the Worker's.
   const inObject = new Map<number, boolean>();
   const objectSide = (id: number): boolean => {
     const known = inObject.get(id);
     if (known !== undefined) return known;
-    const { callFrame } = nodes.get(id)!;
-    const own = callFrame.url !== "" && OBJECT_MODULES.test(moduleOf(callFrame.scriptId, callFrame.lineNumber) ?? "");
     const p = parent.get(id);
-    const result = own || (p !== undefined && objectSide(p));
+    let result: boolean;
+    if (p === undefined || nodes.get(p)!.callFrame.functionName === "(root)") {
+      const { callFrame } = nodes.get(id)!;
+      result = callFrame.url !== "" && OBJECT_MODULES.test(moduleOf(callFrame.scriptId, callFrame.lineNumber) ?? "");
+    } else result = objectSide(p);
     inObject.set(id, result);
     return result;
   };
