@@ -106,6 +106,12 @@ async function keySettings(keyType: KeyType): Promise<Record<string, string>> {
   return settings;
 }
 
+/** The settings a service is profiled with: `base`, the key type's and the Firebase token's, and the ADMIN_TOKEN the flows use. */
+export async function keyTypeSettings(base: Record<string, string>, keyType: KeyType): Promise<Record<string, string>> {
+  // Each event's stats written at once, inside its request's window (an upper bound on batching's share).
+  return { ...base, ...(await keySettings(keyType)), STATS_FLUSH_MS: "0", ADMIN_TOKEN };
+}
+
 /** Starts one service per key type at once (unminified, so profile lines map to modules; minifying changes parsing, not requests). */
 export async function startKeyTypeServers(
   base: Record<string, string>,
@@ -114,11 +120,10 @@ export async function startKeyTypeServers(
   const started = await Promise.allSettled(
     KEY_TYPES.map(async (keyType) => ({
       keyType,
-      // Each event's stats written at once, inside its request's window (an upper bound on batching's share).
-      server: await startWranglerDev(
-        { ...base, ...(await keySettings(keyType)), STATS_FLUSH_MS: "0", ADMIN_TOKEN },
-        { stateRoot, extraArgs: ["--no-minify"] },
-      ),
+      server: await startWranglerDev(await keyTypeSettings(base, keyType), {
+        stateRoot,
+        extraArgs: ["--no-minify"],
+      }),
     })),
   );
   const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
