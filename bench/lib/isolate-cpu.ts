@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import type { LoopbackFast2Sms } from "../../scripts/lib/fake-fast2sms-server.ts";
 import { type DevServer, startWranglerDev } from "../../scripts/lib/wrangler-dev.ts";
@@ -21,6 +22,16 @@ import { percentile, round } from "./stats.ts";
  * class's module (under wrangler dev the objects run in the Worker's
  * isolate; on Cloudflare they run and are billed on their own). The KV
  * emulation runs in another isolate and is not in the profile.
+ *
+ * Each flow's number is new, so its PhoneLimiter and SessionStore are too.
+ * Under wrangler dev the runtime makes a new object (its SQLite database
+ * among others) inside the first call to it, with no frame of the object's
+ * own: about 0.75 ms per new object that the profile would give to the
+ * Worker's line making the call; on Cloudflare an object is made where it
+ * runs. So before each flow, in a window of its own that counts for no
+ * request, the admin API's lookup of the number (GET /admin/numbers/:phone)
+ * makes both objects; the flow's requests then call them as they would on
+ * Cloudflare, and the rest of the flow is the same.
  */
 export type KeyType = "HS256" | "EdDSA" | "RS256";
 export const KEY_TYPES: readonly KeyType[] = ["HS256", "EdDSA", "RS256"];
@@ -56,9 +67,17 @@ const INTERVAL_US = 100;
 const SAMPLE_CAP_US = 4 * INTERVAL_US;
 /** The pause after each request, so its work after the response (waitUntil) lands in its own window. */
 const PAUSE_MS = 25;
-/** Frames of these modules are the Durable Objects' side of a call (their classes). */
+/**
+ * Frames of these modules are the Durable Objects' side of a call: the service's object classes (every class
+ * of wrangler.toml's [[durable_objects.bindings]], the fraud guard's RangeGuard too), and miniflare's wrapper
+ * of each class (do-wrapper.worker.ts: under wrangler dev, each new object's constructor writes its name to
+ * its SQLite; a deployment has no wrapper).
+ */
 const OBJECT_MODULES =
-  /src\/platform\/(limiter\/(phone-limiter|quota-counter|budget-shard)|sessions\/session-store|stats\/stats-counter)\.ts$/;
+  /(src\/platform\/(limiter\/(phone-limiter|quota-counter|budget-shard|range-guard)|sessions\/session-store|stats\/stats-counter)\.ts|src\/workers\/core\/do-wrapper\.worker\.ts)$/;
+
+/** The admin token of the services started here, for the lookup that makes each flow's objects (random per run). */
+const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 
 /** Settings for one key type, with the Firebase token on (an RS256 service account made here). */
 async function keySettings(keyType: KeyType): Promise<Record<string, string>> {
@@ -87,6 +106,12 @@ async function keySettings(keyType: KeyType): Promise<Record<string, string>> {
   return settings;
 }
 
+/** The settings a service is profiled with: `base`, the key type's and the Firebase token's, and the ADMIN_TOKEN the flows use. */
+export async function keyTypeSettings(base: Record<string, string>, keyType: KeyType): Promise<Record<string, string>> {
+  // Each event's stats written at once, inside its request's window (an upper bound on batching's share).
+  return { ...base, ...(await keySettings(keyType)), STATS_FLUSH_MS: "0", ADMIN_TOKEN };
+}
+
 /** Starts one service per key type at once (unminified, so profile lines map to modules; minifying changes parsing, not requests). */
 export async function startKeyTypeServers(
   base: Record<string, string>,
@@ -95,11 +120,10 @@ export async function startKeyTypeServers(
   const started = await Promise.allSettled(
     KEY_TYPES.map(async (keyType) => ({
       keyType,
-      // Each event's stats written at once, inside its request's window (an upper bound on batching's share).
-      server: await startWranglerDev(
-        { ...base, ...(await keySettings(keyType)), STATS_FLUSH_MS: "0" },
-        { stateRoot, extraArgs: ["--no-minify"] },
-      ),
+      server: await startWranglerDev(await keyTypeSettings(base, keyType), {
+        stateRoot,
+        extraArgs: ["--no-minify"],
+      }),
     })),
   );
   const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -112,7 +136,8 @@ export async function startKeyTypeServers(
 }
 
 interface Window {
-  endpoint: CpuEndpoint | "echo";
+  /** `objects`: the lookup that makes a flow's objects before it (counted for no request). */
+  endpoint: CpuEndpoint | "echo" | "objects";
   startUs: number;
 }
 
@@ -128,8 +153,9 @@ export async function measureIsolateCpu(
   phones: Iterator<BenchPhone>,
   flows: number,
 ): Promise<IsolateCpu> {
-  const flow = async (post: Post) => {
+  const flow = async (post: Post, makeObjects: MakeObjects) => {
     const phone = phones.next().value as BenchPhone;
+    await makeObjects(phone.e164);
     const sent = await post("send", "/send-otp", { phone: phone.e164 });
     const otp = fast2sms.latestTo(phone.national)?.body.variables_values;
     const verified = await post("verify", "/verify-otp", {
@@ -166,12 +192,13 @@ export async function measureBaselineCpu(
 }
 
 type Post = (endpoint: CpuEndpoint | "echo", path: string, body: unknown) => Promise<Record<string, unknown>>;
+type MakeObjects = (e164: string) => Promise<void>;
 
 /** Runs `iteration` 5 times to warm up, then `times` times under the profiler; attributes the samples. */
 async function profileRequests(
   server: DevServer,
   client: LoopbackClient,
-  iteration: (post: Post) => Promise<void>,
+  iteration: (post: Post, makeObjects: MakeObjects) => Promise<void>,
   times: number,
 ) {
   const windows: Window[] = [];
@@ -183,14 +210,23 @@ async function profileRequests(
     await pause();
     return reply.body;
   };
-  for (let i = 0; i < 5; i++) await iteration(post); // warm-up: JIT, keys imported, objects' code loaded
+  const makeObjects: MakeObjects = async (e164) => {
+    if (record) windows.push({ endpoint: "objects", startUs: nowUs() });
+    const reply = await fetch(`${server.url}/admin/numbers/${encodeURIComponent(e164)}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    if (reply.status !== 200) throw new Error(`/admin/numbers/:phone answered ${reply.status}`);
+    await reply.arrayBuffer();
+    await pause();
+  };
+  for (let i = 0; i < 5; i++) await iteration(post, makeObjects); // warm-up: JIT, keys imported, objects' code loaded
   const cdp = await CdpClient.connect(server.inspectorPort);
   try {
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
     await cdp.send("Profiler.start");
     record = true;
-    for (let i = 0; i < times; i++) await iteration(post);
+    for (let i = 0; i < times; i++) await iteration(post, makeObjects);
     const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
     return attribute(profile, windows, await scriptModules(cdp, profile));
   } finally {
@@ -224,15 +260,20 @@ function attribute(
   const nodes = new Map<number, Node>(profile.nodes.map((n) => [n.id, n as Node]));
   const parent = new Map<number, number>();
   for (const n of nodes.values()) for (const c of n.children ?? []) parent.set(c, n.id);
-  // Whether a node's stack runs through a Durable Object class (memoised per node).
+  // Whether a node's stack starts in a Durable Object class (memoised per node): the frame the runtime entered
+  // the isolate at (the one just under `(root)`: an RPC method, an alarm, a resumed async function) is in an
+  // object's module. So the Worker's own calls to such a module's helpers (limiterFor, rangeGuardFor) stay
+  // the Worker's.
   const inObject = new Map<number, boolean>();
   const objectSide = (id: number): boolean => {
     const known = inObject.get(id);
     if (known !== undefined) return known;
-    const { callFrame } = nodes.get(id)!;
-    const own = callFrame.url !== "" && OBJECT_MODULES.test(moduleOf(callFrame.scriptId, callFrame.lineNumber) ?? "");
     const p = parent.get(id);
-    const result = own || (p !== undefined && objectSide(p));
+    let result: boolean;
+    if (p === undefined || nodes.get(p)!.callFrame.functionName === "(root)") {
+      const { callFrame } = nodes.get(id)!;
+      result = callFrame.url !== "" && OBJECT_MODULES.test(moduleOf(callFrame.scriptId, callFrame.lineNumber) ?? "");
+    } else result = objectSide(p);
     inObject.set(id, result);
     return result;
   };
@@ -248,6 +289,7 @@ function attribute(
     verify: new Map<string, number>(),
     refresh: new Map<string, number>(),
     echo: new Map<string, number>(),
+    objects: new Map<string, number>(),
   };
   const worker = windows.map(() => 0);
   const all = windows.map(() => 0);
@@ -262,6 +304,7 @@ function attribute(
     const us = Math.min(profile.timeDeltas[i] ?? 0, SAMPLE_CAP_US);
     if (nodes.get(id)!.callFrame.functionName === "(idle)") continue;
     while (w + 1 < windows.length && windows[w + 1]!.startUs <= t) w++;
+    if (windows[w]?.endpoint === "objects") continue;
     if (w < 0) {
       unattributed += us;
       continue;

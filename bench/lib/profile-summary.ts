@@ -27,7 +27,9 @@ export interface ProfileSummary {
 export function moduleLines(source: string): (line: number) => string {
   const starts: Array<[number, string]> = [];
   source.split("\n").forEach((text, i) => {
-    const m = /^\/\/ ((?:node_modules|src)\/\S+\.(?:m?js|ts|json))$/.exec(text);
+    // A package's path may start with a relative prefix: `// ../../main/node_modules/hono/…` from a git
+    // worktree whose node_modules links to another checkout's.
+    const m = /^\/\/ (?:\.\.\/)*(?:[^/\s]+\/)*?((?:node_modules|src)\/\S+\.(?:m?js|ts|json))$/.exec(text);
     if (m) starts.push([i, m[1]!]);
   });
   return (line) => {

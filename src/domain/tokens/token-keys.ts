@@ -1,6 +1,7 @@
 import { importJWK, importPKCS8, type JWK, type SignJWT } from "jose";
 import { PRIVATE_JWK_MEMBERS, type SigningAlg, type SigningJwk } from "../../kernel/config/key-schemas";
 import type { Settings } from "../../kernel/config/settings";
+import { hmacKey } from "../../kernel/crypto/hmac-key";
 import { MisconfiguredError } from "../../kernel/errors/service-error";
 import { memoizeByObject } from "../../kernel/memo";
 
@@ -50,7 +51,8 @@ async function importKeys(settings: Settings): Promise<TokenKeys> {
         kid: jwt.privateKey.kid,
         key: await importingSetting("JWT_PRIVATE_KEY", () => importJWK(jwt.privateKey as JWK, jwt.privateKey!.alg)),
       }
-    : { alg: "HS256", kid: undefined, key: new TextEncoder().encode(jwt.secret) };
+    : // An HMAC CryptoKey, imported here once: given the secret's bytes, jose would import them on every signature.
+      { alg: "HS256", kid: undefined, key: await hmacKey(jwt.secret!) };
 
   for (const previous of jwt.previousPublicKeys) {
     await importingSetting("JWT_PREVIOUS_PUBLIC_KEYS", () => importJWK(publicJwk(previous), previous.alg));
