@@ -72,6 +72,7 @@ export class PhoneLimiter extends PhoneLimiterBase {
         settings: loadSettings(this.env),
         budgets: this.env.BUDGET_SHARD,
         ranges: this.env.RANGE_GUARD,
+        events: this.env.EVENTS_QUEUE,
         stats: this.env.STATS_COUNTER,
         analytics: this.env.OTP_EVENTS,
         background: (w: Promise<unknown>) => work.push(w),

@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
+import { settleMsOf } from "../../src/domain/guards/range-guard";
 import worker from "../../src/index";
 import { loadSettings } from "../../src/kernel/config/settings";
 import { MisconfiguredError } from "../../src/kernel/errors/service-error";
@@ -198,6 +199,44 @@ describe("events to the app's backend", () => {
         data: { phone: b, verification_id: sentB.body.verification_id, channel: "sms" },
       }),
     ]);
+  });
+
+  it("the fraud guard's block and its lifting are events: the range and the block, no number", async () => {
+    const token = "xxIT_SXoxRcrvsZPbU6_8zJoiPCmkzjympyjGpmaNUc";
+    const { messages, queue } = capturingQueue();
+    const environment = envWith({
+      ...EVENTS,
+      EVENTS_QUEUE: queue,
+      FRAUD_RANGE_MAX_UNVERIFIED: "5",
+      ADMIN_TOKEN: token,
+    });
+    const range = `+9193${Array.from(crypto.getRandomValues(new Uint8Array(5)), (b) => String(b % 10)).join("")}`;
+    const sendFrom = (i: number) =>
+      withEnv(environment, "/send-otp", {
+        json: { phone: `${range}${String(i).padStart(3, "0")}` },
+        headers: { "cf-connecting-ip": `203.0.113.${i + 1}` },
+        cf: { asn: 64_700 + i },
+      } as RequestInit & { json: unknown });
+    for (let i = 0; i < 5; i++) expect((await sendFrom(i)).status).toBe(200);
+    advance(settleMsOf(loadSettings(environment)));
+    expect((await sendFrom(5)).status).toBe(403);
+    const lifted = await withEnv(environment, `/admin/blocks/${encodeURIComponent(range)}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(lifted.status).toBe(204);
+    const fraud = messages.map(parsed).filter((e) => e.type.startsWith("fraud."));
+    expect(fraud).toEqual([
+      {
+        type: "fraud.range_blocked",
+        timestamp: expect.any(String),
+        data: { range, since: expect.any(String), until: expect.any(String), unverified: 5, times_today: 1 },
+      },
+      { type: "fraud.range_lifted", timestamp: expect.any(String), data: { range } },
+    ]);
+    const block = fraud[0]!.data;
+    expect(Date.parse(String(block.until)) - Date.parse(String(block.since))).toBe(60 * 60_000);
+    for (const m of messages.filter((m) => m.type.startsWith("fraud."))) expect(m.body).not.toMatch(/\+\d{12}/);
   });
 
   it("nothing is emitted while EVENTS_WEBHOOK_URL is unset", async () => {

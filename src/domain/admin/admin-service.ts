@@ -14,7 +14,7 @@ import type { RangeGuard } from "../../platform/limiter/range-guard";
 import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
-import { type EventDeps, emitEvents, sessionsEnded } from "../events/app-events";
+import { type EventDeps, emitEvent, emitEvents, sessionsEnded } from "../events/app-events";
 import { activeBlocks, liftBlock } from "../guards/range-guard";
 import { type DeliveryFigures, deliveryFigures } from "../stats/delivery-stats";
 import { type DayCounts, REFUSAL_REASONS, readDay, type StatsDeps } from "../stats/otp-events";
@@ -236,6 +236,9 @@ export async function listBlocks(deps: AdminDeps): Promise<BlockView[]> {
 /** Lifts a range's block: its sends go out again and it counts afresh (earlier blocks forgotten); whether one was active. */
 export async function liftRangeBlock(deps: AdminDeps, range: string): Promise<boolean> {
   const lifted = await storageCall(options(deps), () => liftBlock(deps.ranges, range));
-  if (lifted) recordRangeEvent(deps, "range_lifted", range);
+  if (lifted) {
+    recordRangeEvent(deps, "range_lifted", range);
+    emitEvent(deps, "fraud.range_lifted", { range });
+  }
   return lifted;
 }

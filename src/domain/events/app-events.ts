@@ -30,6 +30,10 @@ export interface AppEventData {
   "verification.approved": { phone: string; verification_id: string };
   "session.created": { phone: string; session_id: string };
   "session.ended": { phone: string; session_id: string; reason: SessionEndReason };
+  /** The fraud guard paused sends to a number range (docs/fraud.md): no number, only the range and the block. */
+  "fraud.range_blocked": { range: string; since: string; until: string; unverified: number; times_today: number };
+  /** The operator lifted a range's block. */
+  "fraud.range_lifted": { range: string };
 }
 
 export type AppEventType = keyof AppEventData;
@@ -41,6 +45,8 @@ export const APP_EVENT_TYPES = [
   "verification.approved",
   "session.created",
   "session.ended",
+  "fraud.range_blocked",
+  "fraud.range_lifted",
 ] as const satisfies readonly AppEventType[];
 
 /** What emitting needs: the settings (are events on?), the queue, and the request's after-the-response runner. */
@@ -83,6 +89,20 @@ export function emitEvents(deps: EventDeps, events: readonly AppEvent[]): void {
 /** One event; see emitEvents. */
 export function emitEvent<T extends AppEventType>(deps: EventDeps, type: T, data: AppEventData[T]): void {
   emitEvents(deps, [{ type, data } as AppEvent]);
+}
+
+/** `fraud.range_blocked` for a block that just started. */
+export function rangeBlocked(
+  deps: EventDeps,
+  block: { range: string; since: number; until: number; unverified: number; timesToday: number },
+): void {
+  emitEvent(deps, "fraud.range_blocked", {
+    range: block.range,
+    since: new Date(block.since).toISOString(),
+    until: new Date(block.until).toISOString(),
+    unverified: block.unverified,
+    times_today: block.timesToday,
+  });
 }
 
 /** `session.ended` for each of the number's sessions that ended, and why. */

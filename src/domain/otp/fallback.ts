@@ -20,6 +20,7 @@ import { inDeliveryOrder } from "../../platform/sms/delivery-health";
 import { ISOLATE_BREAKERS, recordAttempt } from "../../platform/sms/gateway-breakers";
 import { deliveryRoute, gatewayNamed } from "../../platform/sms/gateway-for";
 import type { Channel } from "../../platform/sms/sms-gateway";
+import { type EventDeps, rangeBlocked } from "../events/app-events";
 import { type RangeHold, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
 import { budgetPlanFrom, smsBudget, VOICE_BUDGET_UNITS } from "../guards/send-quotas";
 import { recordOtpEvent, type StatsDeps } from "../stats/otp-events";
@@ -30,6 +31,8 @@ import { sealCode, unsealCode } from "./sealed-code";
 export interface FallbackDeps extends StatsDeps {
   budgets: DurableObjectNamespace<BudgetShard>;
   ranges: DurableObjectNamespace<RangeGuard>;
+  /** Where the app's events go (EVENTS_QUEUE), when it has any (domain/events). */
+  events?: EventDeps["events"];
 }
 
 /** The message a send's gateway accepted: which gateway, on which channel, after which failures. */
@@ -208,7 +211,10 @@ function fallbackRangeHold(deps: FallbackDeps, codeId: string, plan: FallbackPla
     codeId: `${codeId}${MESSAGE_ID_SEPARATOR}${plan.route.length}`,
     count: true,
     background: deps.background,
-    onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
+    onBlockStarted: (block) => {
+      recordRangeEvent(deps, "range_blocked", range);
+      rangeBlocked(deps, block);
+    },
   });
 }
 

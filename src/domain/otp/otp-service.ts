@@ -26,7 +26,7 @@ import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { RangeGuard } from "../../platform/limiter/range-guard";
 import type { Channel, SimulatedReport, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
-import { type EventDeps, emitEvent, emitEvents } from "../events/app-events";
+import { type EventDeps, emitEvent, emitEvents, rangeBlocked } from "../events/app-events";
 import { deliveryEvents } from "../events/delivery-events";
 import { numberClient } from "../guards/client-address";
 import {
@@ -314,7 +314,10 @@ async function prepareSend(
           codeId,
           count: testCode === undefined,
           background: deps.background,
-          onBlockStarted: () => recordRangeEvent(deps, "range_blocked", range),
+          onBlockStarted: (block) => {
+            recordRangeEvent(deps, "range_blocked", range);
+            rangeBlocked(deps, block);
+          },
         });
   if (heldByRange) quotas.push(heldByRange);
   return {
