@@ -159,6 +159,7 @@ async function main(): Promise<number> {
     writeFileSync(chartPath, chartSvg(results));
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
     const markdown = markdownReport(results, commit);
+    mkdirSync(dirname(markdownPath), { recursive: true });
     writeFileSync(markdownPath, `${markdown}\n`);
     if (args["update-docs"]) updateBenchmarksMd(join(REPO_ROOT, "BENCHMARKS.md"), markdown);
     process.stdout.write(
