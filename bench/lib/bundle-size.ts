@@ -55,8 +55,8 @@ async function dryRun(extraArgs: string[] = []): Promise<{ code: string; inputs:
     };
     // Every JavaScript module wrangler would upload (the source map is not uploaded).
     const outputs = Object.entries(meta.outputs).filter(([path]) => /\.m?js$/.test(path));
-    // Plus the text modules uploaded beside it (the sign-in page's browser scripts).
-    const textModules = readdirSync(outdir).filter((name) => name.endsWith(".browser.js"));
+    // Plus the text modules uploaded beside it (the pages' browser scripts and stylesheets).
+    const textModules = readdirSync(outdir).filter((name) => /\.browser\.(js|css)$/.test(name));
     const code = [...outputs.map(([path]) => path.split("/").at(-1)!), ...textModules]
       .map((name) => readFileSync(join(outdir, name), "utf8"))
       .join("");

@@ -6,6 +6,7 @@
  * draws them as inline SVG with DOM calls (no innerHTML, no library), and
  * looks a number up (GET /admin/numbers/{phone}) with Unlock and End
  * sessions. Plain ES2017 in browser/admin.browser.js, type-checked with
- * checkJs and bundled as text ([[rules]] in wrangler.toml).
+ * checkJs; the Worker ships its minified copy (browser/min/, `npm run
+ * minify-pages`), bundled as text ([[rules]] in wrangler.toml).
  */
-export { default as ADMIN_SCRIPT } from "./browser/admin.browser.js";
+export { default as ADMIN_SCRIPT } from "./browser/min/admin.browser.js";

@@ -19,8 +19,9 @@
  * can be ended (DELETE /sessions/{id}).
  *
  * Plain ES2017 in browser/sign-in.browser.js, which the type checker
- * (browser/tsconfig.json, checkJs) and the linter read; wrangler bundles it as
- * text ([[rules]] in wrangler.toml). No modules, and nothing that would need a
+ * (browser/tsconfig.json, checkJs) and the linter read; the Worker ships its
+ * minified copy (browser/min/, `npm run minify-pages`), bundled as text
+ * ([[rules]] in wrangler.toml). No modules, and nothing that would need a
  * looser policy (no eval, no innerHTML, no inline handlers or styles).
  */
-export { default as PAGE_SCRIPT } from "./browser/sign-in.browser.js";
+export { default as PAGE_SCRIPT } from "./browser/min/sign-in.browser.js";

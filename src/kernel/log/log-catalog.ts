@@ -147,61 +147,76 @@ type EventDeliveryFields = {
 
 export type LogEvent = keyof LogEvents;
 
-export interface LogEventInfo {
-  level: LogLevel;
-  /** When it is written, for people reading the logs. */
-  when: string;
-}
-
+/**
+ * Each event's level. The comment above each says when it is written, for
+ * people reading the logs; it is left out of the bundle.
+ */
 export const LOG_CATALOG = {
-  request: { level: "info", when: "every request, after its answer" },
-  "request.error": { level: "error", when: "a request answered 5xx" },
-  "sms.failed": { level: "error", when: "a send answered 502: no gateway delivered the code" },
-  "sms.sent": { level: "info", when: "a gateway accepted the message" },
-  "sms.gateway_failed": { level: "warn", when: "one gateway failed; failover may try the next" },
-  "whatsapp.misconfigured": {
-    level: "error",
-    when: "WhatsApp refused a send for the template or the token; the send fell back to SMS",
-  },
-  "sms.outbox": { level: "info", when: "the console gateway kept a code in the dev outbox" },
-  "storage.undo_failed": { level: "error", when: "a late or failed storage call could not be taken back" },
-  "otp.give_back_failed": { level: "error", when: "what a refused or failed send took could not be given back" },
-  "otp.last_sms_failed": { level: "error", when: "the number's last SMS could not be recorded" },
-  "otp.fallback_sent": {
-    level: "info",
-    when: "a code's message was not delivered in time (or failed), and the same code went out on the next gateway",
-  },
-  "otp.fallback_skipped": {
-    level: "info",
-    when: "a due fallback did not go out: the budget refused it, every gateway left had its circuit breaker open, the fraud guard refused its number's range, the cap was reached, a message was delivered, the code is no longer live, or no gateway of the route accepted it",
-  },
-  "sms.dlt_rejected": { level: "warn", when: "a delivery report says DLT scrubbing rejected a message" },
-  "sms.gateway_demoted": { level: "warn", when: "a gateway's recent delivery reports are mostly failures" },
-  "sms.gateway_restored": { level: "info", when: "a demoted gateway's delivery reports recovered" },
-  "delivery.reports": { level: "info", when: "a gateway's webhook delivered reports" },
-  "delivery.report_failed": { level: "error", when: "delivery reports could not be recorded on their number" },
-  "stats.record_failed": { level: "error", when: "an OTP event was not counted" },
-  "session.reuse_detected": { level: "info", when: "a rotated refresh token was presented again" },
-  "admin.lookup": { level: "info", when: "an operator read a number's state" },
-  "admin.unlock": { level: "info", when: "an operator unlocked a number" },
-  "admin.revoke_sessions": { level: "info", when: "an operator ended a number's sessions" },
-  "admin.stats": { level: "info", when: "an operator read a day's figures" },
-  "admin.blocks": { level: "info", when: "an operator read the blocked number ranges" },
-  "admin.lift_block": { level: "info", when: "an operator lifted a number range's block" },
-  "fraud.range_blocked": {
-    level: "warn",
-    when: "a number range was sent too many codes that were never verified, and its sends are paused",
-  },
-  "fraud.index_failed": { level: "error", when: "a range's block could not be added to the operator's list" },
-  "events.enqueue_failed": { level: "error", when: "an event for the app's backend could not be queued" },
-  "events.delivery_failed": {
-    level: "warn",
-    when: "the app's event endpoint did not answer 2xx; the event is retried",
-  },
-  "events.given_up": { level: "error", when: "an event's last retry failed; it is dropped" },
-  "events.dropped": { level: "warn", when: "queued events found EVENTS_WEBHOOK_URL unset" },
-  "supabase.hook_refused": { level: "warn", when: "a Supabase hook call had a bad signature or a stale timestamp" },
-} as const satisfies Record<LogEvent, LogEventInfo>;
+  /** every request, after its answer */
+  request: "info",
+  /** a request answered 5xx */
+  "request.error": "error",
+  /** a send answered 502: no gateway delivered the code */
+  "sms.failed": "error",
+  /** a gateway accepted the message */
+  "sms.sent": "info",
+  /** one gateway failed; failover may try the next */
+  "sms.gateway_failed": "warn",
+  /** WhatsApp refused a send for the template or the token; the send fell back to SMS */
+  "whatsapp.misconfigured": "error",
+  /** the console gateway kept a code in the dev outbox */
+  "sms.outbox": "info",
+  /** a late or failed storage call could not be taken back */
+  "storage.undo_failed": "error",
+  /** what a refused or failed send took could not be given back */
+  "otp.give_back_failed": "error",
+  /** the number's last SMS could not be recorded */
+  "otp.last_sms_failed": "error",
+  /** a code's message was not delivered in time (or failed), and the same code went out on the next gateway */
+  "otp.fallback_sent": "info",
+  /** a due fallback did not go out: the budget refused it, every gateway left had its circuit breaker open, the fraud guard refused its number's range, the cap was reached, a message was delivered, the code is no longer live, or no gateway of the route accepted it */
+  "otp.fallback_skipped": "info",
+  /** a delivery report says DLT scrubbing rejected a message */
+  "sms.dlt_rejected": "warn",
+  /** a gateway's recent delivery reports are mostly failures */
+  "sms.gateway_demoted": "warn",
+  /** a demoted gateway's delivery reports recovered */
+  "sms.gateway_restored": "info",
+  /** a gateway's webhook delivered reports */
+  "delivery.reports": "info",
+  /** delivery reports could not be recorded on their number */
+  "delivery.report_failed": "error",
+  /** an OTP event was not counted */
+  "stats.record_failed": "error",
+  /** a rotated refresh token was presented again */
+  "session.reuse_detected": "info",
+  /** an operator read a number's state */
+  "admin.lookup": "info",
+  /** an operator unlocked a number */
+  "admin.unlock": "info",
+  /** an operator ended a number's sessions */
+  "admin.revoke_sessions": "info",
+  /** an operator read a day's figures */
+  "admin.stats": "info",
+  /** an operator read the blocked number ranges */
+  "admin.blocks": "info",
+  /** an operator lifted a number range's block */
+  "admin.lift_block": "info",
+  /** a number range was sent too many codes that were never verified, and its sends are paused */
+  "fraud.range_blocked": "warn",
+  /** a range's block could not be added to the operator's list */
+  "fraud.index_failed": "error",
+  /** an event for the app's backend could not be queued */
+  "events.enqueue_failed": "error",
+  /** the app's event endpoint did not answer 2xx; the event is retried */
+  "events.delivery_failed": "warn",
+  /** an event's last retry failed; it is dropped */
+  "events.given_up": "error",
+  /** queued events found EVENTS_WEBHOOK_URL unset */
+  "events.dropped": "warn",
+  /** a Supabase hook call had a bad signature or a stale timestamp */
+  "supabase.hook_refused": "warn",
+} as const satisfies Record<LogEvent, LogLevel>;
 
 /**
  * The field names log() treats by name, with the types they must have in

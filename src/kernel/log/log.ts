@@ -19,7 +19,7 @@ export {
  */
 export function log<E extends LogEvent>(event: E, fields: LogEvents[E]): void {
   const line = JSON.stringify({ event, ...redact(fields) });
-  const level = LOG_CATALOG[event].level;
+  const level = LOG_CATALOG[event];
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);
