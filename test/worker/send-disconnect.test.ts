@@ -53,7 +53,7 @@ describe("a client that disconnects mid-send", () => {
       body: JSON.stringify({ phone }),
     });
     let answered = false;
-    const response = app.fetch(request, envWith({}), ctx).then((res) => {
+    const response = Promise.resolve(app.fetch(request, envWith({}), ctx)).then((res) => {
       answered = true;
       return res;
     });
