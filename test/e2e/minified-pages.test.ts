@@ -19,4 +19,14 @@ describe("the pages' browser scripts the Worker ships", () => {
       expect(code.length).toBeGreaterThan(500);
     }
   });
+
+  it("write text only and cannot end their inline element early (what the page's CSP hashes is all of it)", () => {
+    for (const { name, code } of minifiedPages() as { name: string; code: string }[]) {
+      expect(code, name).not.toMatch(
+        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|srcdoc/,
+      );
+      // The HTML parser ends a <script> or <style> at its closing tag (and treats <!-- in scripts specially).
+      expect(code, name).not.toMatch(/<\/(script|style)|<!--/i);
+    }
+  });
 });

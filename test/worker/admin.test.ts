@@ -321,6 +321,42 @@ describe("GET /admin", () => {
   });
 });
 
+describe("GET /admin's policy and its minified script", () => {
+  /** The text of each inline element of a tag; an attribute on it (src=, type=) fails the test. */
+  const inline = (html: string, tag: string) =>
+    [...html.matchAll(new RegExp(`<${tag}\\b([^>]*)>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => {
+      expect(m[1]).toBe("");
+      return m[2]!;
+    });
+  /** What a browser checks: 'sha256-' + base64(SHA-256(UTF-8 text)). */
+  const hashSource = async (text: string) => {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+    return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+  };
+
+  it("allows exactly the inline script and style the page contains, by their SHA-256, and nothing inline else", async () => {
+    const res = await call("/admin");
+    const html = String(res.body.raw);
+    const csp = new Map(
+      (res.headers.get("content-security-policy") ?? "").split(/;\s*/).map((d) => {
+        const [name, ...sources] = d.split(/\s+/);
+        return [name!, sources] as const;
+      }),
+    );
+    const scripts = inline(html, "script");
+    const styles = inline(html, "style");
+    expect(scripts).toHaveLength(1);
+    expect(styles).toHaveLength(1);
+    expect(csp.get("script-src")).toEqual(await Promise.all(scripts.map(hashSource)));
+    expect(csp.get("style-src")).toEqual(await Promise.all(styles.map(hashSource)));
+    expect(res.headers.get("content-security-policy")).not.toMatch(/unsafe/);
+    expect(csp.get("require-trusted-types-for")).toEqual(["'script'"]);
+    // The shipped (minified) script writes text only, never HTML from strings.
+    expect(html).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+  });
+});
+
 describe("the request log never holds a number that is part of an admin path", () => {
   it("logs the route's pattern, not the number", async () => {
     const phone = uniquePhone();

@@ -22,12 +22,18 @@ export const sendOtpRoute = new Hono<AppEnv>().post(
     c.set("phone", phone.e164);
     // An app's backend may name its user's address (docs/scale.md, "Calling /send-otp from your backend").
     const client = await requestClient(c);
-    const sent = await sendOtp(otpDeps(c), phone, {
+    const deps = otpDeps(c);
+    const sending = sendOtp(deps, phone, {
       clientAddress: client.address,
       asn: client.asn,
       turnstileToken: body.turnstile_token,
       channel: body.channel,
     });
+    // Workers cancel a request's work when its client disconnects, but not its waitUntil: a send cut off
+    // after it took its holds would never give them back (a range entry would settle and count towards a
+    // block with no SMS sent), so the send runs to its end whatever the client does (docs/fraud.md).
+    deps.background(sending.catch(() => undefined));
+    const sent = await sending;
     c.header("cache-control", "no-store");
     return c.json(
       {

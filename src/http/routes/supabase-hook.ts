@@ -80,12 +80,16 @@ export const supabaseHookRoute = new Hono<AppEnv>()
       const number = body.user.phone.trim();
       const phone = normalizePhone(number.startsWith("+") ? number : `+${number}`, settings.allowedCountries);
       c.set("phone", phone.e164);
-      await sendCallerCode(
-        otpDeps(c),
+      const deps = otpDeps(c);
+      const sending = sendCallerCode(
+        deps,
         phone,
         { client: SUPABASE_HOOK_CLIENT, maxSendsPerHour: hook.maxSendsPerHour },
         body.sms.otp,
       );
+      // Runs to its end if Supabase stops waiting (its hook timeout), as /send-otp does for a client that disconnects.
+      deps.background(sending.catch(() => undefined));
+      await sending;
       c.header("cache-control", "no-store");
       return c.json({}, 200);
     },
