@@ -1,9 +1,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EventMessage } from "../../src/platform/events/event-message";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
+import { capturingQueue } from "../helpers/capturing-queue";
 import { msg91Error } from "../helpers/fake-msg91";
+import { postFast2smsReport } from "../helpers/fast2sms-report";
 import { advance, setUpGatewaysTest } from "../helpers/setup";
 
 /**
@@ -19,15 +20,7 @@ const DLR = "dlr-secret-Qm7vK2pX9sT4wZ8yB3nC6hJ1";
 const DAY = 86_400_000;
 
 function eventsEnv(overrides: Record<string, string> = {}) {
-  const messages: EventMessage[] = [];
-  const queue = {
-    async send(body: EventMessage) {
-      messages.push(body);
-    },
-    async sendBatch(batch: Iterable<{ body: EventMessage }>) {
-      for (const m of batch) messages.push(m.body);
-    },
-  };
+  const { messages, queue } = capturingQueue();
   const environment = envWith({
     EVENTS_WEBHOOK_URL: "https://app.test/events",
     EVENTS_WEBHOOK_SECRET: SECRET,
@@ -78,15 +71,10 @@ describe("events from the Durable Objects", () => {
     const sent = await withEnv(environment, "/send-otp", { json: { phone } });
     expect(sent.status).toBe(200);
     msg91.respond(msg91Error(401, "Invalid authkey"));
-    const report = await withEnv(environment, `/webhooks/fast2sms/${DLR}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        request_id: fast2sms.lastMessageId(),
-        mobile: phone.slice(3),
-        status: "failed",
-        failure_reason: "",
-      }),
+    const report = await postFast2smsReport(environment, DLR, {
+      messageId: fast2sms.lastMessageId(),
+      phone,
+      status: "failed",
     });
     expect(report.status).toBe(200);
     // The failed report left a fallback due: no event yet.

@@ -9,6 +9,8 @@ import { MisconfiguredError } from "../../src/kernel/errors/service-error";
 import { RETRY_DELAYS_SECONDS } from "../../src/platform/events/event-delivery";
 import type { EventMessage } from "../../src/platform/events/event-message";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
+import { capturingQueue } from "../helpers/capturing-queue";
+import { postFast2smsReport } from "../helpers/fast2sms-report";
 import { captureConsole } from "../helpers/log-capture";
 import { routeOutbound } from "../helpers/outbound";
 import { advance, setUpWorkerTest } from "../helpers/setup";
@@ -25,20 +27,6 @@ const EVENTS = {
   EVENTS_WEBHOOK_SECRET: SECRET,
   DELIVERY_WEBHOOK_SECRET: "dlr-secret-Qm7vK2pX9sT4wZ8yB3nC6hJ1",
 };
-
-/** A queue that keeps what is sent to it, standing in for EVENTS_QUEUE on the producer side. */
-function capturingQueue() {
-  const messages: EventMessage[] = [];
-  const queue = {
-    async send(body: EventMessage) {
-      messages.push(body);
-    },
-    async sendBatch(batch: Iterable<{ body: EventMessage }>) {
-      for (const m of batch) messages.push(m.body);
-    },
-  };
-  return { messages, queue };
-}
 
 function eventsEnv() {
   const { messages, queue } = capturingQueue();
@@ -171,15 +159,10 @@ describe("events to the app's backend", () => {
   it("a delivery report becomes verification.delivered; a failed one with nothing left to try, verification.failed", async () => {
     const { messages, environment } = eventsEnv();
     const report = (phone: string, status: "delivered" | "failed") =>
-      withEnv(environment, `/webhooks/fast2sms/${EVENTS.DELIVERY_WEBHOOK_SECRET}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          request_id: fast2sms.lastMessageId(),
-          mobile: phone.slice(3),
-          status,
-          failure_reason: "",
-        }),
+      postFast2smsReport(environment, EVENTS.DELIVERY_WEBHOOK_SECRET, {
+        messageId: fast2sms.lastMessageId(),
+        phone,
+        status,
       });
     const a = uniquePhone();
     const sentA = await withEnv(environment, "/send-otp", { json: { phone: a } });

@@ -4,6 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { verifyWebhook, webhookSecretBytes } from "../../src/kernel/crypto/standard-webhooks";
 import { envWith, uniquePhone, withEnv } from "../helpers/api";
+import { postFast2smsReport } from "../helpers/fast2sms-report";
 import { captureConsole } from "../helpers/log-capture";
 import { advance, setUpGatewaysTest } from "../helpers/setup";
 
@@ -222,15 +223,10 @@ describe("Supabase's code takes the service's routes", () => {
     const logs = captureConsole();
     expect((await withEnv(followed, PATH, supabaseCall(payload(phone, "908172")))).status).toBe(200);
     expect(fast2sms.lastCode()).toBe("908172");
-    const report = await withEnv(followed, `/webhooks/fast2sms/${dlr}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        request_id: fast2sms.lastMessageId(),
-        mobile: phone.slice(3),
-        status: "failed",
-        failure_reason: "",
-      }),
+    const report = await postFast2smsReport(followed, dlr, {
+      messageId: fast2sms.lastMessageId(),
+      phone,
+      status: "failed",
     });
     expect(report.status).toBe(200);
     expect(await runDurableObjectAlarm(env.PHONE_LIMITER.getByName(phone))).toBe(true);
