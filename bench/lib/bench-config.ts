@@ -26,7 +26,7 @@ export const FULL: BenchConfig = {
   phaseSeconds: 3,
   maxIterationsPerPhase: 20_000,
   warmupSeconds: 2,
-  cpuFlows: 100,
+  cpuFlows: 200,
 };
 
 export const SMOKE: BenchConfig = {
