@@ -80,7 +80,7 @@ describe("the verify allowance lapses unless a wrong guess confirms it", () => {
     const { send, verify } = app({ OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "1" });
     const ip = "198.51.100.150";
     const phones = [uniquePhone(), uniquePhone(), uniquePhone(), uniquePhone()];
-    const codes = [];
+    const codes: string[] = [];
     for (const phone of phones) codes.push(await send(phone, ip));
     expect((await verify(phones[0]!, codes[0]!, ip)).status).toBe(200);
     // Pending, the right code's verify still holds the one slot, and says when it lapses.
@@ -118,7 +118,7 @@ describe("the verify allowance lapses unless a wrong guess confirms it", () => {
     const { send, verify } = app({ OTP_MAX_VERIFIES_PER_IP_PER_HOUR: "3" });
     const ip = "198.51.100.152";
     const phones = Array.from({ length: 10 }, () => uniquePhone());
-    const codes = [];
+    const codes: string[] = [];
     for (const phone of phones) codes.push(await send(phone, ip));
     // Right codes and wrong ones alike: each is a verify the allowance has to decide before any is settled.
     const burst = (indexes: number[]) =>
