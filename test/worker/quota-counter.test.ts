@@ -84,3 +84,102 @@ describe("QuotaCounter", () => {
     expect(left).toBe(0);
   });
 });
+
+describe("QuotaCounter holds: pending hits that lapse unless confirmed", () => {
+  const HOUR = 3_600_000;
+  const LAPSE = 20_000;
+  const start = Date.UTC(2034, 0, 1, 10, 0, 0);
+
+  it("a pending hit counts until it lapses, then stops counting by itself", async () => {
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, "test:hold-lapses");
+    setClock(start);
+    expect(await counter.hold("h1", 1, HOUR, LAPSE)).toEqual({ outcome: "taken" });
+    // While pending it holds the slot, and the refusal says when the lapse frees it.
+    setClock(start + 5_000);
+    expect(await counter.hold("h2", 1, HOUR, LAPSE)).toEqual({ outcome: "refused", retryAfterMs: LAPSE - 5_000 });
+    setClock(start + LAPSE);
+    expect(await counter.hold("h2", 1, HOUR, LAPSE)).toEqual({ outcome: "taken" });
+  });
+
+  it("a confirmed hit counts for its whole window", async () => {
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, "test:hold-confirmed");
+    setClock(start);
+    await counter.hold("h1", 1, HOUR, LAPSE);
+    await counter.confirm("h1");
+    setClock(start + LAPSE + 1);
+    expect(await counter.hold("h2", 1, HOUR, LAPSE)).toEqual({ outcome: "refused", retryAfterMs: HOUR - LAPSE - 1 });
+    setClock(start + HOUR);
+    expect(await counter.hold("h2", 1, HOUR, LAPSE)).toEqual({ outcome: "taken" });
+  });
+
+  it("a confirm that arrives after the lapse still counts the hit, for the rest of its window", async () => {
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, "test:hold-late-confirm");
+    setClock(start);
+    await counter.hold("h1", 2, HOUR, LAPSE);
+    setClock(start + 10 * LAPSE);
+    await counter.confirm("h1");
+    await counter.confirm("h1");
+    expect(await counter.hold("h2", 2, HOUR, LAPSE)).toEqual({ outcome: "taken" });
+    await counter.confirm("h2");
+    expect(await counter.hold("h3", 2, HOUR, LAPSE)).toMatchObject({ outcome: "refused" });
+  });
+
+  it("a hold is idempotent per ticket, lapsed or not, and one given back before it arrives takes nothing", async () => {
+    const key = "test:hold-idempotent";
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, key);
+    setClock(start);
+    await counter.hold("h1", 5, HOUR, LAPSE);
+    await counter.hold("h1", 5, HOUR, LAPSE);
+    setClock(start + 2 * LAPSE);
+    // Arriving again after its lapse, it is known: it neither counts anew nor takes a second row.
+    await counter.hold("h1", 5, HOUR, LAPSE);
+    expect(await hits(key)).toBe(1);
+    await counter.release("late");
+    await counter.hold("late", 5, HOUR, LAPSE);
+    // A confirm of a ticket that was given back (or never taken) writes nothing.
+    await counter.confirm("late");
+    await counter.confirm("never");
+    expect(await hits(key)).toBe(1);
+  });
+
+  it("concurrent holds never exceed the limit: pending hits count", async () => {
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, "test:hold-burst");
+    setClock(start);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => counter.hold(`b${i}`, 5, HOUR, LAPSE)));
+    expect(results.filter((r) => r.outcome === "taken")).toHaveLength(5);
+  });
+
+  it("take and takeAll skip lapsed hits too, and the alarm prunes lapsed rows with their window", async () => {
+    const key = "test:hold-alarm";
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, key);
+    setClock(start);
+    await counter.hold("h1", 1, HOUR, LAPSE);
+    expect(await counter.take("t1", 1, HOUR)).toMatchObject({ outcome: "refused" });
+    setClock(start + LAPSE);
+    expect(await counter.takeAll([{ ticket: "t1", limit: 1, windowMs: HOUR, counter: "" }])).toEqual([
+      { outcome: "taken" },
+    ]);
+    expect(await hits(key)).toBe(2);
+    // The lapsed hold goes when its window ends, not before; the take after it stays.
+    setClock(start + HOUR - 1);
+    await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key));
+    expect(await hits(key)).toBe(2);
+    setClock(start + HOUR);
+    await runDurableObjectAlarm(env.QUOTA_COUNTER.getByName(key));
+    expect(await hits(key)).toBe(1);
+  });
+
+  it("rows written before lapses_at existed keep counting for their whole window", async () => {
+    const key = "test:hold-migration";
+    setClock(start);
+    await runInDurableObject(env.QUOTA_COUNTER.getByName(key), (_: QuotaCounter, state) => {
+      state.storage.sql.exec(
+        "CREATE TABLE quota_hits (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL, window_ms INTEGER NOT NULL)",
+      );
+      state.storage.sql.exec("INSERT INTO quota_hits VALUES ('old', ?, ?)", start, HOUR);
+    });
+    const counter = quotaCounterFor(env.QUOTA_COUNTER, key);
+    setClock(start + 2 * LAPSE);
+    expect(await counter.hold("h1", 1, HOUR, LAPSE)).toEqual({ outcome: "refused", retryAfterMs: HOUR - 2 * LAPSE });
+  });
+});

@@ -104,5 +104,7 @@ describe("storage calls per sign-in (every KV and Durable Object binding wrapped
     // Read by the benchmark (bench/lib/worker-measurements.ts), which reports these figures.
     console.log(`storage calls: ${JSON.stringify(figures)}`);
     expect(figures.lone.send_otp).toBeGreaterThan(0);
+    // A right code's verify allowance lapses by itself: nothing is given back by a call.
+    expect(lone.verify.filter((c) => c.startsWith("QUOTA_COUNTER."))).toEqual(["QUOTA_COUNTER.hold"]);
   }, 30_000);
 });

@@ -8,6 +8,8 @@ import { clientPrefixes } from "./client-address";
 /** What sizes a client's verify allowance: OTP_MAX_VERIFIES_PER_IP_PER_HOUR, scaled like its send limits. */
 export interface VerifyAllowance {
   perIp: number;
+  /** How long a verify counts before it lapses unless a wrong guess confirms it (verifyLapseMs). */
+  lapseMs: number;
   /** The send limits whose ratios to the per-address one give shared keys (a /56, a /48, a carrier's address) more. */
   sendsPerIp: number;
   sendsPer56: number;
@@ -17,9 +19,11 @@ export interface VerifyAllowance {
 }
 
 /** The VerifyAllowance of the settings: OTP_MAX_VERIFIES_PER_IP_PER_HOUR and the send limits it scales by. */
-export function verifyAllowanceFrom({ otp, clients }: Pick<Settings, "otp" | "clients">): VerifyAllowance {
+export function verifyAllowanceFrom(settings: Pick<Settings, "otp" | "clients" | "storageTimeoutMs">): VerifyAllowance {
+  const { otp, clients } = settings;
   return {
     perIp: otp.maxVerifiesPerIpPerHour,
+    lapseMs: verifyLapseMs(settings),
     sendsPerIp: otp.maxSendsPerIpPerHour,
     sendsPer56: clients.maxSendsPer56PerHour,
     sendsPer48: clients.maxSendsPer48PerHour,
@@ -30,14 +34,37 @@ export function verifyAllowanceFrom({ otp, clients }: Pick<Settings, "otp" | "cl
 
 /** The verifies a client may make before it is refused, under one of its keys. */
 export interface VerifyHold {
-  /** Takes a verify from every key of the client; resolves to the refusal, or undefined when all took it. */
-  take(): Promise<ServiceError | undefined>;
   /**
-   * Gives the verify back (a right code costs its sender nothing); safe
-   * whatever take did. `late` (the default) when the take passed its
-   * deadline: only then is the ticket remembered by the counters.
+   * Takes a pending verify from every key of the client; resolves to the
+   * refusal, or undefined when all took it. Left alone, the verify lapses
+   * by itself after verifyLapseMs (a right code, an outage): no call gives
+   * it back.
+   */
+  take(): Promise<ServiceError | undefined>;
+  /** Counts the verify for its whole hour (a wrong guess), also when it has lapsed meanwhile. */
+  confirm(): Promise<void>;
+  /**
+   * Gives the verify back at once; safe whatever take did. `late` (the
+   * default) when the take passed its deadline: only then is the ticket
+   * remembered by the counters, so the take arriving later takes nothing.
    */
   release(late?: boolean): Promise<void>;
+}
+
+/**
+ * How long a verify's hold counts before it lapses by itself. It must
+ * outlive everything between the hold's arrival and its confirm's: at most
+ * four more storage calls of the verify (the id's own hold or, without an
+ * id, the newest code's lookup; the number's object; a KV read; the object
+ * again) and the confirm itself, each with its STORAGE_TIMEOUT_MS deadline,
+ * so 5 of them, and one more for the work between. Then a burst of wrong
+ * guesses is held by the limit while their confirms are on their way, and a
+ * right code still frees its slot within half a minute (the default 30 s).
+ * A confirm later still (the retry after a failed one) counts the guess
+ * anyway (QuotaCounter.confirm), only past the limit for that moment.
+ */
+export function verifyLapseMs(settings: Pick<Settings, "storageTimeoutMs">): number {
+  return 6 * settings.storageTimeoutMs;
 }
 
 /**
@@ -46,8 +73,10 @@ export interface VerifyHold {
  * service or the number's owner. Counted per address (an IPv6 client per
  * /64, /56 and /48, each /56 and /48 with more, in the ratio of their send
  * limits; an address of a carrier in CARRIER_ASNS, shared by many people,
- * with more in the ratio of OTP_MAX_SENDS_PER_CARRIER_IP_PER_HOUR). A
- * right code is given back, so only failed verifies use it up.
+ * with more in the ratio of OTP_MAX_SENDS_PER_CARRIER_IP_PER_HOUR). Each
+ * verify is held pending and lapses by itself unless a wrong guess confirms
+ * it, so only failed verifies use the allowance up and a right code costs
+ * no call to give back.
  */
 export function verifyQuota(
   ns: DurableObjectNamespace<QuotaCounter>,
@@ -70,7 +99,9 @@ export function verifyQuota(
   });
   return {
     async take() {
-      const results = await Promise.all(holds.map((h) => h.counter.take(h.ticket, h.limit, HOUR_MS)));
+      const results = await Promise.all(
+        holds.map((h) => h.counter.hold(h.ticket, h.limit, HOUR_MS, allowance.lapseMs)),
+      );
       const waits = results.flatMap((r) => (r.outcome === "refused" ? [r.retryAfterMs / 1000] : []));
       if (waits.length === 0) return undefined;
       // Refused: nothing stays counted under the keys that took it (and nothing is written under those that
@@ -79,6 +110,9 @@ export function verifyQuota(
         holds.filter((_, i) => results[i]!.outcome === "taken").map((h) => h.counter.release(h.ticket, false)),
       );
       return verifyRefusal(Math.max(...waits));
+    },
+    async confirm() {
+      await Promise.all(holds.map((h) => h.counter.confirm(h.ticket)));
     },
     async release(late = true) {
       await Promise.all(holds.map((h) => h.counter.release(h.ticket, late)));
@@ -89,17 +123,23 @@ export function verifyQuota(
 /**
  * The tries one verification id gets once its client's address allowance is
  * spent: `limit` verifies per rolling hour under `verify-id:<id>` (the id is
- * checked to be real and fresh before this is taken), given back like the
- * address allowance for a right code.
+ * checked to be real and fresh before this is taken), held pending and
+ * lapsing like the address allowance unless a wrong guess confirms it.
  */
-export function idQuota(ns: DurableObjectNamespace<QuotaCounter>, verificationId: string, limit: number): VerifyHold {
+export function idQuota(
+  ns: DurableObjectNamespace<QuotaCounter>,
+  verificationId: string,
+  limit: number,
+  lapseMs: number,
+): VerifyHold {
   const counter = quotaCounterFor(ns, `verify-id:${verificationId}`);
   const ticket = crypto.randomUUID();
   return {
     async take() {
-      const result = await counter.take(ticket, limit, HOUR_MS);
+      const result = await counter.hold(ticket, limit, HOUR_MS, lapseMs);
       return result.outcome === "taken" ? undefined : verifyRefusal(result.retryAfterMs / 1000);
     },
+    confirm: () => counter.confirm(ticket),
     release: (late = true) => counter.release(ticket, late),
   };
 }

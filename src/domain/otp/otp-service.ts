@@ -48,7 +48,7 @@ import {
   smsBudgetProbe,
   VOICE_BUDGET_UNITS,
 } from "../guards/send-quotas";
-import { idQuota, verifyAllowanceFrom, verifyQuota } from "../guards/verify-quotas";
+import { idQuota, type VerifyHold, verifyAllowanceFrom, verifyLapseMs, verifyQuota } from "../guards/verify-quotas";
 import { verifyTurnstile } from "../guards/verify-turnstile";
 import { countDeliveryReports } from "../stats/delivery-stats";
 import {
@@ -672,7 +672,9 @@ async function giveBack(deps: OtpDeps, undos: Undo[]): Promise<void> {
  * that call decides. For an older code the object holds no hash and counts
  * nothing: (3) the code's hash from KV, compared in constant time, and (4)
  * the call that records it. A call that passes its deadline answers 503 and
- * is undone if it commits late.
+ * is undone if it commits late. The allowance is held pending: a guess that
+ * fails confirms it after the response, while a right code (or a 503) leaves
+ * it to lapse by itself, so a successful verify makes no call to give it back.
  *
  * A right guess uses the code up. If what the caller does next fails (it
  * answers 503 and signs nobody in), `giveBack()` makes the code live again.
@@ -702,33 +704,52 @@ export async function verifyOtp(
   }
 
   // Round trip 1: the client's verify allowance, before any KV read or call on the number's object.
+  // It is held pending: a right code or an outage leaves it to lapse by itself, with no call.
   const allowance = verifyQuota(deps.quotas, client, verifyAllowanceFrom(settings));
   let refused = await storageCall(
     options,
     () => allowance.take(),
     () => allowance.release(),
   );
-  let giveAllowanceBack = () => deps.background(giveBack(deps, [() => allowance.release(false)]));
+  let held: VerifyHold = allowance;
   if (refused && verificationId !== undefined) {
     // The address is spent (neighbours behind one NAT share it): a fresh id still gets a few tries of its
     // own, enough for its code's tries and the right code, so nobody behind the address is kept from
     // signing in by the others, and one id cannot be replayed without end.
-    const own = idQuota(deps.quotas, verificationId, otp.maxAttempts + 1);
+    const own = idQuota(deps.quotas, verificationId, otp.maxAttempts + 1, verifyLapseMs(settings));
     refused = await storageCall(
       options,
       () => own.take(),
       () => own.release(),
     );
-    giveAllowanceBack = () => deps.background(giveBack(deps, [() => own.release(false)]));
+    held = own;
   }
   if (refused) throw refused;
   try {
-    return await checkGuess(deps, phone, guess, verificationId, client, giveAllowanceBack);
+    // A right code costs its sender nothing (its hold lapses), so neighbours behind one address cannot
+    // spend each other's allowance.
+    return await checkGuess(deps, phone, guess, verificationId, client);
   } catch (err) {
-    // An outage takes nothing from the user: its verify is not counted.
-    if (err instanceof UnavailableError) giveAllowanceBack();
+    // A guess that was checked and failed (wrong, not live, no such code) uses the allowance up; an outage
+    // takes nothing from the user, so its hold is left to lapse.
+    if (!(err instanceof UnavailableError)) confirmGuess(deps, held);
     throw err;
   }
+}
+
+/**
+ * Counts a failed guess against the client's verify allowance, after the
+ * response: with the storage deadline, and once more on failure. If both
+ * fail, the hold lapses and that one guess goes uncounted by the allowance
+ * (it fails open; the number's object counted the guess all the same).
+ */
+function confirmGuess(deps: OtpDeps, held: VerifyHold): void {
+  const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
+  deps.background(
+    storageCall(options, () => held.confirm()).catch(() =>
+      held.confirm().catch((error: unknown) => log("otp.verify_confirm_failed", { error })),
+    ),
+  );
 }
 
 /** Round trips 2 and on of a verify: the number's object decides (see verifyOtp). */
@@ -738,7 +759,6 @@ async function checkGuess(
   guess: string,
   verificationId: string | undefined,
   client: VerifyContext,
-  giveAllowanceBack: () => void,
 ): Promise<VerifiedCode> {
   const { otp } = deps.settings;
   const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
@@ -784,8 +804,6 @@ async function checkGuess(
       // The code no longer counts against its range's unverified sends (after the response).
       forgetVerified(deps, phone.e164, id);
       emitEvent(deps, "verification.approved", { phone: phone.e164, verification_id: id });
-      // A right code costs its sender nothing, so neighbours behind one address cannot spend each other's allowance.
-      giveAllowanceBack();
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
       return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId, { late: false })]) };
     case "wrong":

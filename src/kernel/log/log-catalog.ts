@@ -93,6 +93,8 @@ export interface LogEvents {
   "storage.undo_failed": { error: unknown };
   /** Giving back what a refused or failed send took failed, even after the response. */
   "otp.give_back_failed": { error: unknown };
+  /** Counting a wrong guess against the client's verify allowance failed, even after the response. */
+  "otp.verify_confirm_failed": { error: unknown };
   /** The number's last SMS (shown to the operator) could not be recorded. */
   "otp.last_sms_failed": { error: unknown };
   "otp.fallback_sent": { gateway: string; channel: string };
@@ -170,6 +172,8 @@ export const LOG_CATALOG = {
   "storage.undo_failed": "error",
   /** what a refused or failed send took could not be given back */
   "otp.give_back_failed": "error",
+  /** a wrong guess could not be counted against its client's verify allowance: it went uncounted there (the number's object counted it) */
+  "otp.verify_confirm_failed": "warn",
   /** the number's last SMS could not be recorded */
   "otp.last_sms_failed": "error",
   /** a code's message was not delivered in time (or failed), and the same code went out on the next gateway */
