@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { HOUR_MS } from "../../kernel/time";
+import { SessionTable } from "./session-table";
 import type {
   CreateResult,
   IssuedToken,
@@ -11,241 +11,58 @@ import type {
   SessionStoreRpc,
 } from "./session-types";
 
-interface Row extends Record<string, SqlStorageValue> {
-  id: string;
-  e164: string;
-  family_hash: string;
-  counter: number;
-  current_hash: string;
-  previous_hash: string | null;
-  previous_until: number | null;
-  successor: string | null;
-  /** 1 once the successor was handed to a retry: then a 503's undo must not take it back. */
-  successor_delivered: number;
-  created_at: number;
-  last_used_at: number;
-  expires_at: number;
-  client: string | null;
-}
-
 /**
- * Every refresh-token session of one E.164 number, one instance per number
- * (`env.SESSION_STORE.idFromName(e164)`; the refresh token carries that id,
- * which is a keyed hash, never the number).
- *
- * Tokens are never stored: only keyed hashes made in the Worker, compared here
- * with crypto.subtle.timingSafeEqual, which is constant time and synchronous.
- * Every method reads, decides and writes with synchronous SQL and awaits
- * nothing before its decision is written, so concurrent refreshes of one token
- * are decided one after another: the first rotates, the others see the
- * immediately previous token inside the grace window and get the same successor.
- *
- * The successor's string is kept only while it may be handed back (the grace
- * window), then deleted (SECURITY.md, "Refresh tokens").
+ * The sessions made before they moved to the number's PhoneLimiter (their
+ * refresh tokens are `rt1`, naming this object: `env.SESSION_STORE.idFromName(e164)`).
+ * They live here until they end or expire (SESSION_MAX_AGE_SECONDS at most),
+ * with the same rules (session-table.ts); no new session is made here. Once
+ * no session is left, the alarm deletes the object's storage.
  */
 export class SessionStore extends DurableObject<Env> implements SessionStoreRpc {
+  private readonly sessions = new SessionTable(this.ctx.storage, (expired) => this.sessionsExpired(expired));
+
   async create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult> {
-    const now = Date.now();
-    const sql = this.table(now);
-    // Ended (given up by the Worker) before this call arrived: create nothing, end nobody.
-    if (this.givenBack(sql, session.sessionId)) return { e164, expiresAt: now, ended: 0 };
-    const expiresAt = Math.min(now + limits.idleMs, now + limits.maxAgeMs);
-    sql.exec(
-      `INSERT INTO sessions (id, e164, family_hash, counter, current_hash, previous_hash, previous_until, successor,
-         created_at, last_used_at, expires_at, client) VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?)`,
-      session.sessionId,
-      e164,
-      session.familyHash,
-      session.first.counter,
-      session.first.secretHash,
-      now,
-      now,
-      expiresAt,
-      session.client,
-    );
-    // Beyond the cap, the least recently used sessions end. Each is kept aside, marked with the new session's
-    // id, so an undo of this create (its answer came too late) can put it back exactly.
-    const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
-    const over = Math.max(0, count - limits.maxPerNumber);
-    if (over > 0) {
-      const victims = `SELECT id FROM sessions WHERE id != ? ORDER BY last_used_at ASC, created_at ASC LIMIT ?`;
-      sql.exec(
-        `INSERT INTO evicted (evicted_by, evicted_at, ${COLUMNS}) SELECT ?, ?, ${COLUMNS} FROM sessions WHERE id IN (${victims})`,
-        session.sessionId,
-        now,
-        session.sessionId,
-        over,
-      );
-      sql.exec(`DELETE FROM sessions WHERE id IN (${victims})`, session.sessionId, over);
-    }
-    await this.schedule();
-    return { e164, expiresAt, ended: over };
+    return await this.armed(this.sessions.create(e164, session, limits));
   }
 
-  /**
-   * One refresh, decided atomically. `successor` is the token the Worker made
-   * ahead of time; it becomes current only if `presented` is the current token.
-   */
   async refresh(presented: PresentedToken, successor: IssuedToken, limits: SessionLimits): Promise<RefreshResult> {
-    const now = Date.now();
-    const sql = this.table(now);
-    const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", presented.sessionId).toArray()[0];
-    // Unknown, ended or expired (pruned above), or not a token of this session at all: nothing changes.
-    if (!row || !same(row.family_hash, presented.familyHash)) return { outcome: "invalid" };
-    // A rotation the Worker gave up (it answered 503) before this call arrived: nothing changes.
-    if (this.givenBack(sql, successor.secretHash)) return { outcome: "invalid" };
-
-    if (presented.counter === row.counter) {
-      if (!same(row.current_hash, presented.secretHash) || successor.counter !== row.counter + 1)
-        return { outcome: "invalid" };
-      const expiresAt = Math.min(now + limits.idleMs, row.created_at + limits.maxAgeMs);
-      const keep = limits.graceMs > 0;
-      sql.exec(
-        `UPDATE sessions SET counter = ?, current_hash = ?, previous_hash = ?, previous_until = ?, successor = ?,
-           successor_delivered = 0, last_used_at = ?, expires_at = ? WHERE id = ?`,
-        successor.counter,
-        successor.secretHash,
-        row.current_hash,
-        now + limits.graceMs,
-        keep ? successor.token : null,
-        now,
-        expiresAt,
-        row.id,
-      );
-      await this.schedule();
-      return { outcome: "rotated", e164: row.e164, refreshToken: successor.token, expiresAt };
-    }
-
-    if (
-      presented.counter === row.counter - 1 &&
-      row.previous_hash !== null &&
-      same(row.previous_hash, presented.secretHash)
-    ) {
-      if (row.successor !== null && row.previous_until !== null && now < row.previous_until) {
-        // A retry or a race: the same successor again; the session was used just now.
-        sql.exec("UPDATE sessions SET last_used_at = ?, successor_delivered = 1 WHERE id = ?", now, row.id);
-        return { outcome: "retried", e164: row.e164, refreshToken: row.successor, expiresAt: row.expires_at };
-      }
-      return await this.endForReuse(sql, row);
-    }
-    // An authentic older token of this session (its family secret matched): reuse.
-    if (presented.counter < row.counter - 1) return await this.endForReuse(sql, row);
-    return { outcome: "invalid" };
+    return await this.armed(this.sessions.refresh(presented, successor, limits));
   }
 
-  /**
-   * Takes back a rotation whose answer the client never got (the Worker
-   * answered 503): the presented token is current again, so the client's
-   * retry rotates it, however late. Not when a retry already received the
-   * successor. Leaves a tombstone, so a rotation arriving later does nothing.
-   */
   async undoRefresh(sessionId: string, successorHash: string): Promise<void> {
-    const now = Date.now();
-    const sql = this.table(now);
-    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", successorHash, now);
-    const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", sessionId).toArray()[0];
-    if (!row || row.previous_hash === null || row.successor_delivered === 1 || !same(row.current_hash, successorHash))
-      return;
-    sql.exec(
-      `UPDATE sessions SET counter = counter - 1, current_hash = previous_hash, previous_hash = NULL, previous_until = NULL,
-         successor = NULL, successor_delivered = 0 WHERE id = ?`,
-      sessionId,
-    );
+    this.sessions.undoRefresh(sessionId, successorHash);
   }
 
-  /**
-   * Takes back a create whose answer the client never got (the Worker
-   * answered 503): ends the new session and puts back, exactly as they were,
-   * the sessions that create evicted, so their refresh tokens work again.
-   * Leaves a tombstone, so a create of this id arriving later does nothing.
-   * Idempotent: a second undo finds nothing left to take back.
-   */
   async undoCreate(sessionId: string): Promise<void> {
-    const now = Date.now();
-    const sql = this.table(now);
-    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", sessionId, now);
-    sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
-    // The created session's slot is free again, so the number is back under its cap.
-    sql.exec(
-      `INSERT OR IGNORE INTO sessions (${COLUMNS}) SELECT ${COLUMNS} FROM evicted WHERE evicted_by = ? AND expires_at > ?`,
-      sessionId,
-      now,
-    );
-    sql.exec("DELETE FROM evicted WHERE evicted_by = ?", sessionId);
-    await this.schedule();
+    await this.armed(this.sessions.undoCreate(sessionId));
   }
 
-  /** Ends one session if the token belongs to it (its family secret matches): its number, or null when none ended. */
   async logout(sessionId: string, familyHash: string): Promise<string | null> {
-    const sql = this.table(Date.now());
-    const row = sql.exec<Row>("SELECT family_hash, e164 FROM sessions WHERE id = ?", sessionId).toArray()[0];
-    if (!row || !same(row.family_hash, familyHash)) return null;
-    sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
-    await this.schedule();
-    return row.e164;
+    return await this.armed(this.sessions.logout(sessionId, familyHash));
   }
 
-  /** Ends every session of the number: the ids that ended; null when the caller's own session has ended. */
-  async endAll(caller: string): Promise<string[] | null> {
-    const sql = this.table(Date.now());
-    if (!this.exists(sql, caller)) return null;
-    const ids = this.liveIds(sql);
-    this.endEverything(sql);
-    await this.schedule();
-    return ids;
+  async endAll(caller: string | null): Promise<string[] | null> {
+    return await this.armed(this.sessions.endAll(caller));
   }
 
-  /**
-   * Ends one session by id, for `caller` (the session of the access token
-   * asking): "caller_ended" when that session has ended, "not_found" when
-   * there is no session with this id. Leaves a tombstone, so a create of
-   * this id arriving later (one the Worker gave up) does nothing.
-   */
   async end(sessionId: string, caller: string | null = null): Promise<"ended" | "not_found" | "caller_ended"> {
-    const now = Date.now();
-    const sql = this.table(now);
-    if (caller !== null && !this.exists(sql, caller)) return "caller_ended";
-    const cursor = sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
-    // Ended while a late create had evicted it: an undo of that create must not bring it back.
-    sql.exec("DELETE FROM evicted WHERE id = ?", sessionId);
-    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", sessionId, now);
-    await this.schedule();
-    return cursor.rowsWritten > 0 ? "ended" : "not_found";
+    return await this.armed(this.sessions.end(sessionId, caller));
   }
 
-  /** The live sessions, most recently used first; null when the caller's own session has ended. */
-  async list(caller: string): Promise<SessionInfo[] | null> {
-    const sql = this.table(Date.now());
-    if (!this.exists(sql, caller)) return null;
-    return sql
-      .exec<Row>("SELECT * FROM sessions ORDER BY last_used_at DESC, created_at DESC")
-      .toArray()
-      .map((r) => ({
-        id: r.id,
-        created_at: r.created_at,
-        last_used_at: r.last_used_at,
-        expires_at: r.expires_at,
-        client: r.client,
-      }));
+  async list(caller: string | null): Promise<SessionInfo[] | null> {
+    return await this.emptied(this.sessions.list(caller));
+  }
+
+  async has(sessionId: string): Promise<boolean> {
+    return await this.emptied(this.sessions.has(sessionId));
   }
 
   async count(): Promise<number> {
-    return this.table(Date.now()).exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+    return await this.emptied(this.sessions.count());
   }
 
   async adminEndAll(): Promise<string[]> {
-    const sql = this.table(Date.now());
-    const ids = this.liveIds(sql);
-    this.endEverything(sql);
-    await this.schedule();
-    return ids;
-  }
-
-  private liveIds(sql: SqlStorage): string[] {
-    return sql
-      .exec<{ id: string }>("SELECT id FROM sessions")
-      .toArray()
-      .map((r) => r.id);
+    return (await this.armed(this.sessions.endAll(null))) ?? [];
   }
 
   /**
@@ -257,64 +74,23 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
 
   /** Deletes ended sessions and successors past their window; deletes everything once nothing is left. */
   override async alarm(): Promise<void> {
-    const sql = this.table(Date.now());
-    if (sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n === 0) {
+    if (!this.sessions.prune()) {
       await this.ctx.storage.deleteAll();
       return;
     }
     await this.schedule();
   }
 
-  /** Ends every session, evicted copies included: signing out everywhere is never undone by a late create's undo. */
-  private endEverything(sql: SqlStorage): void {
-    sql.exec("DELETE FROM sessions");
-    sql.exec("DELETE FROM evicted");
+  /** `result`, after arming the alarm if the call moved it. */
+  private async armed<T>(result: T): Promise<T> {
+    if (this.sessions.changed) await this.schedule();
+    return result;
   }
 
-  private exists(sql: SqlStorage, sessionId: string): boolean {
-    return sql.exec("SELECT 1 FROM sessions WHERE id = ?", sessionId).toArray().length > 0;
-  }
-
-  private givenBack(sql: SqlStorage, key: string): boolean {
-    return sql.exec("SELECT 1 FROM given_back WHERE key = ?", key).toArray().length > 0;
-  }
-
-  private async endForReuse(sql: SqlStorage, row: Row): Promise<RefreshResult> {
-    sql.exec("DELETE FROM sessions WHERE id = ?", row.id);
-    await this.schedule();
-    return { outcome: "reused", e164: row.e164 };
-  }
-
-  /** The table, created on first use, with expired sessions and stale successors pruned. */
-  private table(now: number): SqlStorage {
-    const sql = this.ctx.storage.sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
-      id TEXT PRIMARY KEY, e164 TEXT NOT NULL, family_hash TEXT NOT NULL, counter INTEGER NOT NULL,
-      current_hash TEXT NOT NULL, previous_hash TEXT, previous_until INTEGER, successor TEXT,
-      successor_delivered INTEGER NOT NULL DEFAULT 0,
-      created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, client TEXT)`);
-    // Ids and hashes the Worker gave up (a 503), remembered for an hour so a late call does nothing.
-    sql.exec("CREATE TABLE IF NOT EXISTS given_back (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
-    // Sessions a create evicted, kept as long as that create may still be taken back (as long as a tombstone).
-    sql.exec(`CREATE TABLE IF NOT EXISTS evicted (evicted_by TEXT NOT NULL, evicted_at INTEGER NOT NULL,
-      id TEXT NOT NULL, e164 TEXT NOT NULL, family_hash TEXT NOT NULL, counter INTEGER NOT NULL,
-      current_hash TEXT NOT NULL, previous_hash TEXT, previous_until INTEGER, successor TEXT,
-      successor_delivered INTEGER NOT NULL DEFAULT 0,
-      created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, client TEXT)`);
-    sql.exec("DELETE FROM given_back WHERE at <= ?", now - GIVEN_BACK_TTL_MS);
-    sql.exec("DELETE FROM evicted WHERE evicted_at <= ? OR expires_at <= ?", now - GIVEN_BACK_TTL_MS, now);
-    const expired = sql
-      .exec<{ id: string; e164: string }>("SELECT id, e164 FROM sessions WHERE expires_at <= ?", now)
-      .toArray();
-    if (expired.length > 0) {
-      sql.exec("DELETE FROM sessions WHERE expires_at <= ?", now);
-      this.sessionsExpired(expired);
-    }
-    // A successor's string is kept only for its grace window, in an evicted copy too.
-    for (const table of ["sessions", "evicted"]) {
-      sql.exec(`UPDATE ${table} SET successor = NULL WHERE successor IS NOT NULL AND previous_until <= ?`, now);
-    }
-    return sql;
+  /** `result` of a read: an object the read finds empty (a number with no session made here) is deleted by its alarm. */
+  private async emptied<T>(result: T): Promise<T> {
+    if (this.sessions.count() === 0) await this.schedule();
+    return result;
   }
 
   /**
@@ -322,29 +98,8 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
    * when no session is left (it then deletes the object's storage).
    */
   private async schedule(): Promise<void> {
-    const next = this.ctx.storage.sql
-      .exec<{ at: number | null }>(
-        "SELECT min(at) AS at FROM (SELECT expires_at AS at FROM sessions UNION ALL SELECT previous_until FROM sessions WHERE successor IS NOT NULL)",
-      )
-      .one().at;
-    await this.ctx.storage.setAlarm(next ?? Date.now());
+    await this.ctx.storage.setAlarm(this.sessions.nextAlarm() ?? Date.now());
   }
-}
-
-const GIVEN_BACK_TTL_MS = HOUR_MS;
-
-/** The columns of a session row, in one order, for copying rows between `sessions` and `evicted`. */
-const COLUMNS =
-  "id, e164, family_hash, counter, current_hash, previous_hash, previous_until, successor, successor_delivered, " +
-  "created_at, last_used_at, expires_at, client";
-
-const encoder = new TextEncoder();
-
-/** Constant-time equality of two hashes (their length is public: every hash has the same one). */
-function same(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }
 
 /** The store of one number, typed by the class's RPC surface (see limiterFor in phone-limiter.ts for why the cast). */

@@ -59,21 +59,38 @@ export interface SessionInfo {
   client: string | null;
 }
 
-/** The SessionStore's RPC surface: the class implements it and the Worker's stub is typed by it. */
-export interface SessionStoreRpc {
-  create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult>;
+/**
+ * What a host of a number's sessions answers: the number's PhoneLimiter, and
+ * SessionStore for the sessions made before they moved there (`rt1` tokens).
+ * Both keep them with the rules of session-table.ts.
+ */
+export interface SessionHostRpc {
   refresh(presented: PresentedToken, successor: IssuedToken, limits: SessionLimits): Promise<RefreshResult>;
   undoRefresh(sessionId: string, successorHash: string): Promise<void>;
-  /** Takes back a create answered too late: ends that session and restores the sessions it evicted. */
-  undoCreate(sessionId: string): Promise<void>;
   /** The number of the session it ended, or null when none did. */
   logout(sessionId: string, familyHash: string): Promise<string | null>;
-  /** `caller`: the session of the access token asking; null answers mean it has ended. */
-  endAll(caller: string): Promise<string[] | null>;
-  end(sessionId: string, caller?: string | null): Promise<"ended" | "not_found" | "caller_ended">;
-  list(caller: string): Promise<SessionInfo[] | null>;
-  /** Operator: how many live sessions the number has. */
+  /** `caller`: the session of the access token asking (null: none checked); null answers mean it has ended. */
+  endAll(caller: string | null): Promise<string[] | null>;
+  end(sessionId: string, caller: string | null): Promise<"ended" | "not_found" | "caller_ended">;
+  list(caller: string | null): Promise<SessionInfo[] | null>;
+  /** Whether the session is live here. */
+  has(sessionId: string): Promise<boolean>;
+  /** Operator: how many live sessions the number has here. */
   count(): Promise<number>;
-  /** Operator: ends every session of the number, with no caller to check; the ids that ended. */
+  /** Operator: ends every session of the number here, with no caller to check; the ids that ended. */
   adminEndAll(): Promise<string[]>;
+}
+
+/** The SessionStore's RPC surface: the class implements it and the Worker's stub is typed by it. */
+export interface SessionStoreRpc extends SessionHostRpc {
+  create(e164: string, session: NewSession, limits: SessionLimits): Promise<CreateResult>;
+  /** Takes back a create answered too late: ends that session and restores the sessions it evicted. */
+  undoCreate(sessionId: string): Promise<void>;
+}
+
+/** A session to start in the same call that uses a code up (PhoneLimiter.recordAttempt). */
+export interface SessionRequest {
+  e164: string;
+  session: NewSession;
+  limits: SessionLimits;
 }
