@@ -60,6 +60,10 @@ function objectEventDeps(env: Env, ctx: DurableObjectState): EventDeps | undefin
  * `verification.failed` for the app.
  */
 export class PhoneLimiter extends PhoneLimiterBase {
+  protected override sessionsExpired(sessions: readonly { id: string; e164: string }[]): void {
+    reportExpired(this.env, this.ctx, sessions);
+  }
+
   protected override codeUndelivered(codeId: string, to: NormalizedPhone, channel: Channel): void {
     const deps = objectEventDeps(this.env, this.ctx);
     if (deps) emitEvent(deps, "verification.failed", { phone: to.e164, verification_id: codeId, channel });
@@ -84,16 +88,21 @@ export class PhoneLimiter extends PhoneLimiterBase {
   }
 }
 
-/** The number's sessions (wrangler.toml's SessionStore): the platform's class, whose expired sessions become `session.ended` events. */
+/** The number's sessions made before they moved to its PhoneLimiter (wrangler.toml's SessionStore): expired ones become `session.ended` events. */
 export class SessionStore extends SessionStoreBase {
   protected override sessionsExpired(sessions: readonly { id: string; e164: string }[]): void {
-    const deps = objectEventDeps(this.env, this.ctx);
-    if (!deps) return;
-    const events: AppEvent[] = [];
-    for (const e164 of new Set(sessions.map((s) => s.e164))) {
-      const ids = sessions.filter((s) => s.e164 === e164).map((s) => s.id);
-      events.push(...sessionsEnded(e164, ids, "expired"));
-    }
-    emitEvents(deps, events);
+    reportExpired(this.env, this.ctx, sessions);
   }
+}
+
+/** Sessions that expired in an object (pruned by a call or its alarm): `session.ended` events, one batch per number. */
+function reportExpired(env: Env, ctx: DurableObjectState, sessions: readonly { id: string; e164: string }[]): void {
+  const deps = objectEventDeps(env, ctx);
+  if (!deps) return;
+  const events: AppEvent[] = [];
+  for (const e164 of new Set(sessions.map((s) => s.e164))) {
+    const ids = sessions.filter((s) => s.e164 === e164).map((s) => s.id);
+    events.push(...sessionsEnded(e164, ids, "expired"));
+  }
+  emitEvents(deps, events);
 }

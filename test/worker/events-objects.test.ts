@@ -44,7 +44,7 @@ describe("events from the Durable Objects", () => {
   it("a session whose lifetime ran out ends with reason expired, when its alarm prunes it", async () => {
     const { environment, events } = eventsEnv();
     const phone = uniquePhone();
-    const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
+    const stub = env.PHONE_LIMITER.getByName(phone);
     await useEnv(stub, environment);
     const sent = await withEnv(environment, "/send-otp", { json: { phone } });
     const verified = await withEnv(environment, "/verify-otp", {

@@ -86,7 +86,7 @@ describe("the per-address refresh allowance counts failed refreshes only", () =>
   });
 });
 
-describe("a session create that commits after its deadline", () => {
+describe("a verify (the session's create) that commits after its deadline", () => {
   const settings = {
     OTP_RESEND_COOLDOWN_SECONDS: "0",
     OTP_MAX_SENDS_PER_HOUR: "20",
@@ -95,7 +95,7 @@ describe("a session create that commits after its deadline", () => {
 
   const storeOf = (phone: string) => env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
   const rowsOf = (phone: string) =>
-    runInDurableObject(storeOf(phone), (_: SessionStore, state) =>
+    runInDurableObject(env.PHONE_LIMITER.getByName(phone), (_, state) =>
       state.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM sessions ORDER BY id").toArray(),
     );
 
@@ -114,7 +114,7 @@ describe("a session create that commits after its deadline", () => {
     const late = {
       ...settings,
       STORAGE_TIMEOUT_MS: "100",
-      SESSION_STORE: faultyNamespace(env.SESSION_STORE, { create: { late: 300 } }),
+      PHONE_LIMITER: faultyNamespace(env.PHONE_LIMITER, { recordAttempt: { late: 300 } }),
     };
     // callWith waits for the background work: the undo, at the deadline and again once the late answer arrives.
     const res = await callWith(late, "/verify-otp", {

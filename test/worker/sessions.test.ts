@@ -1,8 +1,10 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { type ApiResponse, callWith, get, post, uniquePhone } from "../helpers/api";
-import { overloaded } from "../helpers/faulty-bindings";
+import { faultyNamespace, overloaded } from "../helpers/faulty-bindings";
+import { legacySession } from "../helpers/legacy-sessions";
 import { expectProblem } from "../helpers/problem";
 import { bearer, refresh, signIn } from "../helpers/sessions";
 import { advance, setUpWorkerTest } from "../helpers/setup";
@@ -40,26 +42,38 @@ describe("verify-otp starts a session", () => {
       expect(text).not.toContain(digits);
       expect(text).not.toContain(national);
     }
-    // The store id is the Durable Object id of the number, a keyed hash.
-    expect(refreshToken.split(".")[1]).toBe(env.SESSION_STORE.idFromName(phone).toString());
+    // The host id is the Durable Object id of the number's PhoneLimiter, which keeps its sessions: a keyed hash.
+    expect(refreshToken.split(".")[0]).toBe("rt2");
+    expect(refreshToken.split(".")[1]).toBe(env.PHONE_LIMITER.idFromName(phone).toString());
   });
 });
 
-describe("verify-otp when the session store fails", () => {
-  it("a session store that fails during verify-otp gives the code back: 503, then the same code verifies", async () => {
+describe("verify-otp when the number's object fails", () => {
+  it("the call that would use the code up and start the session fails: 503, then the same code verifies", async () => {
     const phone = uniquePhone();
     const sent = await post("/send-otp", { phone });
     const body = { phone, otp: fast2sms.lastCode(), verification_id: sent.body.verification_id };
-    const real = env.SESSION_STORE;
-    const failing = {
-      idFromName: (name: string) => real.idFromName(name),
-      idFromString: (id: string) => real.idFromString(id),
-      get: () => ({ create: () => Promise.reject(overloaded()) }),
-    } as unknown as typeof real;
-    expectProblem(await callWith({ SESSION_STORE: failing }, "/verify-otp", { json: body }), 503, "unavailable");
+    const failing = faultyNamespace(env.PHONE_LIMITER, { recordAttempt: overloaded() });
+    expectProblem(await callWith({ PHONE_LIMITER: failing }, "/verify-otp", { json: body }), 503, "unavailable");
     const again = await post("/verify-otp", body);
     expect(again.status).toBe(200);
     expect(again.body.refresh_token).toEqual(expect.any(String));
+  });
+
+  it("one that commits too late is undone: 503, no session is left, and the same code verifies", async () => {
+    const phone = uniquePhone();
+    const sent = await post("/send-otp", { phone });
+    const body = { phone, otp: fast2sms.lastCode(), verification_id: sent.body.verification_id };
+    const late = faultyNamespace(env.PHONE_LIMITER, { recordAttempt: { late: 300 } });
+    expectProblem(
+      await callWith({ PHONE_LIMITER: late, STORAGE_TIMEOUT_MS: "100" }, "/verify-otp", { json: body }),
+      503,
+      "unavailable",
+    );
+    expect(await env.PHONE_LIMITER.getByName(phone).count()).toBe(0);
+    const again = await post("/verify-otp", body);
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(await env.PHONE_LIMITER.getByName(phone).count()).toBe(1);
   });
 });
 
@@ -338,9 +352,21 @@ describe("logout", () => {
 });
 
 describe("storage is pruned", () => {
-  it("the store deletes its storage once its last session has ended", async () => {
-    const { runInDurableObject, runDurableObjectAlarm } = await import("cloudflare:test");
+  it("a session that ends leaves no row in the number's object", async () => {
     const { refreshToken, phone } = await signIn(fast2sms);
+    const rows = () =>
+      runInDurableObject(
+        env.PHONE_LIMITER.getByName(phone),
+        (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
+      );
+    expect(await rows()).toBe(1);
+    expect((await post("/logout", { refresh_token: refreshToken })).status).toBe(204);
+    expect(await rows()).toBe(0);
+  });
+
+  it("a SessionStore (sessions made before they moved) deletes its storage once its last session has ended", async () => {
+    const phone = uniquePhone();
+    const { refreshToken } = await legacySession(phone);
     const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
     const rows = () =>
       runInDurableObject(stub, (_, state) => {
@@ -360,8 +386,7 @@ describe("storage is pruned", () => {
 
 describe("what the store keeps", () => {
   const rowsOf = async (phone: string) => {
-    const { runInDurableObject } = await import("cloudflare:test");
-    const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
+    const stub = env.PHONE_LIMITER.getByName(phone);
     return runInDurableObject(stub, (_, state) => {
       try {
         return state.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM sessions").toArray();
@@ -385,7 +410,6 @@ describe("what the store keeps", () => {
   });
 
   it("expired sessions are deleted, by the alarm or on the next access", async () => {
-    const { runDurableObjectAlarm } = await import("cloudflare:test");
     const phone = uniquePhone();
     const settings = { OTP_RESEND_COOLDOWN_SECONDS: "0" };
     await signIn(fast2sms, { phone, settings });
@@ -393,15 +417,16 @@ describe("what the store keeps", () => {
     const fresh = await signIn(fast2sms, { phone, settings });
     expect(await rowsOf(phone)).toHaveLength(2);
     advance(10 * DAY + 1000); // the first session has been idle for 30 days
-    await runDurableObjectAlarm(env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone)));
+    await runDurableObjectAlarm(env.PHONE_LIMITER.getByName(phone));
     expect((await rowsOf(phone)).map((r) => r.id)).toEqual([fresh.sessionId]);
   });
 });
 
-/** SESSION_STORE whose `refresh` fails (before anything happened) or commits but answers too late. */
+/** PHONE_LIMITER (the sessions' host) whose `refresh` fails (before anything happened) or commits but answers too late. */
 function storeWith(fault: "throw" | "late"): DurableObjectNamespace {
-  const ns = env.SESSION_STORE;
+  const ns = env.PHONE_LIMITER;
   return {
+    getByName: (name: string) => ns.getByName(name),
     idFromName: (name: string) => ns.idFromName(name),
     idFromString: (id: string) => ns.idFromString(id),
     get(id: DurableObjectId) {
@@ -423,7 +448,7 @@ function storeWith(fault: "throw" | "late"): DurableObjectNamespace {
 describe("a Durable Object that fails or is slow during a refresh", () => {
   it("fails: 503, and the presented token still works afterwards", async () => {
     const { refreshToken } = await signIn(fast2sms);
-    const res = await refresh(refreshToken, { SESSION_STORE: storeWith("throw") });
+    const res = await refresh(refreshToken, { PHONE_LIMITER: storeWith("throw") });
     expectProblem(res, 503, "unavailable");
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     await expectRefreshed(refreshToken);
@@ -432,7 +457,7 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
   it("slow (rotation committed, answer lost): 503, and a retry inside the window gets the successor", async () => {
     const { refreshToken } = await signIn(fast2sms);
     expectProblem(
-      await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
+      await refresh(refreshToken, { PHONE_LIMITER: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
       503,
       "unavailable",
     );
@@ -444,7 +469,7 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
   it("slow: a retry long after the grace window still works (the late rotation was taken back)", async () => {
     const { refreshToken } = await signIn(fast2sms);
     expectProblem(
-      await refresh(refreshToken, { SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
+      await refresh(refreshToken, { PHONE_LIMITER: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
       503,
       "unavailable",
     );
@@ -457,7 +482,7 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
     const settings = { REFRESH_REUSE_GRACE_SECONDS: "0" };
     const { refreshToken } = await signIn(fast2sms, { settings });
     expectProblem(
-      await refresh(refreshToken, { ...settings, SESSION_STORE: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
+      await refresh(refreshToken, { ...settings, PHONE_LIMITER: storeWith("late"), STORAGE_TIMEOUT_MS: "100" }),
       503,
       "unavailable",
     );
@@ -469,7 +494,7 @@ describe("a Durable Object that fails or is slow during a refresh", () => {
     const init = { headers: { "cf-connecting-ip": "192.0.2.171" } };
     const { refreshToken } = await signIn(fast2sms);
     expectProblem(
-      await refresh(refreshToken, { ...settings, SESSION_STORE: storeWith("throw") }, init),
+      await refresh(refreshToken, { ...settings, PHONE_LIMITER: storeWith("throw") }, init),
       503,
       "unavailable",
     );

@@ -1,7 +1,7 @@
 /**
  * Domain layer: what the operator may see and do (src/domain/admin/), behind
  * ADMIN_TOKEN (src/http/middleware/admin-auth.ts). A number's state comes
- * from its PhoneLimiter and SessionStore, read-only; the day's figures from
+ * from its PhoneLimiter (its sessions too) and SessionStore (older sessions), read-only; the day's figures from
  * the StatsCounter shards (src/domain/stats/). Nothing here returns a code,
  * a hash, an id or a token.
  */
@@ -11,11 +11,12 @@ import { dltProblem } from "../../platform/delivery/dlt-reasons";
 import { type CodeMessage, inspectLimitsFrom, type LastSms } from "../../platform/limiter/limiter-types";
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { RangeGuard } from "../../platform/limiter/range-guard";
-import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
+import type { SessionStore } from "../../platform/sessions/session-store";
 import type { StatsCounter } from "../../platform/stats/stats-counter";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import { type EventDeps, emitEvent, emitEvents, sessionsEnded } from "../events/app-events";
 import { activeBlocks, liftBlock } from "../guards/range-guard";
+import { sessionHostsOf } from "../sessions/session-hosts";
 import { type DeliveryFigures, deliveryFigures } from "../stats/delivery-stats";
 import { type DayCounts, REFUSAL_REASONS, readDay, type StatsDeps } from "../stats/otp-events";
 import { RANGE_METRICS, recordRangeEvent } from "../stats/range-events";
@@ -83,11 +84,14 @@ function deliveryView(m: CodeMessage): DeliveryView {
 /** "Why can't this number sign in?": its counts, lock, live code, sessions, last SMS and deliveries, read concurrently. */
 export async function inspectNumber(deps: AdminDeps, phone: NormalizedPhone): Promise<NumberView> {
   const limiter = limiterFor(deps.limiters, phone.e164);
-  const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
-  const [state, sessions] = await Promise.all([
+  // The number's sessions live in its PhoneLimiter, and those made before they moved there in its SessionStore.
+  const { legacy } = sessionHostsOf(deps, phone.e164);
+  const [state, current, older] = await Promise.all([
     storageCall(options(deps), () => limiter.inspect(inspectLimitsFrom(deps.settings))),
-    storageCall(options(deps), () => store.count()),
+    storageCall(options(deps), () => limiter.count()),
+    storageCall(options(deps), () => legacy.count()),
   ]);
+  const sessions = current + older;
   return {
     phone: phone.e164,
     sends_last_hour: state.sendsLastHour,
@@ -118,8 +122,10 @@ export async function unlockNumber(deps: AdminDeps, phone: NormalizedPhone): Pro
 
 /** Ends every session of the number; how many there were. */
 export async function endNumberSessions(deps: AdminDeps, phone: NormalizedPhone): Promise<number> {
-  const store = sessionStoreFor(deps.stores, deps.stores.idFromName(phone.e164));
-  const ended = await storageCall(options(deps), () => store.adminEndAll());
+  const { current, legacy } = sessionHostsOf(deps, phone.e164);
+  const ended = (
+    await storageCall(options(deps), () => Promise.all([current.adminEndAll(), legacy.adminEndAll()]))
+  ).flat();
   emitEvents(deps, sessionsEnded(phone.e164, ended, "admin"));
   return ended.length;
 }

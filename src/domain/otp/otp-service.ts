@@ -24,6 +24,7 @@ import {
 import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import type { QuotaCounter } from "../../platform/limiter/quota-counter";
 import type { RangeGuard } from "../../platform/limiter/range-guard";
+import type { CreateResult, SessionRequest } from "../../platform/sessions/session-types";
 import type { Channel, SimulatedReport, SmsGateway } from "../../platform/sms/sms-gateway";
 import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "../../platform/storage-call";
 import { type EventDeps, emitEvent, emitEvents, rangeBlocked } from "../events/app-events";
@@ -101,7 +102,9 @@ export interface VerifyContext {
 }
 
 export interface VerifiedCode {
-  /** Undo the right guess, so the same code verifies again: for when the sign-in cannot be completed. */
+  /** The session the right guess started, in the same call on the number's object. */
+  session: CreateResult;
+  /** Undo the right guess (and end its session), so the same code verifies again: for when the sign-in cannot be completed. */
   giveBack(): Promise<void>;
 }
 
@@ -689,6 +692,7 @@ export async function verifyOtp(
   guess: string,
   verificationId: string | undefined,
   client: VerifyContext,
+  session: SessionRequest,
 ): Promise<VerifiedCode> {
   const { settings } = deps;
   const { otp } = settings;
@@ -728,7 +732,7 @@ export async function verifyOtp(
   try {
     // A right code costs its sender nothing (its hold lapses), so neighbours behind one address cannot
     // spend each other's allowance.
-    return await checkGuess(deps, phone, guess, verificationId, client);
+    return await checkGuess(deps, phone, guess, verificationId, client, session);
   } catch (err) {
     // A guess that was checked and failed (wrong, not live, no such code) uses the allowance up; an outage
     // takes nothing from the user, so its hold is left to lapse.
@@ -759,6 +763,7 @@ async function checkGuess(
   guess: string,
   verificationId: string | undefined,
   client: VerifyContext,
+  session: SessionRequest,
 ): Promise<VerifiedCode> {
   const { otp } = deps.settings;
   const options: StorageCallOptions = { timeoutMs: deps.settings.storageTimeoutMs, background: deps.background };
@@ -783,8 +788,11 @@ async function checkGuess(
           maxAttempts: otp.maxAttempts,
           // Without an id the guesser may be anyone: its wrong guesses are its own failures, not the requester's.
           ...(verificationId === undefined ? { chargeTo: { client: guesser.client, shared: guesser.shared } } : {}),
+          // A right guess starts the session in this same call.
+          session,
         }),
-      () => limiter.undoAttempt(id, attemptId, { late: true }),
+      // Too late for its answer: the code is live again, and the session it may have started ends.
+      () => limiter.undoAttempt(id, attemptId, { late: true, sessionId: session.session.sessionId }),
     ).then((result) => ({ result, attemptId }));
   };
   // Round trip 2: the number's object checks the guess against the hash it holds for a young code,
@@ -799,13 +807,21 @@ async function checkGuess(
     }));
   }
   switch (result.outcome) {
-    case "verified":
+    case "verified": {
+      // Asked for with the attempt, so always there; a missing one would be an object out of step with this Worker.
+      const undo = () => limiter.undoAttempt(id, attemptId, { late: false, sessionId: session.session.sessionId });
+      const started = result.session;
+      if (started === undefined) {
+        await giveBack(deps, [undo]);
+        throw asUnavailable(new Error("the number's object started no session"));
+      }
       recordOtpEvent(deps, phone, { kind: "verified" });
       // The code no longer counts against its range's unverified sends (after the response).
       forgetVerified(deps, phone.e164, id);
       emitEvent(deps, "verification.approved", { phone: phone.e164, verification_id: id });
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
-      return { giveBack: () => giveBack(deps, [() => limiter.undoAttempt(id, attemptId, { late: false })]) };
+      return { session: started, giveBack: () => giveBack(deps, [undo]) };
+    }
     case "wrong":
       recordOtpEvent(deps, phone, { kind: "wrong_code" });
       throw new OtpInvalidError(result.attemptsLeft);

@@ -1,10 +1,13 @@
 /**
- * Refresh tokens: `rt1.<store id>.<session id>.<counter>.<secret>`.
+ * Refresh tokens: `rt2.<host id>.<session id>.<counter>.<secret>`.
  *
- * - store id: the hex id of the number's SessionStore, `idFromName(e164)`, a
- *   keyed hash of the number that only this Worker's namespace can produce or
- *   resolve; it reveals nothing about the number and lets the Worker find the
- *   object without any lookup table.
+ * - rt2: the session lives in the number's PhoneLimiter; `rt1` tokens, made
+ *   before the sessions moved there, name the number's SessionStore, and
+ *   keep their version through every rotation.
+ * - host id: the hex id of that object, `idFromName(e164)`, a keyed hash of
+ *   the number that only this Worker's namespace can produce or resolve; it
+ *   reveals nothing about the number and lets the Worker find the object
+ *   without any lookup table.
  * - session id: 16 random bytes, base64url.
  * - counter: how many times the session has been refreshed.
  * - secret: base64url of 48 random bytes: a 16-byte family secret (the same
@@ -19,11 +22,15 @@
 import { derivedHmacKey } from "../../kernel/crypto/hmac-key";
 
 const encoder = new TextEncoder();
-const FORMAT = /^rt1\.([0-9a-f]{64})\.([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.([A-Za-z0-9_-]{64})$/;
+const FORMAT = /^rt([12])\.([0-9a-f]{64})\.([A-Za-z0-9_-]{22})\.(0|[1-9][0-9]{0,8})\.([A-Za-z0-9_-]{64})$/;
 const FAMILY_BYTES = 16;
 const ROTATION_BYTES = 32;
 
+/** Where a token's session lives: 2, the number's PhoneLimiter; 1, its SessionStore (sessions made before). */
+export type TokenVersion = 1 | 2;
+
 export interface ParsedRefreshToken {
+  version: TokenVersion;
   storeId: string;
   sessionId: string;
   counter: number;
@@ -35,12 +42,13 @@ export interface ParsedRefreshToken {
 export function parseRefreshToken(token: string): ParsedRefreshToken | undefined {
   const m = FORMAT.exec(token);
   if (!m) return undefined;
-  const secret = fromBase64Url(m[4]!);
+  const secret = fromBase64Url(m[5]!);
   if (!secret || secret.byteLength !== FAMILY_BYTES + ROTATION_BYTES) return undefined;
   return {
-    storeId: m[1]!,
-    sessionId: m[2]!,
-    counter: Number(m[3]),
+    version: m[1] === "1" ? 1 : 2,
+    storeId: m[2]!,
+    sessionId: m[3]!,
+    counter: Number(m[4]),
     family: secret.slice(0, FAMILY_BYTES),
     rotation: secret.slice(FAMILY_BYTES),
   };
@@ -59,6 +67,7 @@ export function newRotationSecret(): Uint8Array {
 }
 
 export function formatRefreshToken(
+  version: TokenVersion,
   storeId: string,
   sessionId: string,
   counter: number,
@@ -68,7 +77,7 @@ export function formatRefreshToken(
   const secret = new Uint8Array(FAMILY_BYTES + ROTATION_BYTES);
   secret.set(family, 0);
   secret.set(rotation, FAMILY_BYTES);
-  return `rt1.${storeId}.${sessionId}.${counter}.${toBase64Url(secret)}`;
+  return `rt${version}.${storeId}.${sessionId}.${counter}.${toBase64Url(secret)}`;
 }
 
 /** The HMAC key for refresh tokens: HMAC(OTP_HASH_SECRET, label), so it never equals the code-hash key. */

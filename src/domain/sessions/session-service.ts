@@ -1,8 +1,10 @@
 /**
  * Domain layer: the session rules (src/domain/sessions/). Refresh tokens are
  * made and parsed in refresh-token.ts; each number's sessions live in its
- * SessionStore (src/platform/sessions/), which decides every rotation in one
- * atomic call. The routes in src/http/routes/ call the functions below.
+ * PhoneLimiter (session-hosts.ts; `rt1` ones in its SessionStore), which
+ * decides every rotation in one atomic call. A session starts in the verify's
+ * own call on the number's object (prepareSession, then sessionStarted). The
+ * routes in src/http/routes/ call the functions below.
  */
 import type { Settings } from "../../kernel/config/settings";
 import { describeWait } from "../../kernel/describe-wait";
@@ -14,9 +16,17 @@ import {
 } from "../../kernel/errors/service-error";
 import { log } from "../../kernel/log/log";
 import { HOUR_MS } from "../../kernel/time";
+import type { PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import { type QuotaCounter, quotaCounterFor } from "../../platform/limiter/quota-counter";
-import { type SessionStore, sessionStoreFor } from "../../platform/sessions/session-store";
-import type { IssuedToken, NewSession, SessionInfo, SessionLimits } from "../../platform/sessions/session-types";
+import type { SessionStore } from "../../platform/sessions/session-store";
+import type {
+  CreateResult,
+  IssuedToken,
+  NewSession,
+  SessionInfo,
+  SessionLimits,
+  SessionRequest,
+} from "../../platform/sessions/session-types";
 import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import { type EventDeps, emitEvent, emitEvents, sessionsEnded } from "../events/app-events";
 import {
@@ -25,14 +35,17 @@ import {
   newFamilySecret,
   newRotationSecret,
   newSessionId,
-  type ParsedRefreshToken,
   parseRefreshToken,
   rotationHash,
 } from "./refresh-token";
+import { currentHostId, sessionHostsOf, tokenHost } from "./session-hosts";
 
 /** What the session rules need from the outside world. */
 export interface SessionDeps {
   settings: Settings;
+  /** Where sessions start and live: each number's PhoneLimiter. */
+  limiters: DurableObjectNamespace<PhoneLimiter>;
+  /** Where the sessions made before that live (`rt1` tokens): each number's SessionStore. */
   stores: DurableObjectNamespace<SessionStore>;
   quotas: DurableObjectNamespace<QuotaCounter>;
   /** Runs work after the response (ExecutionContext.waitUntil). */
@@ -41,14 +54,12 @@ export interface SessionDeps {
   events?: EventDeps["events"];
 }
 
-const stub = sessionStoreFor;
-
 const storageOptions = (deps: SessionDeps): StorageCallOptions => ({
   timeoutMs: deps.settings.storageTimeoutMs,
   background: deps.background,
 });
 
-function limitsOf(settings: Settings): SessionLimits {
+export function limitsOf(settings: Settings): SessionLimits {
   const s = settings.sessions;
   return {
     idleMs: s.refreshTtlSeconds * 1000,
@@ -66,41 +77,45 @@ export interface IssuedSession {
   refreshExpiresIn: number;
 }
 
-/** Starts a session for a number that just proved possession; the first refresh token. */
-export async function createSession(deps: SessionDeps, e164: string, client: string | null): Promise<IssuedSession> {
+/** A session made ready for a verify: the number's PhoneLimiter starts it in the call that uses the code up. */
+export interface PreparedSession {
+  request: SessionRequest;
+  sessionId: string;
+  refreshToken: string;
+}
+
+/** The session a right code will start for the number, and its first refresh token (nothing is stored yet). */
+export async function prepareSession(
+  deps: Pick<SessionDeps, "settings" | "limiters" | "stores">,
+  e164: string,
+  client: string | null,
+): Promise<PreparedSession> {
   const { settings } = deps;
-  const id = deps.stores.idFromName(e164);
   const sessionId = newSessionId();
   const family = newFamilySecret();
   const rotation = newRotationSecret();
-  const token = formatRefreshToken(id.toString(), sessionId, 0, family, rotation);
-  const session: NewSession = {
-    sessionId,
-    familyHash: await familyHash(settings.otp.hashSecret, sessionId, family),
-    first: { token, counter: 0, secretHash: await rotationHash(settings.otp.hashSecret, sessionId, 0, rotation) },
-    client,
-  };
-  const store = stub(deps.stores, id);
-  // A session created too late for its answer holds a token nobody received: end it, and bring back
-  // the sessions it evicted to stay under the cap.
-  const created = await storageCall(
-    storageOptions(deps),
-    () => store.create(e164, session, limitsOf(settings)),
-    async () => {
-      await store.undoCreate(sessionId);
-    },
-  );
-  emitEvent(deps, "session.created", { phone: e164, session_id: sessionId });
-  return { sessionId, refreshToken: token, refreshExpiresIn: secondsUntil(created.expiresAt) };
+  const token = formatRefreshToken(2, currentHostId(deps, e164), sessionId, 0, family, rotation);
+  const [fh, rh] = await Promise.all([
+    familyHash(settings.otp.hashSecret, sessionId, family),
+    rotationHash(settings.otp.hashSecret, sessionId, 0, rotation),
+  ]);
+  const session: NewSession = { sessionId, familyHash: fh, first: { token, counter: 0, secretHash: rh }, client };
+  return { request: { e164, session, limits: limitsOf(settings) }, sessionId, refreshToken: token };
 }
 
-/** The store a well-formed token points at, or undefined when the id is not one of this namespace's. */
-function storeIdOf(ns: DurableObjectNamespace<SessionStore>, parsed: ParsedRefreshToken): DurableObjectId | undefined {
-  try {
-    return ns.idFromString(parsed.storeId);
-  } catch {
-    return undefined;
-  }
+/** A prepared session that the verify started: told to the app's backend; its first refresh token. */
+export function sessionStarted(
+  deps: Pick<SessionDeps, "settings" | "events" | "background">,
+  e164: string,
+  prepared: PreparedSession,
+  created: CreateResult,
+): IssuedSession {
+  emitEvent(deps, "session.created", { phone: e164, session_id: prepared.sessionId });
+  return {
+    sessionId: prepared.sessionId,
+    refreshToken: prepared.refreshToken,
+    refreshExpiresIn: secondsUntil(created.expiresAt),
+  };
 }
 
 const invalid = () =>
@@ -122,9 +137,9 @@ export async function refreshSession(
 ): Promise<{ e164: string; sessionId: string; refreshToken: string; refreshExpiresIn: number }> {
   const { settings } = deps;
   const parsed = parseRefreshToken(refreshToken);
-  const id = parsed && storeIdOf(deps.stores, parsed);
+  const store = parsed && tokenHost(deps, parsed);
   // Malformed, or not one of this namespace's stores: refused without hashing or asking any store.
-  if (!parsed || !id) return await refuseFailed(deps, client);
+  if (!parsed || !store) return await refuseFailed(deps, client);
   const secret = settings.otp.hashSecret;
   const nextRotation = newRotationSecret();
   const nextCounter = parsed.counter + 1;
@@ -134,11 +149,17 @@ export async function refreshSession(
     rotationHash(secret, parsed.sessionId, nextCounter, nextRotation),
   ]);
   const successor: IssuedToken = {
-    token: formatRefreshToken(parsed.storeId, parsed.sessionId, nextCounter, parsed.family, nextRotation),
+    token: formatRefreshToken(
+      parsed.version,
+      parsed.storeId,
+      parsed.sessionId,
+      nextCounter,
+      parsed.family,
+      nextRotation,
+    ),
     counter: nextCounter,
     secretHash: nh,
   };
-  const store = stub(deps.stores, id);
   // A rotation whose answer comes too late is taken back, so the presented token still works after a 503
   // (however late the retry); a 503 counts as no failure.
   const result = await storageCall(
@@ -168,10 +189,10 @@ export async function refreshSession(
 /** Ends the session of a refresh token. Idempotent: an ended or unknown session is not an error (RFC 7009 §2.2). */
 export async function logout(deps: SessionDeps, refreshToken: string): Promise<void> {
   const parsed = parseRefreshToken(refreshToken);
-  const id = parsed && storeIdOf(deps.stores, parsed);
-  if (!parsed || !id) throw invalid();
+  const store = parsed && tokenHost(deps, parsed);
+  if (!parsed || !store) throw invalid();
   const fh = await familyHash(deps.settings.otp.hashSecret, parsed.sessionId, parsed.family);
-  const e164 = await storageCall(storageOptions(deps), () => stub(deps.stores, id).logout(parsed.sessionId, fh));
+  const e164 = await storageCall(storageOptions(deps), () => store.logout(parsed.sessionId, fh));
   if (e164 !== null) emitEvents(deps, sessionsEnded(e164, [parsed.sessionId], "logout"));
 }
 
@@ -189,29 +210,48 @@ function callerSession(caller: Caller): string {
   return caller.sessionId;
 }
 
+/**
+ * Ends every session of the caller's number, in both its hosts: first where
+ * the caller's own session is (which checks it is live, in the same step),
+ * then the other.
+ */
 export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void> {
   const sid = callerSession(caller);
-  const ended = await storageCall(storageOptions(deps), () =>
-    stub(deps.stores, deps.stores.idFromName(caller.e164)).endAll(sid),
-  );
+  const { current, legacy } = sessionHostsOf(deps, caller.e164);
+  const ended = await storageCall(storageOptions(deps), async () => {
+    const here = await current.endAll(sid);
+    if (here !== null) return [...here, ...((await legacy.endAll(null)) ?? [])];
+    const there = await legacy.endAll(sid);
+    return there === null ? null : [...there, ...((await current.endAll(null)) ?? [])];
+  });
   if (ended === null) throw endedCaller();
   emitEvents(deps, sessionsEnded(caller.e164, ended, "logout_all"));
 }
 
+/** The number's live sessions in both hosts, most recently used first, while the caller's own is one of them. */
 export async function listSessions(deps: SessionDeps, caller: Caller): Promise<SessionInfo[]> {
   const sid = callerSession(caller);
-  const sessions = await storageCall(storageOptions(deps), () =>
-    stub(deps.stores, deps.stores.idFromName(caller.e164)).list(sid),
+  const { current, legacy } = sessionHostsOf(deps, caller.e164);
+  const [here, there] = await storageCall(storageOptions(deps), () =>
+    Promise.all([current.list(null), legacy.list(null)]),
   );
-  if (sessions === null) throw endedCaller();
+  const sessions = [...(here ?? []), ...(there ?? [])].sort(
+    (a, b) => b.last_used_at - a.last_used_at || b.created_at - a.created_at,
+  );
+  if (!sessions.some((s) => s.id === sid)) throw endedCaller();
   return sessions;
 }
 
+/** Ends one session of the caller's number (in whichever host it is), while the caller's own session is live. */
 export async function endSession(deps: SessionDeps, caller: Caller, sessionId: string): Promise<void> {
   const sid = callerSession(caller);
-  const outcome = await storageCall(storageOptions(deps), () =>
-    stub(deps.stores, deps.stores.idFromName(caller.e164)).end(sessionId, sid),
-  );
+  const { current, legacy } = sessionHostsOf(deps, caller.e164);
+  const outcome = await storageCall(storageOptions(deps), async () => {
+    const live = await Promise.all([current.has(sid), legacy.has(sid)]);
+    if (!live.includes(true)) return "caller_ended" as const;
+    const ended = await Promise.all([current.end(sessionId, null), legacy.end(sessionId, null)]);
+    return ended.includes("ended") ? ("ended" as const) : ("not_found" as const);
+  });
   if (outcome === "caller_ended") throw endedCaller();
   if (outcome === "not_found") throw new SessionNotFoundError("There is no session with this id for your number.");
   emitEvents(deps, sessionsEnded(caller.e164, [sessionId], "logout"));

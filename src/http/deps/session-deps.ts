@@ -6,6 +6,7 @@ import type { ConfiguredEnv } from "../core/app-env";
 export function sessionDeps(c: Context<ConfiguredEnv>): SessionDeps {
   return {
     settings: c.get("settings"),
+    limiters: c.env.PHONE_LIMITER,
     stores: c.env.SESSION_STORE,
     quotas: c.env.QUOTA_COUNTER,
     background: (work) => c.executionCtx.waitUntil(work),

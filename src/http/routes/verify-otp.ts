@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { verifyOtp } from "../../domain/otp/otp-service";
 import { describeClient } from "../../domain/sessions/describe-client";
-import { createSession } from "../../domain/sessions/session-service";
+import { prepareSession, sessionStarted } from "../../domain/sessions/session-service";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
@@ -36,16 +36,24 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
     }
     // As at /send-otp, a backend verifying for its users names each user's address, so one user's
     // failures do not spend the others' verify allowance.
-    const verified = await verifyOtp(otpDeps(c), phone, body.otp, body.verification_id, await requestClient(c));
-    // A refresh-token session (src/domain/sessions/ and src/platform/sessions/); the access token names it in its `sid` claim.
-    // If it cannot be started, the code is given back: a 503 uses nothing up.
-    const session = await createSession(sessionDeps(c), phone.e164, describeClient(c.req.header("user-agent"))).catch(
-      async (err: unknown) => {
-        await verified.giveBack();
-        throw err;
-      },
+    // The refresh-token session (src/domain/sessions/ and src/platform/sessions/) is made ready here and started
+    // by the number's object in the same call that uses the code up; the access token names it in its `sid` claim.
+    const deps = sessionDeps(c);
+    const prepared = await prepareSession(deps, phone.e164, describeClient(c.req.header("user-agent")));
+    const verified = await verifyOtp(
+      otpDeps(c),
+      phone,
+      body.otp,
+      body.verification_id,
+      await requestClient(c),
+      prepared.request,
     );
-    const tokens = await tokenAnswer(c.var, phone.e164, session);
+    const session = sessionStarted(deps, phone.e164, prepared, verified.session);
+    // Tokens that cannot be signed sign nobody in: the code is given back and the session ended, so a retry works.
+    const tokens = await tokenAnswer(c.var, phone.e164, session).catch(async (err: unknown) => {
+      await verified.giveBack();
+      throw err;
+    });
     c.header("cache-control", "no-store");
     return c.json(
       { message: "OTP verified successfully", status: "success", ...tokens } satisfies VerifyOtpResponse,

@@ -8,6 +8,7 @@
 
 import type { Settings } from "../../kernel/config/settings";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
+import type { CreateResult, SessionHostRpc, SessionRequest } from "../sessions/session-types";
 import type { Channel } from "../sms/sms-gateway";
 
 /** Limits the Worker passes to its number's PhoneLimiter with each send. */
@@ -96,6 +97,11 @@ export interface AttemptRequest {
    * OTP_REQUIRE_VERIFICATION_ID=false mode) is charged to the guesser.
    */
   chargeTo?: { client: string; shared: boolean };
+  /**
+   * The session a right guess starts, in the same step that uses the code
+   * up (the number's sessions live in its PhoneLimiter): one call signs in.
+   */
+  session?: SessionRequest;
 }
 
 /**
@@ -107,13 +113,19 @@ export interface UndoOptions {
   late: boolean;
 }
 
+/** An attempt's undo: also the session its right guess started (ended, and what it evicted put back). */
+export interface AttemptUndoOptions extends UndoOptions {
+  sessionId?: string;
+}
+
 /**
  * The result of one guess, decided atomically inside the object. `not_live`
  * covers every code that cannot be guessed at (never issued, used, expired,
  * out of tries), and the caller answers it with one and the same error.
  */
 export type AttemptOutcome =
-  | { outcome: "verified" }
+  /** `session`: the session the request asked for, started. */
+  | { outcome: "verified"; session?: CreateResult }
   | { outcome: "wrong"; attemptsLeft: number }
   | { outcome: "not_live" }
   /** The code is live but older than HASH_HELD_MS, so the object no longer holds its hash: nothing was counted; check it against KV. */
@@ -300,7 +312,7 @@ export function inspectLimitsFrom({ otp }: Pick<Settings, "otp">): InspectLimits
   };
 }
 
-export interface PhoneLimiterRpc {
+export interface PhoneLimiterRpc extends SessionHostRpc {
   reserveSend(request: SendRequest): Promise<SendReservation>;
   /**
    * Undo a reservation whose request was refused or failed before any SMS
@@ -318,7 +330,7 @@ export interface PhoneLimiterRpc {
    * counts are as before it. With `late`, it leaves a tombstone, so a
    * recordAttempt with this id that arrives later does nothing.
    */
-  undoAttempt(codeId: string, attemptId: string, options: UndoOptions): Promise<void>;
+  undoAttempt(codeId: string, attemptId: string, options: AttemptUndoOptions): Promise<void>;
   /**
    * Remember how the number's last SMS or call went (after the response),
    * and the message that carried the code, on the code, as `pending`.

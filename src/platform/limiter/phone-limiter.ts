@@ -9,10 +9,13 @@ import { DurableObject } from "cloudflare:workers";
 import { log } from "../../kernel/log/log";
 import type { NormalizedPhone } from "../../kernel/phone/normalize-phone";
 import { DAY_MS, HOUR_MS } from "../../kernel/time";
+import { SessionTable } from "../sessions/session-table";
+import type { IssuedToken, PresentedToken, RefreshResult, SessionInfo, SessionLimits } from "../sessions/session-types";
 import type { Channel } from "../sms/sms-gateway";
 import type {
   AttemptOutcome,
   AttemptRequest,
+  AttemptUndoOptions,
   CodeDelivery,
   CodeMessage,
   FallbackPlan,
@@ -130,6 +133,13 @@ const LAST_SMS_FOR_MS = 30 * DAY_MS;
  */
 export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc {
   /**
+   * The number's refresh-token sessions (session-table.ts), in this object's
+   * SQLite beside its codes: a right guess starts its session in the same
+   * call that uses the code up, so a sign-in's verify makes one call here.
+   */
+  private readonly sessions = new SessionTable(this.ctx.storage, (expired) => this.sessionsExpired(expired));
+
+  /**
    * Reserve a send and make code `codeId` live. Refused while the number or
    * this client is locked by wrong guesses, in the resend cooldown, or over
    * the hourly limit. Codes already live stay live.
@@ -222,7 +232,14 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * right guess uses the code up; a wrong one spends one of its tries and
    * counts against the client that asked for the code.
    */
-  async recordAttempt({ codeId, attemptId, check, maxAttempts, chargeTo }: AttemptRequest): Promise<AttemptOutcome> {
+  async recordAttempt({
+    codeId,
+    attemptId,
+    check,
+    maxAttempts,
+    chargeTo,
+    session,
+  }: AttemptRequest): Promise<AttemptOutcome> {
     const now = Date.now();
     const state = this.load(now);
     if (this.isTombstoned(attemptId, now)) return { outcome: "not_live" };
@@ -256,16 +273,21 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       });
       if (code.attempts >= maxAttempts) delete code.fallback;
     }
+    // The session, in the same synchronous step as the code's use (save arms the alarm for both).
+    const created =
+      matched && session ? this.sessions.create(session.e164, session.session, session.limits) : undefined;
     await this.save(state);
-    return matched
-      ? { outcome: "verified" }
-      : { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
+    if (!matched) return { outcome: "wrong", attemptsLeft: Math.max(0, maxAttempts - code.attempts) };
+    return created ? { outcome: "verified", session: created } : { outcome: "verified" };
   }
 
-  async undoAttempt(codeId: string, attemptId: string, options: UndoOptions): Promise<void> {
+  async undoAttempt(codeId: string, attemptId: string, options: AttemptUndoOptions): Promise<void> {
     const now = Date.now();
     const state = this.load(now);
     if (options.late) this.tombstone(attemptId, now);
+    // The session its right guess started ends (a tombstone too, so a late create makes none), and
+    // the sessions it evicted come back.
+    if (options.sessionId !== undefined) this.sessions.undoCreate(options.sessionId);
     const code = state.codes.find((c) => c.id === codeId);
     if (code?.usedBy === attemptId) code.usedBy = null;
     const index = state.failures.findIndex((f) => f.attemptId === attemptId && f.codeId === codeId);
@@ -395,6 +417,49 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     };
   }
 
+  async refresh(presented: PresentedToken, successor: IssuedToken, limits: SessionLimits): Promise<RefreshResult> {
+    return await this.sessionsArmed(this.sessions.refresh(presented, successor, limits));
+  }
+
+  async undoRefresh(sessionId: string, successorHash: string): Promise<void> {
+    this.sessions.undoRefresh(sessionId, successorHash);
+  }
+
+  async logout(sessionId: string, familyHash: string): Promise<string | null> {
+    return await this.sessionsArmed(this.sessions.logout(sessionId, familyHash));
+  }
+
+  async endAll(caller: string | null): Promise<string[] | null> {
+    return await this.sessionsArmed(this.sessions.endAll(caller));
+  }
+
+  async end(sessionId: string, caller: string | null): Promise<"ended" | "not_found" | "caller_ended"> {
+    return await this.sessionsArmed(this.sessions.end(sessionId, caller));
+  }
+
+  async list(caller: string | null): Promise<SessionInfo[] | null> {
+    return this.sessions.list(caller);
+  }
+
+  async has(sessionId: string): Promise<boolean> {
+    return this.sessions.has(sessionId);
+  }
+
+  async count(): Promise<number> {
+    return this.sessions.count();
+  }
+
+  async adminEndAll(): Promise<string[]> {
+    return (await this.sessionsArmed(this.sessions.endAll(null))) ?? [];
+  }
+
+  /**
+   * Sessions that just expired (pruned by a call, or by the alarm): the
+   * Worker's class (src/index.ts) tells the app's backend. Called
+   * synchronously, inside the call that pruned them; it must not await.
+   */
+  protected sessionsExpired(_sessions: readonly { id: string; e164: string }[]): void {}
+
   async unlock(): Promise<void> {
     const state = this.load(Date.now());
     state.failures = [];
@@ -411,6 +476,8 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
    * After each send the state is read again, since requests ran meanwhile.
    */
   override async alarm(): Promise<void> {
+    // Expired sessions are pruned (and reported); save below arms the alarm for the rest.
+    this.sessions.prune();
     const now = Date.now();
     const state = this.load(now);
     const due: { codeId: string; plan: FallbackPlan; channel: Channel }[] = [];
@@ -513,23 +580,40 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     const now = Date.now();
     const tombstonesUntil = this.pruneTombstones(now);
     const entries = state.sends.length + state.failures.length + state.codes.length + state.trusted.length;
+    let at: number | null;
     if (entries === 0 && state.lastSms === null) {
       this.ctx.storage.kv.delete(STATE_KEY);
-      if (tombstonesUntil === null) await this.ctx.storage.deleteAlarm();
-      else await this.ctx.storage.setAlarm(tombstonesUntil);
-      return;
+      at = tombstonesUntil;
+    } else {
+      this.ctx.storage.kv.put(STATE_KEY, state);
+      const pruneAt = Math.max(
+        (state.sends.at(-1)?.at ?? 0) + HOUR_MS,
+        (state.failures.at(-1)?.at ?? 0) + DAY_MS,
+        ...state.codes.map((c) => c.expiresAt + HOUR_MS),
+        ...state.trusted.map((t) => t.at + TRUSTED_FOR_MS),
+        state.lastSms ? state.lastSms.at + LAST_SMS_FOR_MS : 0,
+      );
+      const fallbacks = state.codes.flatMap((c) => (c.fallback ? [Math.min(c.fallback.dueAt, c.expiresAt)] : []));
+      // Tombstones expire before the state does (TOMBSTONE_MS is the shortest horizon), so one alarm serves both.
+      at = Math.min(pruneAt, ...fallbacks);
     }
-    this.ctx.storage.kv.put(STATE_KEY, state);
-    const pruneAt = Math.max(
-      (state.sends.at(-1)?.at ?? 0) + HOUR_MS,
-      (state.failures.at(-1)?.at ?? 0) + DAY_MS,
-      ...state.codes.map((c) => c.expiresAt + HOUR_MS),
-      ...state.trusted.map((t) => t.at + TRUSTED_FOR_MS),
-      state.lastSms ? state.lastSms.at + LAST_SMS_FOR_MS : 0,
-    );
-    const fallbacks = state.codes.flatMap((c) => (c.fallback ? [Math.min(c.fallback.dueAt, c.expiresAt)] : []));
-    // Tombstones expire before the state does (TOMBSTONE_MS is the shortest horizon), so one alarm serves both.
-    await this.ctx.storage.setAlarm(Math.min(pruneAt, ...fallbacks));
+    // The sessions' next expiry or end of a grace window too: one alarm serves the codes and the sessions.
+    const next = [at, this.sessions.nextAlarm()].filter((t): t is number => t !== null);
+    if (next.length === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.min(...next));
+  }
+
+  /**
+   * `result` of a session call, after bringing the alarm forward to the
+   * sessions' next event if the call moved it earlier. An alarm that fires
+   * early does no harm: it re-arms for what is due (save).
+   */
+  private async sessionsArmed<T>(result: T): Promise<T> {
+    if (!this.sessions.changed) return result;
+    const due = this.sessions.nextAlarm();
+    const current = await this.ctx.storage.getAlarm();
+    if (due !== null && (current === null || current > due)) await this.ctx.storage.setAlarm(due);
+    return result;
   }
 
   /** Remembers an id the Worker gave up after its call passed the deadline, for TOMBSTONE_MS. */
