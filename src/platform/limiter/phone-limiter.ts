@@ -15,6 +15,7 @@ import type {
   AttemptRequest,
   CodeDelivery,
   CodeMessage,
+  CodeUse,
   FallbackPlan,
   FallbackResult,
   FallbackSkipReason,
@@ -352,6 +353,16 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       channel: code.channel ?? "sms",
       messages: code.messages ?? [],
     };
+  }
+
+  async codeUses(codeIds: readonly string[], maxAttempts: number): Promise<CodeUse[]> {
+    const now = Date.now();
+    const codes = new Map(this.load(now).codes.map((c) => [c.id, c]));
+    return codeIds.map((codeId): CodeUse => {
+      const code = codes.get(codeId);
+      if (code !== undefined && code.usedBy !== null) return { codeId, verified: true };
+      return { codeId, verified: false, liveUntil: code && isLive(code, now, maxAttempts) ? code.expiresAt : null };
+    });
   }
 
   async inspect(limits: InspectLimits): Promise<NumberInspection> {
