@@ -153,7 +153,11 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
   const check = (request: RangeCheck): Promise<RangeResult> =>
     lookups === undefined
       ? guard.check(request)
-      : storageCall(lookups.call, () => guard.check(request), () => release());
+      : storageCall(
+          lookups.call,
+          () => guard.check(request),
+          () => release(),
+        );
   return {
     shared: true,
     ownDeadlines: lookups !== undefined,

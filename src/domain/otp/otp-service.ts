@@ -29,13 +29,7 @@ import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "
 import { type EventDeps, emitEvent, emitEvents, rangeBlocked } from "../events/app-events";
 import { deliveryEvents } from "../events/delivery-events";
 import { numberClient } from "../guards/client-address";
-import {
-  knownRangeRefusal,
-  type RangeHold,
-  rangeExempt,
-  rangeHold,
-  rangeOf,
-} from "../guards/range-guard";
+import { knownRangeRefusal, type RangeHold, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
 import {
   budgetPlanFrom,
   clientLimitsFrom,

@@ -125,7 +125,9 @@ export type AttemptOutcome =
  * tries left), null when it never can be (expired, out of tries, or unknown
  * here: never reserved, given back, killed).
  */
-export type CodeUse = { codeId: string; verified: true } | { codeId: string; verified: false; liveUntil: number | null };
+export type CodeUse =
+  | { codeId: string; verified: true }
+  | { codeId: string; verified: false; liveUntil: number | null };
 
 /** The outcome of the number's last SMS or call, for the operator (never the code or the gateway's text). */
 export interface LastSms {

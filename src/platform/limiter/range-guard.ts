@@ -11,6 +11,8 @@ import { DAY_MS, HOUR_MS } from "../../kernel/time";
 
 /** How long a sent, unverified code counts against its range. */
 export const RANGE_WINDOW_MS = HOUR_MS;
+/** `known_until` of an entry whose code can never be verified: it is not asked about again. */
+const KNOWN_FOR_GOOD = Number.MAX_SAFE_INTEGER;
 /** How long a given-back entry is remembered, so a check with its id that arrives late counts nothing. */
 const RELEASED_TTL_MS = HOUR_MS;
 /** The longest block, however often the range was blocked within the day. */
@@ -113,7 +115,9 @@ export interface RangeGuardRpc {
    * limits, refused by the gateway) cannot start one. Counting starts afresh
    * after a block. A verified code is not reported to the range: at the
    * threshold, before refusing, the check answers `confirm` with the counted
-   * entries whose fate it does not know (only with `confirm`); the second
+   * entries whose fate it does not know and, when it would start a block,
+   * the settled ones whose code was live when last asked (only with
+   * `confirm`); the second
    * check, with `lookedUp`, drops the verified ones, remembers the others as
    * unverified, and decides in the same step. Entries still unknown (their
    * lookup failed, they arrived meanwhile, or the check could not ask)
@@ -154,7 +158,8 @@ export const codeOfEntry = (entryId: string): string => entryId.split(MESSAGE_ID
 /**
  * Rows in SQLite: `held` (each counted send by id and the time of its check,
  * in flight until settled; with its number, `e164`, and `known_until`: until
- * when it is known unverified, NULL while never looked up), `sends` (from an
+ * when it is known unverified, NULL while never looked up, KNOWN_FOR_GOOD
+ * once its code can never be verified), `sends` (from an
  * earlier version, which marked sends that went out; no longer written), `released`
  * (ids given back), `blocks_started` (when the range was blocked, for the
  * doubling), `block` (the current block, one row) and, on the index object,
@@ -205,8 +210,22 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
         now,
       )
       .toArray();
-    if (request.confirm === true && unknown.length > 0)
-      return { outcome: "confirm", entries: unknown.map((e) => ({ codeId: e.code_id, e164: e.e164 })) };
+    if (request.confirm === true) {
+      // Before a block, also the settled entries whose code was still live when asked: it may have been verified since.
+      const blockPossible = counts.sent + counts.settled >= request.maxUnverified;
+      const live = blockPossible
+        ? sql
+            .exec<{ code_id: string; e164: string; at: number }>(
+              "SELECT code_id, e164, at FROM held WHERE e164 IS NOT NULL AND known_until > ? AND known_until < ? AND at <= ?",
+              now,
+              KNOWN_FOR_GOOD,
+              now - request.settleMs,
+            )
+            .toArray()
+        : [];
+      const ask = [...unknown, ...live];
+      if (ask.length > 0) return { outcome: "confirm", entries: ask.map((e) => ({ codeId: e.code_id, e164: e.e164 })) };
+    }
     // Entries whose fate is unknown (a lookup failed, or none could be made) refuse this send but start no block:
     // only codes known to be unverified do, so an outage of numbers' objects cannot block a range for an hour.
     const unknownSettled = unknown.filter((e) => e.at <= now - request.settleMs).length;
@@ -305,20 +324,21 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
 
   /**
    * What a lookup learnt, in the check's synchronous step: verified entries
-   * go; the others are known unverified until their answer runs out (a
-   * code that can never be verified is asked again only while its entry is
-   * in flight, since its code may not have been reserved yet; after that never).
+   * go; the others are known unverified until their answer runs out: a
+   * live code's at its expiry (and before a block it would help start), a
+   * code that can never be verified for good, unless its entry is still in
+   * flight (its code may not have been reserved yet): then once it settles.
    */
   private learn(sql: SqlStorage, lookedUp: LookedUp, now: number, settleMs: number): void {
     for (const codeId of lookedUp.verified) sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
     for (const { codeId, until } of lookedUp.unverified) {
       sql.exec(
-        `UPDATE held SET known_until = coalesce(?, CASE WHEN at + ? > ? THEN at + ? ELSE at + ? END) WHERE code_id = ?`,
+        "UPDATE held SET known_until = coalesce(?, CASE WHEN at + ? > ? THEN at + ? ELSE ? END) WHERE code_id = ?",
         until,
         settleMs,
         now,
         settleMs,
-        RANGE_WINDOW_MS,
+        KNOWN_FOR_GOOD,
         codeId,
       );
     }
@@ -350,7 +370,12 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     );
     if (!this.migrated) {
       // A range written before these columns: its rows get NULLs (no number: never looked up, counted as unverified).
-      const columns = new Set(sql.exec<{ name: string }>("PRAGMA table_info(held)").toArray().map((c) => c.name));
+      const columns = new Set(
+        sql
+          .exec<{ name: string }>("PRAGMA table_info(held)")
+          .toArray()
+          .map((c) => c.name),
+      );
       if (!columns.has("e164")) sql.exec("ALTER TABLE held ADD COLUMN e164 TEXT");
       if (!columns.has("known_until")) sql.exec("ALTER TABLE held ADD COLUMN known_until INTEGER");
       this.migrated = true;
