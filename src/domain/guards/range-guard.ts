@@ -218,6 +218,7 @@ async function lookUp(lookups: RangeLookups, range: string, entries: readonly Ra
   const byNumber = new Map<string, RangeEntry[]>();
   for (const entry of entries) byNumber.set(entry.e164, [...(byNumber.get(entry.e164) ?? []), entry]);
   const lookedUp: LookedUp = { verified: [], unverified: [] };
+  const failed: unknown[] = [];
   await Promise.all(
     [...byNumber].map(async ([e164, mine]) => {
       const codeIds = [...new Set(mine.map((e) => codeOfEntry(e.codeId)))];
@@ -227,7 +228,7 @@ async function lookUp(lookups: RangeLookups, range: string, entries: readonly Ra
           limiterFor(lookups.limiters, e164).codeUses(codeIds, lookups.maxAttempts),
         );
       } catch (error) {
-        log("fraud.lookup_failed", { range, error });
+        failed.push(error);
         return;
       }
       const byCode = new Map(uses.map((u) => [u.codeId, u]));
@@ -239,6 +240,8 @@ async function lookUp(lookups: RangeLookups, range: string, entries: readonly Ra
       }
     }),
   );
+  // One line per send, however many of its numbers failed.
+  if (failed.length > 0) log("fraud.lookup_failed", { range, numbers: failed.length, error: failed[0] });
   return lookedUp;
 }
 

@@ -92,8 +92,8 @@ export interface RangeEntry {
  * flight, which may yet be refused or fail and be given back; this send is
  * refused but no block starts (until `retryAt` at the latest, when the oldest
  * of them is taken for sent). `confirm`: the range is at its threshold, and
- * these entries were never looked up (or their answer has run out): nothing
- * was written; the Worker asks their numbers' PhoneLimiters which codes were
+ * these entries were never looked up or their answer has run out (a live
+ * code's answer also before a block it would help start): nothing was written; the Worker asks their numbers' PhoneLimiters which codes were
  * verified and checks again with `lookedUp`.
  */
 export type RangeResult =
