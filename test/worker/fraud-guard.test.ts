@@ -533,6 +533,25 @@ describe("verified codes, learnt only at the threshold", { timeout: 60_000 }, ()
     expect(await counted(range)).toBe(1);
   });
 
+  it("a live code asked again before a block, and not answered, starts no block on its older answer", async () => {
+    const limiters = recordedLimiters();
+    const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
+    const range = freshRange();
+    for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    // Asked while in flight: 20 live codes, known unverified until their expiry.
+    expectProblem(await send(environment, numberOf(range, MAX), MAX), 403, "fraud_suspected");
+    expect((await entries(range)).every((e) => e.known_until !== null)).toBe(true);
+    advance(SETTLE_MS);
+    limiters.state.failing = true;
+    expectProblem(await send(environment, numberOf(range, MAX + 1), MAX + 1), 403, "fraud_suspected");
+    expect(await env.RANGE_GUARD.getByName(`range:${range}`).block()).toBeNull();
+    expect((await entries(range)).every((e) => e.known_until === null)).toBe(true);
+    // Answered again: nobody used them, and the range is blocked.
+    limiters.state.failing = false;
+    const refusal = await send(environment, numberOf(range, MAX + 2), MAX + 2);
+    expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
+  });
+
   it("a lookup that passes its deadline counts as failed: the send is refused, and nothing is learnt", async () => {
     const range = freshRange();
     const environment = envWith(settings);

@@ -217,7 +217,7 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
 async function lookUp(lookups: RangeLookups, range: string, entries: readonly RangeEntry[]): Promise<LookedUp> {
   const byNumber = new Map<string, RangeEntry[]>();
   for (const entry of entries) byNumber.set(entry.e164, [...(byNumber.get(entry.e164) ?? []), entry]);
-  const lookedUp: LookedUp = { verified: [], unverified: [] };
+  const lookedUp: LookedUp = { asked: entries.map((e) => e.codeId), verified: [], unverified: [] };
   const failed: unknown[] = [];
   await Promise.all(
     [...byNumber].map(async ([e164, mine]) => {

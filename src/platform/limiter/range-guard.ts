@@ -69,6 +69,8 @@ export interface RangeCheck {
 
 /** What the Worker learnt of a range's entries from their numbers' PhoneLimiters (codeUses). */
 export interface LookedUp {
+  /** Every entry the Worker asked about; one missing below (its number's call failed) is unknown again, whatever was known of it. */
+  asked: string[];
   /** Entries whose code was verified: they stop counting. */
   verified: string[];
   /**
@@ -330,6 +332,8 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
    * flight (its code may not have been reserved yet): then once it settles.
    */
   private learn(sql: SqlStorage, lookedUp: LookedUp, now: number, settleMs: number): void {
+    // An entry asked about again and not answered is not trusted on its older answer: it must not start a block.
+    for (const codeId of lookedUp.asked) sql.exec("UPDATE held SET known_until = NULL WHERE code_id = ?", codeId);
     for (const codeId of lookedUp.verified) sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
     for (const { codeId, until } of lookedUp.unverified) {
       sql.exec(
