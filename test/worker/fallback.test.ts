@@ -408,7 +408,9 @@ describe("a due fallback and the fraud guard on number ranges", () => {
     runInDurableObject(env.RANGE_GUARD.getByName(`range:${range}`), (_, state) => {
       const sql = state.storage.sql;
       const n = (table: string) => {
-        sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
+        sql.exec(
+          `CREATE TABLE IF NOT EXISTS ${table} (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL, e164 TEXT, known_until INTEGER)`,
+        );
         return sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
       };
       return n("sends") + n("held");
@@ -442,7 +444,7 @@ describe("a due fallback and the fraud guard on number ranges", () => {
     expect((await sendFrom(numberOf(range, 9), 9)).body.code).toBe("fraud_suspected");
   });
 
-  it("a verified code stops counting with its fallback messages", async () => {
+  it("a verified code stops counting with its fallback messages, once the range reaches its threshold", async () => {
     const range = freshRange();
     const phone = numberOf(range, 1);
     const id = String((await sendFrom(phone, 1)).body.verification_id);
@@ -452,6 +454,45 @@ describe("a due fallback and the fraud guard on number ranges", () => {
     expect(msg91.lastCode()).toBe(code);
     expect(await counted(range)).toBe(2);
     expect((await verify(phone, code, id, guarded)).status).toBe(200);
-    expect(await counted(range)).toBe(0);
+    // The verify tells the range nothing; three more sends fill it to its threshold of 5.
+    expect(await counted(range)).toBe(2);
+    for (let i = 2; i < 5; i++) expect((await sendFrom(numberOf(range, i), i)).status).toBe(200);
+    // The next asks the numbers: the verified code and its fallback message (`<codeId>>n`) both go, and it goes out.
+    expect((await sendFrom(numberOf(range, 5), 5)).status).toBe(200);
+    expect(await counted(range)).toBe(4);
+  });
+
+  it("a fallback at the range's threshold asks no number: it is skipped, and starts no block", async () => {
+    const range = freshRange();
+    const phone = numberOf(range, 1);
+    await send(phone);
+    // The alarm runs with the test project's threshold (FRAUD_RANGE_MAX_UNVERIFIED in vitest.config.ts): fill the
+    // range up to it with entries never looked up (sends whose codes may all have been verified).
+    const threshold = loadSettings(env).fraud.maxUnverified;
+    const stub = env.RANGE_GUARD.getByName(`range:${range}`);
+    await runInDurableObject(stub, (_, state) => {
+      for (let i = 1; i < threshold; i++) {
+        state.storage.sql.exec(
+          "INSERT INTO held (code_id, at, e164, known_until) VALUES (?, ?, ?, NULL)",
+          `other${i}`,
+          Date.now(),
+          numberOf(range, 2),
+        );
+      }
+    });
+    advance(Math.max(TIMEOUT_MS, settleMsOf(loadSettings(env))) + 1000);
+    const logs = captureConsole();
+    await runAlarm(phone);
+    expect(msg91.requests).toHaveLength(0);
+    expect(logs.events("otp.fallback_skipped")).toEqual([expect.objectContaining({ reason: "fraud_suspected" })]);
+    expect(logs.events("fraud.range_blocked")).toEqual([]);
+    expect(await stub.block()).toBeNull();
+    // Nothing was learnt: no entry was looked up.
+    const known = await runInDurableObject(
+      stub,
+      (_, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM held WHERE known_until IS NOT NULL").one().n,
+    );
+    expect(known).toBe(0);
   });
 });

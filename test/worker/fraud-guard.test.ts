@@ -12,6 +12,7 @@ import { captureConsole } from "../helpers/log-capture";
 import { expectProblem } from "../helpers/problem";
 import { roundTripCounter } from "../helpers/round-trips";
 import { advance, setUpWorkerTest } from "../helpers/setup";
+import { storageCallCounter } from "../helpers/storage-calls";
 
 /**
  * The fraud guard on number ranges (issue 22, docs/fraud.md): SMS pumping to
@@ -63,6 +64,54 @@ const counted = (range: string) =>
       .exec<{ n: number }>("SELECT (SELECT count(*) FROM sends) + (SELECT count(*) FROM held) AS n")
       .one().n;
   });
+
+/** The range's entries, each with its number and until when it is known unverified (null: never looked up). */
+const entries = (range: string) =>
+  runInDurableObject(env.RANGE_GUARD.getByName(`range:${range}`), (_, state) =>
+    state.storage.sql
+      .exec<{ code_id: string; e164: string | null; known_until: number | null }>(
+        "SELECT code_id, e164, known_until FROM held ORDER BY at",
+      )
+      .toArray(),
+  );
+
+/**
+ * PHONE_LIMITER with its `codeUses` lookups recorded (each code id asked,
+ * in order) and, while `failing` is set, failing.
+ */
+function recordedLimiters() {
+  const asked: string[] = [];
+  let calls = 0;
+  const state = { failing: false };
+  const wrap = (stub: Record<string, (...args: unknown[]) => Promise<unknown>>) =>
+    new Proxy(stub, {
+      get(target, prop: string) {
+        if (prop !== "codeUses") return (...args: unknown[]) => target[prop]!(...args);
+        return (codeIds: string[], maxAttempts: number) => {
+          calls += 1;
+          asked.push(...codeIds);
+          return state.failing ? Promise.reject(new Error("down")) : target[prop]!(codeIds, maxAttempts);
+        };
+      },
+    });
+  const namespace = {
+    getByName: (name: string) => wrap(env.PHONE_LIMITER.getByName(name) as never),
+    get: (id: DurableObjectId) => wrap(env.PHONE_LIMITER.get(id) as never),
+    idFromName: (name: string) => env.PHONE_LIMITER.idFromName(name),
+    idFromString: (id: string) => env.PHONE_LIMITER.idFromString(id),
+  } as unknown as DurableObjectNamespace;
+  return {
+    namespace,
+    state,
+    /** How often each code was asked about. */
+    timesAsked: () => asked.reduce((m, id) => m.set(id, (m.get(id) ?? 0) + 1), new Map<string, number>()),
+    calls: () => calls,
+    reset: () => {
+      asked.length = 0;
+      calls = 0;
+    },
+  };
+}
 
 /** Fills a range with `max` unverified sends from as many networks; the next one, once they settled, is refused and blocks it. */
 async function blockRange(environment: Env, range: string, max = MAX): Promise<ApiResponse> {
@@ -183,7 +232,10 @@ describe("legitimate traffic", { timeout: 60_000 }, () => {
       expect(sent.status).toBe(200);
       expect((await verify(environment, numberOf(range, i), sent, fast2sms.lastCode())).status).toBe(200);
     }
-    expect(await counted(range)).toBe(0);
+    // A verify tells the range nothing: its verified codes are dropped when it reaches its threshold.
+    expect(await counted(range)).toBeLessThanOrEqual(MAX);
+    const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
+    expect(blocks.filter((b) => b.range === range)).toHaveLength(0);
   });
 
   it("a safe-listed number (or prefix) in a blocked range passes and never counts", async () => {
@@ -256,7 +308,7 @@ describe("the range's object down or late", { timeout: 60_000 }, () => {
     const code = fast2sms.lastCode();
     const down = envWith({
       ...settings,
-      RANGE_GUARD: faultyNamespace(env.RANGE_GUARD, { check: new Error("down"), forget: new Error("down") }),
+      RANGE_GUARD: faultyNamespace(env.RANGE_GUARD, { check: new Error("down") }),
     });
     expect((await verify(down, numberOf(range, 1), sent, code)).status).toBe(200);
     expectProblem(await send(down, numberOf(range, 2), 2), 503, "unavailable");
@@ -388,6 +440,156 @@ describe("cost of the check", { timeout: 60_000 }, () => {
     const refusal = await withEnv(environment, "/send-otp", { json: { phone: numberOf(range, 1) } });
     expectProblem(refusal, 429, "rate_limited");
     expect(counter.calls().filter((c) => c.startsWith("range."))).toEqual([]);
+  });
+});
+
+describe("verified codes, learnt only at the threshold", { timeout: 60_000 }, () => {
+  it("a verify makes no call on the range; its code frees its slot once the range reaches its threshold", async () => {
+    const counter = storageCallCounter();
+    const environment = { ...envWith(settings), ...counter.bindings() } as Env;
+    const range = freshRange();
+    const first = await send(environment, numberOf(range, 0), 0);
+    counter.reset();
+    expect((await verify(environment, numberOf(range, 0), first, fast2sms.lastCode())).status).toBe(200);
+    expect(counter.calls().filter((c) => c.name.startsWith("RANGE_GUARD."))).toEqual([]);
+    // Still counted: the range does not know yet.
+    expect(await counted(range)).toBe(1);
+    for (let i = 1; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    expect(await counted(range)).toBe(MAX);
+    // At the threshold the send asks the 20 numbers (one call each), learns the first code was verified, and goes out.
+    counter.reset();
+    expect((await send(environment, numberOf(range, MAX), MAX)).status).toBe(200);
+    const calls = counter.calls().map((c) => c.name);
+    expect(calls.filter((c) => c === "PHONE_LIMITER.codeUses")).toHaveLength(MAX);
+    expect(calls.filter((c) => c === "RANGE_GUARD.check")).toHaveLength(2);
+    expect(await counted(range)).toBe(MAX);
+    expect((await entries(range)).map((e) => e.code_id)).not.toContain(first.body.verification_id);
+    // The 19 unverified are known now: the next send is refused asking only about the newest entry.
+    counter.reset();
+    expectProblem(await send(environment, numberOf(range, MAX + 1), MAX + 1), 403, "fraud_suspected");
+    expect(counter.calls().filter((c) => c.name === "PHONE_LIMITER.codeUses")).toHaveLength(1);
+  });
+
+  it("each entry is asked about only when its answer has run out: a live code before a block and after its expiry, a dead one never again", async () => {
+    const limiters = recordedLimiters();
+    const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
+    const range = freshRange();
+    const sent: ApiResponse[] = [];
+    for (let i = 0; i < MAX; i++) sent.push(await send(environment, numberOf(range, i), i));
+    expect(limiters.calls()).toBe(0);
+    // Five sends at the threshold while the 20 are in flight: refused, no block; only the first asks (20 numbers, once each).
+    for (let i = 0; i < 5; i++) {
+      expectProblem(await send(environment, numberOf(range, 100 + i), 100 + i), 403, "fraud_suspected");
+    }
+    expect(limiters.calls()).toBe(MAX);
+    expect([...limiters.timesAsked().values()]).toEqual(Array.from({ length: MAX }, () => 1));
+    // Five people type their codes after that lookup. Settled, the 20 would start a block, so their live codes are
+    // asked once more first: the five verified free their slots, and the send goes out.
+    for (let i = 0; i < 5; i++) {
+      const code = fast2sms.codeTo(numberOf(range, i));
+      expect((await verify(environment, numberOf(range, i), sent[i]!, code)).status).toBe(200);
+    }
+    advance(SETTLE_MS);
+    limiters.reset();
+    expect((await send(environment, numberOf(range, 200), 200)).status).toBe(200);
+    expect(limiters.calls()).toBe(MAX);
+    expect(await counted(range)).toBe(MAX - 5 + 1);
+    // Past the codes' expiry, the 16 are asked once more (they can never be verified now), with the 4 new in flight.
+    advance((loadSettings(env).otp.ttlSeconds + 1) * 1000);
+    for (let i = 0; i < 4; i++) expect((await send(environment, numberOf(range, 300 + i), 300 + i)).status).toBe(200);
+    limiters.reset();
+    expectProblem(await send(environment, numberOf(range, 400), 400), 403, "fraud_suspected");
+    expect(limiters.calls()).toBe(MAX);
+    // Once the 4 settled, the block is decided asking only them: the 16 dead codes are never asked about again.
+    advance(SETTLE_MS);
+    limiters.reset();
+    expectProblem(await send(environment, numberOf(range, 401), 401), 403, "fraud_suspected");
+    expect(limiters.calls()).toBe(4);
+    const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
+    expect(blocks.filter((b) => b.range === range)).toHaveLength(1);
+  });
+
+  it("a lookup that fails leaves its entries unknown: sends are refused (fail closed) but no block starts", async () => {
+    const limiters = recordedLimiters();
+    const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
+    const range = freshRange();
+    for (let i = 0; i < MAX; i++) {
+      const sent = await send(environment, numberOf(range, i), i);
+      expect((await verify(environment, numberOf(range, i), sent, fast2sms.lastCode())).status).toBe(200);
+    }
+    advance(SETTLE_MS);
+    limiters.state.failing = true;
+    const logs = captureConsole();
+    const refusal = await send(environment, numberOf(range, MAX), MAX);
+    expectProblem(refusal, 403, "fraud_suspected");
+    expect(retryAfter(refusal)).toBeLessThanOrEqual(Math.ceil(SETTLE_MS / 1000));
+    expect(logs.events("fraud.lookup_failed")).toEqual([expect.objectContaining({ range, numbers: MAX })]);
+    expect((await entries(range)).every((e) => e.known_until === null)).toBe(true);
+    const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
+    expect(blocks.filter((b) => b.range === range)).toHaveLength(0);
+    // Once the numbers answer again, the next send learns that all 20 were verified, and goes out.
+    limiters.state.failing = false;
+    expect((await send(environment, numberOf(range, MAX + 1), MAX + 1)).status).toBe(200);
+    expect(await counted(range)).toBe(1);
+  });
+
+  it("a live code asked again before a block, and not answered, starts no block on its older answer", async () => {
+    const limiters = recordedLimiters();
+    const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
+    const range = freshRange();
+    for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    // Asked while in flight: 20 live codes, known unverified until their expiry.
+    expectProblem(await send(environment, numberOf(range, MAX), MAX), 403, "fraud_suspected");
+    expect((await entries(range)).every((e) => e.known_until !== null)).toBe(true);
+    advance(SETTLE_MS);
+    limiters.state.failing = true;
+    expectProblem(await send(environment, numberOf(range, MAX + 1), MAX + 1), 403, "fraud_suspected");
+    expect(await env.RANGE_GUARD.getByName(`range:${range}`).block()).toBeNull();
+    expect((await entries(range)).every((e) => e.known_until === null)).toBe(true);
+    // Answered again: nobody used them, and the range is blocked.
+    limiters.state.failing = false;
+    const refusal = await send(environment, numberOf(range, MAX + 2), MAX + 2);
+    expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
+  });
+
+  it("a lookup that passes its deadline counts as failed: the send is refused, and nothing is learnt", async () => {
+    const range = freshRange();
+    const environment = envWith(settings);
+    for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    // Only the send at the threshold has the short deadline, and its lookups never answer.
+    const hanging = envWith({
+      ...settings,
+      STORAGE_TIMEOUT_MS: "200",
+      PHONE_LIMITER: faultyNamespace(env.PHONE_LIMITER, { codeUses: "hang" }),
+    });
+    const logs = captureConsole();
+    expectProblem(await send(hanging, numberOf(range, MAX), MAX), 403, "fraud_suspected");
+    expect(logs.events("fraud.lookup_failed")).toEqual([expect.objectContaining({ range, numbers: MAX })]);
+    expect((await entries(range)).every((e) => e.known_until === null)).toBe(true);
+  });
+
+  it("a range written before entries kept their number counts its old entries as unverified, never looked up", async () => {
+    const range = freshRange();
+    const stub = env.RANGE_GUARD.getByName(`range:${range}`);
+    await runInDurableObject(stub, (_, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE held (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+      for (let i = 0; i < MAX; i++) sql.exec("INSERT INTO held (code_id, at) VALUES (?, ?)", `old${i}`, Date.now());
+    });
+    const check = (codeId: string) =>
+      stub.check({
+        range,
+        codeId,
+        maxUnverified: MAX,
+        blockMs: 3_600_000,
+        count: true,
+        settleMs: 30_000,
+        e164: numberOf(range, 1),
+        confirm: true,
+      });
+    expect((await check("new0")).outcome).toBe("busy");
+    advance(31_000);
+    expect(await check("new1")).toMatchObject({ outcome: "blocked", startedNow: true, block: { unverified: MAX } });
   });
 });
 

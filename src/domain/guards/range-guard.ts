@@ -13,13 +13,21 @@ import type { Settings } from "../../kernel/config/settings";
 import { describeWait } from "../../kernel/describe-wait";
 import { FraudSuspectedError, type ServiceError } from "../../kernel/errors/service-error";
 import { log } from "../../kernel/log/log";
+import type { CodeUse } from "../../platform/limiter/limiter-types";
+import { limiterFor, type PhoneLimiter } from "../../platform/limiter/phone-limiter";
 import {
   BLOCK_INDEX,
+  codeOfEntry,
+  type LookedUp,
   type RangeBlock,
+  type RangeCheck,
+  type RangeEntry,
   type RangeGuard,
   type RangeGuardRpc,
+  type RangeResult,
   rangeGuardFor,
 } from "../../platform/limiter/range-guard";
+import { type StorageCallOptions, storageCall } from "../../platform/storage-call";
 import type { QuotaHold } from "./send-quotas";
 
 type Ranges = DurableObjectNamespace<RangeGuard>;
@@ -85,13 +93,34 @@ export const settleMsOf = (settings: Pick<Settings, "smsSendDeadlineMs" | "stora
   settings.smsSendDeadlineMs + 3 * settings.storageTimeoutMs;
 
 /** A range's hold on a send: a QuotaHold whose entry, unless given back, counts towards a block once settled (settleMsOf). */
-export type RangeHold = QuotaHold;
+export interface RangeHold extends QuotaHold {
+  /** take() puts the storage deadline on each of its calls itself (a send's hold: at the threshold it makes several in a row). */
+  readonly ownDeadlines: boolean;
+}
+
+/** How a send's check learns, at the threshold, which of the range's codes were verified. */
+export interface RangeLookups {
+  limiters: DurableObjectNamespace<PhoneLimiter>;
+  /** OTP_MAX_ATTEMPTS: a code out of tries can no longer be verified. */
+  maxAttempts: number;
+  /** The deadline of each call (the checks and each lookup). */
+  call: StorageCallOptions;
+}
 
 export interface RangeHoldOptions {
   ranges: Ranges;
   settings: Pick<Settings, "fraud" | "smsSendDeadlineMs" | "storageTimeoutMs">;
   range: string;
   codeId: string;
+  /** The number the code goes to: the range asks its PhoneLimiter, at the threshold, whether the code was verified. */
+  e164: string;
+  /**
+   * Given for a send: at the threshold its check may answer `confirm`, and
+   * the entries are looked up. Absent for a fallback message, which runs in
+   * a PhoneLimiter's alarm and calls no other number's object: entries not
+   * yet looked up then refuse it at the threshold but start no block.
+   */
+  lookups?: RangeLookups;
   /** false for a test number: it never counts, but a blocked range refuses it like any other number. */
   count: boolean;
   /** Runs work after the response (ExecutionContext.waitUntil). */
@@ -107,30 +136,55 @@ export interface RangeHoldOptions {
  * (release) when the send is refused elsewhere or fails cleanly, like every
  * other hold, and counted as sent once settled (settleMsOf: by then its
  * outcome is known, so no call marks it): only settled ones start a block,
- * so sends that never go out cannot, and a send costs its range one call. The
- * send that starts a block lists it for the operator after the response.
+ * so sends that never go out cannot, and a send costs its range one call.
+ * A verify tells the range nothing: only a send that finds the range at its
+ * threshold asks the numbers of the entries it does not know about which
+ * codes were verified (one read per number, at once), and checks again with
+ * the answers (lookUp). The send that starts a block lists it for the
+ * operator after the response.
  */
 export function rangeHold(options: RangeHoldOptions): RangeHold {
-  const { range, codeId, settings } = options;
+  const { range, codeId, settings, lookups } = options;
   const guard: RangeGuardRpc = rangeGuardFor(options.ranges, range);
   // Whether the check was sent: a send refused before it (by the client's own limits) never reaches the range.
   let reached = false;
+  // A range that refused counted nothing; release is a no-op there.
+  const release = (late = true) => (options.count && reached ? guard.release(codeId, late) : Promise.resolve());
+  const check = (request: RangeCheck): Promise<RangeResult> =>
+    lookups === undefined
+      ? guard.check(request)
+      : storageCall(
+          lookups.call,
+          () => guard.check(request),
+          () => release(),
+        );
   return {
     shared: true,
+    ownDeadlines: lookups !== undefined,
     async take() {
       reached = true;
-      const result = await guard.check({
+      const request: RangeCheck = {
         range,
         codeId,
         maxUnverified: settings.fraud.maxUnverified,
         blockMs: settings.fraud.blockMinutes * 60_000,
         count: options.count,
         settleMs: settleMsOf(settings),
-      });
+        e164: options.e164,
+        confirm: lookups !== undefined,
+      };
+      let result = await check(request);
+      if (result.outcome === "confirm" && lookups !== undefined) {
+        const lookedUp = await lookUp(lookups, range, result.entries);
+        // Decided with what was learnt; this check never answers `confirm`.
+        result = await check({ ...request, confirm: false, lookedUp });
+      }
       if (result.outcome === "counted") return undefined;
       const now = Date.now();
       // Not a block: nothing remembered, nothing listed; the same answer for every number of the range.
       if (result.outcome === "busy") return rangeRefusal(result.retryAt, now);
+      // Only a check with `confirm` answers it: refused as busy, never sent.
+      if (result.outcome === "confirm") return rangeRefusal(now + request.settleMs, now);
       remember(range, result.block.until, now);
       if (result.startedNow) {
         const { block } = result;
@@ -149,20 +203,46 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
       }
       return rangeRefusal(result.block.until, now);
     },
-    // A range that refused counted nothing; release is a no-op there.
-    release: (late = true) => (options.count && reached ? guard.release(codeId, late) : Promise.resolve()),
+    release,
   };
 }
 
-/** A verified code stops counting against its range (after the response; a failure only leaves it to age out). */
-export function forgetVerified(
-  deps: { ranges: Ranges; settings: Pick<Settings, "fraud">; background: (work: Promise<unknown>) => void },
-  e164: string,
-  codeId: string,
-): void {
-  if (rangeExempt(deps.settings, e164)) return;
-  const guard = rangeGuardFor(deps.ranges, rangeOf(e164, deps.settings.fraud.dropDigits));
-  deps.background(guard.forget(codeId).catch(() => undefined));
+/**
+ * Which of the range's entries were verified, from their numbers'
+ * PhoneLimiters: one read-only call per number, all at once, each with the
+ * storage deadline. A number whose call fails or is late is left out: its
+ * entries stay unknown: they hold the threshold (the send is refused, fail
+ * closed) but start no block, and are asked again at the next threshold.
+ */
+async function lookUp(lookups: RangeLookups, range: string, entries: readonly RangeEntry[]): Promise<LookedUp> {
+  const byNumber = new Map<string, RangeEntry[]>();
+  for (const entry of entries) byNumber.set(entry.e164, [...(byNumber.get(entry.e164) ?? []), entry]);
+  const lookedUp: LookedUp = { asked: entries.map((e) => e.codeId), verified: [], unverified: [] };
+  const failed: unknown[] = [];
+  await Promise.all(
+    [...byNumber].map(async ([e164, mine]) => {
+      const codeIds = [...new Set(mine.map((e) => codeOfEntry(e.codeId)))];
+      let uses: CodeUse[];
+      try {
+        uses = await storageCall(lookups.call, () =>
+          limiterFor(lookups.limiters, e164).codeUses(codeIds, lookups.maxAttempts),
+        );
+      } catch (error) {
+        failed.push(error);
+        return;
+      }
+      const byCode = new Map(uses.map((u) => [u.codeId, u]));
+      for (const entry of mine) {
+        const use = byCode.get(codeOfEntry(entry.codeId));
+        if (use === undefined) continue;
+        if (use.verified) lookedUp.verified.push(entry.codeId);
+        else lookedUp.unverified.push({ codeId: entry.codeId, until: use.liveUntil });
+      }
+    }),
+  );
+  // One line per send, however many of its numbers failed.
+  if (failed.length > 0) log("fraud.lookup_failed", { range, numbers: failed.length, error: failed[0] });
+  return lookedUp;
 }
 
 /** The active blocks, from the list the blocks are written to. */

@@ -197,8 +197,8 @@ export async function sendFallback(deps: FallbackDeps, codeId: string, plan: Fal
  * The fallback message's hold on its number's range (none when the fraud
  * guard leaves the number alone, or its code's send was not counted there:
  * a caller's code): its own entry, `<codeId>>n` with n the
- * steps left on the route (fewer at each fallback of a code), which the
- * code's verify forgets with the code's own.
+ * steps left on the route (fewer at each fallback of a code), which counts
+ * as verified once its code is (learnt at the range's threshold).
  */
 function fallbackRangeHold(deps: FallbackDeps, codeId: string, plan: FallbackPlan): RangeHold | undefined {
   const { settings } = deps;
@@ -209,6 +209,8 @@ function fallbackRangeHold(deps: FallbackDeps, codeId: string, plan: FallbackPla
     settings,
     range,
     codeId: `${codeId}${MESSAGE_ID_SEPARATOR}${plan.route.length}`,
+    e164: plan.to.e164,
+    // No lookups: this runs in the number's alarm, which calls no other number's object (range-guard.ts).
     count: true,
     background: deps.background,
     onBlockStarted: (block) => {

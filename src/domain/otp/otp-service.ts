@@ -30,14 +30,7 @@ import { asUnavailable, type StorageCallOptions, storageCall, type Undo } from "
 import { type EventDeps, emitEvent, emitEvents, rangeBlocked } from "../events/app-events";
 import { deliveryEvents } from "../events/delivery-events";
 import { numberClient } from "../guards/client-address";
-import {
-  forgetVerified,
-  knownRangeRefusal,
-  type RangeHold,
-  rangeExempt,
-  rangeHold,
-  rangeOf,
-} from "../guards/range-guard";
+import { knownRangeRefusal, type RangeHold, rangeExempt, rangeHold, rangeOf } from "../guards/range-guard";
 import {
   budgetPlanFrom,
   clientLimitsFrom,
@@ -315,6 +308,13 @@ async function prepareSend(
           settings,
           range,
           codeId,
+          e164: phone.e164,
+          // At the threshold, the send asks the numbers of the range's sends which codes were verified.
+          lookups: {
+            limiters: deps.limiters,
+            maxAttempts: settings.otp.maxAttempts,
+            call: { timeoutMs: settings.storageTimeoutMs, background: deps.background },
+          },
           count: testCode === undefined,
           background: deps.background,
           onBlockStarted: (block) => {
@@ -347,6 +347,8 @@ async function prepareSend(
 
 /** Takes one hold with the storage deadline; its undo is safe whatever the take did. */
 function takeHold(send: PendingSend, hold: QuotaHold): Promise<ServiceError | undefined> {
+  // The range's hold deadlines each of its calls itself: at its threshold it makes a lookup and a second check.
+  if (hold === send.rangeHold && send.rangeHold.ownDeadlines) return hold.take();
   return storageCall(
     send.options,
     () => hold.take(),
@@ -816,8 +818,7 @@ async function checkGuess(
         throw asUnavailable(new Error("the number's object started no session"));
       }
       recordOtpEvent(deps, phone, { kind: "verified" });
-      // The code no longer counts against its range's unverified sends (after the response).
-      forgetVerified(deps, phone.e164, id);
+      // The range is not told: it asks this number's object, should it reach its threshold (range-guard.ts).
       emitEvent(deps, "verification.approved", { phone: phone.e164, verification_id: id });
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
       return { session: started, giveBack: () => giveBack(deps, [undo]) };

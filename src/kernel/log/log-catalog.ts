@@ -125,6 +125,11 @@ export interface LogEvents {
   "fraud.range_blocked": { range: string; unverified: number; times_today: number; minutes: number };
   /** A block could not be written to the operator's list (GET /admin/blocks); the block itself holds. */
   "fraud.index_failed": { range: string; error: unknown };
+  /**
+   * A send at its range's threshold could not learn from `numbers` of the numbers whether their codes were
+   * verified (`error`: the first failure): those entries refuse sends but start no block.
+   */
+  "fraud.lookup_failed": { range: string; numbers: number; error: unknown };
   /** An event for the app's backend could not be queued (EVENTS_QUEUE); the sign-in went on without it. */
   "events.enqueue_failed": { event_type: string; error: unknown };
   /** A post of an event to EVENTS_WEBHOOK_URL failed (`endpoint` without its query); it is retried after `retry_in_seconds`. */
@@ -210,6 +215,8 @@ export const LOG_CATALOG = {
   "fraud.range_blocked": "warn",
   /** a range's block could not be added to the operator's list */
   "fraud.index_failed": "error",
+  /** a range at its threshold could not ask a number whether its codes were verified; its sends are refused meanwhile */
+  "fraud.lookup_failed": "warn",
   /** an event for the app's backend could not be queued */
   "events.enqueue_failed": "error",
   /** the app's event endpoint did not answer 2xx; the event is retried */

@@ -131,6 +131,16 @@ export type AttemptOutcome =
   /** The code is live but older than HASH_HELD_MS, so the object no longer holds its hash: nothing was counted; check it against KV. */
   | { outcome: "hash_not_held" };
 
+/**
+ * What became of one code, for the fraud guard: `verified`, or not, with
+ * `liveUntil`: its expiry while it may still be verified (unused, unexpired,
+ * tries left), null when it never can be (expired, out of tries, or unknown
+ * here: never reserved, given back, killed).
+ */
+export type CodeUse =
+  | { codeId: string; verified: true }
+  | { codeId: string; verified: false; liveUntil: number | null };
+
 /** The outcome of the number's last SMS or call, for the operator (never the code or the gateway's text). */
 export interface LastSms {
   /** The gateway that accepted it, or the gateways tried when none did. */
@@ -351,6 +361,12 @@ export interface PhoneLimiterRpc extends SessionHostRpc {
    * for no live code, `refused` past them.
    */
   codeDelivery(codeId: string, maxAttempts: number): Promise<CodeDelivery | { refused: number } | null>;
+  /**
+   * The fraud guard's lookup, read-only: what became of these codes (the
+   * range's entries at its threshold; a verify no longer tells the range).
+   * Codes are kept TTL + 1 hour, longer than a range counts a send (1 hour).
+   */
+  codeUses(codeIds: readonly string[], maxAttempts: number): Promise<CodeUse[]>;
   /** Operator: the number's state, read-only. */
   inspect(limits: InspectLimits): Promise<NumberInspection>;
   /**

@@ -18,6 +18,7 @@ import type {
   AttemptUndoOptions,
   CodeDelivery,
   CodeMessage,
+  CodeUse,
   FallbackPlan,
   FallbackResult,
   FallbackSkipReason,
@@ -374,6 +375,16 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
       channel: code.channel ?? "sms",
       messages: code.messages ?? [],
     };
+  }
+
+  async codeUses(codeIds: readonly string[], maxAttempts: number): Promise<CodeUse[]> {
+    const now = Date.now();
+    const codes = new Map(this.load(now).codes.map((c) => [c.id, c]));
+    return codeIds.map((codeId): CodeUse => {
+      const code = codes.get(codeId);
+      if (code !== undefined && code.usedBy !== null) return { codeId, verified: true };
+      return { codeId, verified: false, liveUntil: code && isLive(code, now, maxAttempts) ? code.expiresAt : null };
+    });
   }
 
   async inspect(limits: InspectLimits): Promise<NumberInspection> {

@@ -11,6 +11,8 @@ import { DAY_MS, HOUR_MS } from "../../kernel/time";
 
 /** How long a sent, unverified code counts against its range. */
 export const RANGE_WINDOW_MS = HOUR_MS;
+/** `known_until` of an entry whose code can never be verified: it is not asked about again. */
+const KNOWN_FOR_GOOD = Number.MAX_SAFE_INTEGER;
 /** How long a given-back entry is remembered, so a check with its id that arrives late counts nothing. */
 const RELEASED_TTL_MS = HOUR_MS;
 /** The longest block, however often the range was blocked within the day. */
@@ -46,6 +48,44 @@ export interface RangeCheck {
    * is taken for sent, since its `sent` or `release` call was lost.
    */
   settleMs: number;
+  /**
+   * The number the code was sent to, kept with its entry so that, at the
+   * threshold, the Worker can ask that number's PhoneLimiter whether the
+   * code was verified. Absent (rows from before this column): the entry is
+   * never looked up and counts as unverified.
+   */
+  e164?: string;
+  /**
+   * Whether the check may answer `confirm`: a send's first check. Not a
+   * send's second check, nor a fallback message's (sent from inside a
+   * PhoneLimiter, which calls no other number's object): there, entries
+   * not looked up count towards the threshold (the send is refused) but
+   * start no block, since they may all have been verified.
+   */
+  confirm?: boolean;
+  /** A second check: what the Worker learnt of the entries a `confirm` named (those it could not learn are left out). */
+  lookedUp?: LookedUp;
+}
+
+/** What the Worker learnt of a range's entries from their numbers' PhoneLimiters (codeUses). */
+export interface LookedUp {
+  /** Every entry the Worker asked about; one missing below (its number's call failed) is unknown again, whatever was known of it. */
+  asked: string[];
+  /** Entries whose code was verified: they stop counting. */
+  verified: string[];
+  /**
+   * Entries whose code was not verified, each with how long that answer
+   * holds: a live code's expiry (it may still be verified, so it is asked
+   * again after that), or null when it never can be (then it is not asked again,
+   * unless the entry is still in flight: its code may not be reserved yet).
+   */
+  unverified: { codeId: string; until: number | null }[];
+}
+
+/** An entry a `confirm` asks the Worker about: its id and the number its code was sent to. */
+export interface RangeEntry {
+  codeId: string;
+  e164: string;
 }
 
 /**
@@ -53,12 +93,16 @@ export interface RangeCheck {
  * already). `busy`: the range is at its threshold only with sends still in
  * flight, which may yet be refused or fail and be given back; this send is
  * refused but no block starts (until `retryAt` at the latest, when the oldest
- * of them is taken for sent).
+ * of them is taken for sent). `confirm`: the range is at its threshold, and
+ * these entries were never looked up or their answer has run out (a live
+ * code's answer also before a block it would help start): nothing was written; the Worker asks their numbers' PhoneLimiters which codes were
+ * verified and checks again with `lookedUp`.
  */
 export type RangeResult =
   | { outcome: "counted" }
   | { outcome: "blocked"; block: RangeBlock; startedNow: boolean }
-  | { outcome: "busy"; retryAt: number };
+  | { outcome: "busy"; retryAt: number }
+  | { outcome: "confirm"; entries: RangeEntry[] };
 
 /** The RangeGuard's RPC surface; the class implements it and the Worker's stub is typed by it. */
 export interface RangeGuardRpc {
@@ -71,13 +115,20 @@ export interface RangeGuardRpc {
    * refuses; when some of them are still in flight, it refuses without a
    * block (`busy`), so sends that never go out (refused by the number's
    * limits, refused by the gateway) cannot start one. Counting starts afresh
-   * after a block.
+   * after a block. A verified code is not reported to the range: at the
+   * threshold, before refusing, the check answers `confirm` with the counted
+   * entries whose fate it does not know and, when it would start a block,
+   * the settled ones whose code was live when last asked (only with
+   * `confirm`); the second
+   * check, with `lookedUp`, drops the verified ones, remembers the others as
+   * unverified, and decides in the same step. Entries still unknown (their
+   * lookup failed, they arrived meanwhile, or the check could not ask)
+   * count towards the threshold, so the send is refused, but start no
+   * block: only entries known unverified (or with no number) do.
    */
   check(request: RangeCheck): Promise<RangeResult>;
   /** Gives back the send's entry (its send was refused elsewhere or failed cleanly); `late` as in QuotaCounter. */
   release(codeId: string, late?: boolean): Promise<void>;
-  /** The code was verified: it no longer counts, nor do its fallback messages (ids `<codeId>>…`). */
-  forget(codeId: string): Promise<void>;
   /** The active block, or null. */
   block(): Promise<RangeBlock | null>;
   /** Ends the block and forgets everything (counts, earlier blocks): the range starts afresh. Whether a block was active. */
@@ -100,14 +151,18 @@ const asBlock = (r: BlockRow): RangeBlock => ({
   timesToday: r.times_today,
 });
 
-/** The separator of a fallback message's entry id from its code's: `<codeId>>n` (forget drops them all). */
+/** The separator of a fallback message's entry id from its code's: `<codeId>>n` (verified with its code). */
 export const MESSAGE_ID_SEPARATOR = ">";
-/** The character after MESSAGE_ID_SEPARATOR: `[codeId>, codeId?)` is every entry of one code. */
-const AFTER_SEPARATOR = "?";
+
+/** The code an entry stands for: its own id, or a fallback message's code (`<codeId>>n`). */
+export const codeOfEntry = (entryId: string): string => entryId.split(MESSAGE_ID_SEPARATOR, 1)[0] ?? entryId;
 
 /**
- * Rows in SQLite: `held` (each counted send still in flight, by id and the
- * time of its check), `sends` (each counted send that went out), `released`
+ * Rows in SQLite: `held` (each counted send by id and the time of its check,
+ * in flight until settled; with its number, `e164`, and `known_until`: until
+ * when it is known unverified, NULL while never looked up, KNOWN_FOR_GOOD
+ * once its code can never be verified), `sends` (from an
+ * earlier version, which marked sends that went out; no longer written), `released`
  * (ids given back), `blocks_started` (when the range was blocked, for the
  * doubling), `block` (the current block, one row) and, on the index object,
  * `listed` (the active blocks of every range). `check` prunes, reads and
@@ -119,6 +174,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     const now = Date.now();
     const sql = this.tables();
     this.prune(sql, now);
+    if (request.lookedUp) this.learn(sql, request.lookedUp, now, request.settleMs);
     const current = sql.exec<BlockRow>("SELECT * FROM block WHERE until > ?", now).toArray()[0];
     if (current) return { outcome: "blocked", block: asBlock(current), startedNow: false };
     const seen = sql.exec(
@@ -139,12 +195,43 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
       .one();
     if (counts.sent + counts.held < request.maxUnverified) {
       if (!request.count) return { outcome: "counted" };
-      sql.exec("INSERT INTO held (code_id, at) VALUES (?, ?)", request.codeId, now);
+      sql.exec(
+        "INSERT INTO held (code_id, at, e164, known_until) VALUES (?, ?, ?, NULL)",
+        request.codeId,
+        now,
+        request.e164 ?? null,
+      );
       await this.armAlarm(now + RANGE_WINDOW_MS);
       return { outcome: "counted" };
     }
     // From here a send that never counts (a test number) is answered as any other number of the range would be.
-    const unverified = counts.sent + counts.settled;
+    // At the threshold: entries never looked up (or whose answer ran out) may have been verified.
+    const unknown = sql
+      .exec<{ code_id: string; e164: string; at: number }>(
+        "SELECT code_id, e164, at FROM held WHERE e164 IS NOT NULL AND (known_until IS NULL OR known_until <= ?)",
+        now,
+      )
+      .toArray();
+    if (request.confirm === true) {
+      // Before a block, also the settled entries whose code was still live when asked: it may have been verified since.
+      const blockPossible = counts.sent + counts.settled >= request.maxUnverified;
+      const live = blockPossible
+        ? sql
+            .exec<{ code_id: string; e164: string; at: number }>(
+              "SELECT code_id, e164, at FROM held WHERE e164 IS NOT NULL AND known_until > ? AND known_until < ? AND at <= ?",
+              now,
+              KNOWN_FOR_GOOD,
+              now - request.settleMs,
+            )
+            .toArray()
+        : [];
+      const ask = [...unknown, ...live];
+      if (ask.length > 0) return { outcome: "confirm", entries: ask.map((e) => ({ codeId: e.code_id, e164: e.e164 })) };
+    }
+    // Entries whose fate is unknown (a lookup failed, or none could be made) refuse this send but start no block:
+    // only codes known to be unverified do, so an outage of numbers' objects cannot block a range for an hour.
+    const unknownSettled = unknown.filter((e) => e.at <= now - request.settleMs).length;
+    const unverified = counts.sent + counts.settled - unknownSettled;
     // At the threshold only with sends still in flight: refused, but nothing that never went out starts a block.
     if (unverified < request.maxUnverified)
       return { outcome: "busy", retryAt: (counts.oldest ?? now) + request.settleMs };
@@ -176,15 +263,6 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     if (!late) return;
     sql.exec("INSERT OR IGNORE INTO released (code_id, at) VALUES (?, ?)", codeId, Date.now());
     await this.armAlarm(Date.now() + RELEASED_TTL_MS);
-  }
-
-  async forget(codeId: string): Promise<void> {
-    const sql = this.tables();
-    const first = `${codeId}${MESSAGE_ID_SEPARATOR}`;
-    const end = `${codeId}${AFTER_SEPARATOR}`;
-    for (const table of ["sends", "held"]) {
-      sql.exec(`DELETE FROM ${table} WHERE code_id = ? OR (code_id >= ? AND code_id < ?)`, codeId, first, end);
-    }
   }
 
   async block(): Promise<RangeBlock | null> {
@@ -240,8 +318,34 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
         DAY_MS,
       )
       .one().t;
-    if (next === null) await this.ctx.storage.deleteAll();
-    else await this.ctx.storage.setAlarm(next);
+    if (next === null) {
+      await this.ctx.storage.deleteAll();
+      this.migrated = false;
+    } else await this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * What a lookup learnt, in the check's synchronous step: verified entries
+   * go; the others are known unverified until their answer runs out: a
+   * live code's at its expiry (and before a block it would help start), a
+   * code that can never be verified for good, unless its entry is still in
+   * flight (its code may not have been reserved yet): then once it settles.
+   */
+  private learn(sql: SqlStorage, lookedUp: LookedUp, now: number, settleMs: number): void {
+    // An entry asked about again and not answered is not trusted on its older answer: it must not start a block.
+    for (const codeId of lookedUp.asked) sql.exec("UPDATE held SET known_until = NULL WHERE code_id = ?", codeId);
+    for (const codeId of lookedUp.verified) sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
+    for (const { codeId, until } of lookedUp.unverified) {
+      sql.exec(
+        "UPDATE held SET known_until = coalesce(?, CASE WHEN at + ? > ? THEN at + ? ELSE ? END) WHERE code_id = ?",
+        until,
+        settleMs,
+        now,
+        settleMs,
+        KNOWN_FOR_GOOD,
+        codeId,
+      );
+    }
   }
 
   private prune(sql: SqlStorage, now: number): void {
@@ -259,10 +363,27 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
+  /** Whether `held` has been given its newer columns in this instance (reset when everything is deleted). */
+  private migrated = false;
+
   private tables(): SqlStorage {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS sends (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
-    sql.exec("CREATE TABLE IF NOT EXISTS held (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS held (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL, e164 TEXT, known_until INTEGER)",
+    );
+    if (!this.migrated) {
+      // A range written before these columns: its rows get NULLs (no number: never looked up, counted as unverified).
+      const columns = new Set(
+        sql
+          .exec<{ name: string }>("PRAGMA table_info(held)")
+          .toArray()
+          .map((c) => c.name),
+      );
+      if (!columns.has("e164")) sql.exec("ALTER TABLE held ADD COLUMN e164 TEXT");
+      if (!columns.has("known_until")) sql.exec("ALTER TABLE held ADD COLUMN known_until INTEGER");
+      this.migrated = true;
+    }
     sql.exec("CREATE TABLE IF NOT EXISTS released (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS blocks_started (at INTEGER NOT NULL)");
     for (const table of ["block", "listed"]) {
