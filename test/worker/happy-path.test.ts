@@ -41,7 +41,7 @@ describe("send → verify with Fast2SMS", () => {
       status: "success",
       token_type: "Bearer",
       expires_in: 900,
-      refresh_token: expect.stringMatching(/^rt1\./),
+      refresh_token: expect.stringMatching(/^rt2\./),
       refresh_expires_in: 2_592_000,
     });
 
