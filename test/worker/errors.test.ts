@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { OtpInvalidError } from "../../src/kernel/errors/service-error";
+import { describeError } from "../../src/kernel/log/log";
 import { callWith, get, post, sendOtp, uniquePhone, verifyOtp } from "../helpers/api";
 import { expectProblem } from "../helpers/problem";
 import { setUpWorkerTest } from "../helpers/setup";
@@ -173,5 +175,15 @@ describe("routing", () => {
   it("every response carries a request id", async () => {
     const res = await get("/health");
     expect(res.headers.get("x-request-id")).toMatch(/\S{8,}/);
+  });
+});
+
+describe("error names in logs", () => {
+  it("a ServiceError names itself by its code, so a bundle that renames classes (keep_names = false) logs it readably", () => {
+    const err = new OtpInvalidError(2);
+    expect(err.name).toBe("ServiceError(otp_invalid)");
+    expect(describeError(err)).toBe(
+      "ServiceError(otp_invalid): The code is not correct. 2 tries left before it stops working.",
+    );
   });
 });

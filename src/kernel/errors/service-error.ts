@@ -20,7 +20,6 @@ export abstract class ServiceError extends Error {
     options?: { cause?: unknown; retryAfter?: number },
   ) {
     super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     if (options?.retryAfter !== undefined) {
       this.retryAfter = Math.max(1, Math.ceil(options.retryAfter));
     }
@@ -34,6 +33,14 @@ export abstract class ServiceError extends Error {
     return ERROR_CATALOG[this.code].title;
   }
 }
+
+// `ServiceError(<code>)` in logs, however the bundle renamed the classes (wrangler.toml: keep_names = false).
+Object.defineProperty(ServiceError.prototype, "name", {
+  get(this: ServiceError) {
+    return `ServiceError(${this.code})`;
+  },
+  configurable: true,
+});
 
 /** The catalog says these always carry Retry-After, so their constructors require it. */
 abstract class RetryLaterError extends ServiceError {
