@@ -99,6 +99,8 @@ export interface VerifiedCode {
   session: CreateResult;
   /** Undo the right guess (and end its session), so the same code verifies again: for when the sign-in cannot be completed. */
   giveBack(): Promise<void>;
+  /** The sign-in is complete (its tokens signed): `verification.approved` for the app's backend. */
+  approved(): void;
 }
 
 export interface SentCode {
@@ -819,9 +821,12 @@ async function checkGuess(
       }
       recordOtpEvent(deps, phone, { kind: "verified" });
       // The range is not told: it asks this number's object, should it reach its threshold (range-guard.ts).
-      emitEvent(deps, "verification.approved", { phone: phone.e164, verification_id: id });
       // The hash stays in KV until its TTL: only the Durable Object decides, and it has the code used.
-      return { session: started, giveBack: () => giveBack(deps, [undo]) };
+      return {
+        session: started,
+        giveBack: () => giveBack(deps, [undo]),
+        approved: () => emitEvent(deps, "verification.approved", { phone: phone.e164, verification_id: id }),
+      };
     }
     case "wrong":
       recordOtpEvent(deps, phone, { kind: "wrong_code" });

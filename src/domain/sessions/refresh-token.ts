@@ -8,7 +8,10 @@
  *   the number that only this Worker's namespace can produce or resolve; it
  *   reveals nothing about the number and lets the Worker find the object
  *   without any lookup table.
- * - session id: 16 random bytes, base64url.
+ * - session id: 16 bytes, base64url: for `rt2`, 8 random bytes and an 8-byte
+ *   keyed tag of them and the host id (sessionIdTag), so a made-up session
+ *   id is refused in the Worker, before any call on the number's object
+ *   (which also decides the number's codes); `rt1` ones are 16 random bytes.
  * - counter: how many times the session has been refreshed.
  * - secret: base64url of 48 random bytes: a 16-byte family secret (the same
  *   for every token of the session, so an old token can be told from a forgery
@@ -58,6 +61,29 @@ export function newSessionId(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
+const TAG_BYTES = 8;
+
+/** The 8-byte keyed tag of a session id's random half under its host (its number's PhoneLimiter). */
+async function sessionIdTag(secret: string, hostId: string, random: Uint8Array): Promise<Uint8Array> {
+  const message = new Uint8Array([...encoder.encode(`session-id:v2\n${hostId}\n`), ...random]);
+  const mac = await crypto.subtle.sign("HMAC", await sessionIdKey(secret), message);
+  return new Uint8Array(mac).slice(0, TAG_BYTES);
+}
+
+/** A new session id for host `hostId`: 8 random bytes, then their tag. */
+export async function newTaggedSessionId(secret: string, hostId: string): Promise<string> {
+  const random = crypto.getRandomValues(new Uint8Array(16 - TAG_BYTES));
+  return toBase64Url(new Uint8Array([...random, ...(await sessionIdTag(secret, hostId, random))]));
+}
+
+/** Whether `sessionId` carries the tag this Worker gives its host's session ids (compared in constant time). */
+export async function hasSessionIdTag(secret: string, hostId: string, sessionId: string): Promise<boolean> {
+  const bytes = fromBase64Url(sessionId);
+  if (bytes?.byteLength !== 16) return false;
+  const expected = await sessionIdTag(secret, hostId, bytes.slice(0, 16 - TAG_BYTES));
+  return crypto.subtle.timingSafeEqual(expected, bytes.slice(16 - TAG_BYTES));
+}
+
 export function newFamilySecret(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
 }
@@ -82,6 +108,8 @@ export function formatRefreshToken(
 
 /** The HMAC key for refresh tokens: HMAC(OTP_HASH_SECRET, label), so it never equals the code-hash key. */
 const refreshKey = (secret: string) => derivedHmacKey(secret, "phone-otp refresh-token key v1");
+/** The key of session ids' tags: never the refresh-token key, nor the code-hash key. */
+const sessionIdKey = (secret: string) => derivedHmacKey(secret, "phone-otp session-id key v1");
 
 async function mac(secret: string, label: string, parts: string[], bytes: Uint8Array): Promise<string> {
   const head = encoder.encode(`${label}\n${parts.join("\n")}\n`);

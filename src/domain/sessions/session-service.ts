@@ -3,7 +3,7 @@
  * made and parsed in refresh-token.ts; each number's sessions live in its
  * PhoneLimiter (session-hosts.ts; `rt1` ones in its SessionStore), which
  * decides every rotation in one atomic call. A session starts in the verify's
- * own call on the number's object (prepareSession, then sessionStarted). The
+ * own call on the number's object (prepareSession, then issuedSession). The
  * routes in src/http/routes/ call the functions below.
  */
 import type { Settings } from "../../kernel/config/settings";
@@ -32,9 +32,11 @@ import { type EventDeps, emitEvent, emitEvents, sessionsEnded } from "../events/
 import {
   familyHash,
   formatRefreshToken,
+  hasSessionIdTag,
   newFamilySecret,
   newRotationSecret,
-  newSessionId,
+  newTaggedSessionId,
+  type ParsedRefreshToken,
   parseRefreshToken,
   rotationHash,
 } from "./refresh-token";
@@ -91,10 +93,11 @@ export async function prepareSession(
   client: string | null,
 ): Promise<PreparedSession> {
   const { settings } = deps;
-  const sessionId = newSessionId();
+  const hostId = currentHostId(deps, e164);
+  const sessionId = await newTaggedSessionId(settings.otp.hashSecret, hostId);
   const family = newFamilySecret();
   const rotation = newRotationSecret();
-  const token = formatRefreshToken(2, currentHostId(deps, e164), sessionId, 0, family, rotation);
+  const token = formatRefreshToken(2, hostId, sessionId, 0, family, rotation);
   const [fh, rh] = await Promise.all([
     familyHash(settings.otp.hashSecret, sessionId, family),
     rotationHash(settings.otp.hashSecret, sessionId, 0, rotation),
@@ -103,19 +106,35 @@ export async function prepareSession(
   return { request: { e164, session, limits: limitsOf(settings) }, sessionId, refreshToken: token };
 }
 
-/** A prepared session that the verify started: told to the app's backend; its first refresh token. */
-export function sessionStarted(
-  deps: Pick<SessionDeps, "settings" | "events" | "background">,
-  e164: string,
-  prepared: PreparedSession,
-  created: CreateResult,
-): IssuedSession {
-  emitEvent(deps, "session.created", { phone: e164, session_id: prepared.sessionId });
+/** A prepared session that the verify started, as the client gets it: its first refresh token. */
+export function issuedSession(prepared: PreparedSession, created: CreateResult): IssuedSession {
   return {
     sessionId: prepared.sessionId,
     refreshToken: prepared.refreshToken,
     refreshExpiresIn: secondsUntil(created.expiresAt),
   };
+}
+
+/** Tells the app's backend of a session the client got (once its tokens are signed). */
+export function announceSession(
+  deps: Pick<SessionDeps, "settings" | "events" | "background">,
+  e164: string,
+  session: IssuedSession,
+): void {
+  emitEvent(deps, "session.created", { phone: e164, session_id: session.sessionId });
+}
+
+/**
+ * The parts of a token this Worker could have issued: well-formed and, for
+ * an `rt2` token, a session id with its host's tag. A made-up session id is
+ * refused here, so forged tokens never reach the number's object, which also
+ * decides its codes.
+ */
+async function wellFormed(deps: Pick<SessionDeps, "settings">, token: string): Promise<ParsedRefreshToken | undefined> {
+  const parsed = parseRefreshToken(token);
+  if (!parsed) return undefined;
+  if (parsed.version === 1) return parsed;
+  return (await hasSessionIdTag(deps.settings.otp.hashSecret, parsed.storeId, parsed.sessionId)) ? parsed : undefined;
 }
 
 const invalid = () =>
@@ -136,9 +155,9 @@ export async function refreshSession(
   client: string,
 ): Promise<{ e164: string; sessionId: string; refreshToken: string; refreshExpiresIn: number }> {
   const { settings } = deps;
-  const parsed = parseRefreshToken(refreshToken);
+  const parsed = await wellFormed(deps, refreshToken);
   const store = parsed && tokenHost(deps, parsed);
-  // Malformed, or not one of this namespace's stores: refused without hashing or asking any store.
+  // Malformed, made up, or not one of this namespace's stores: refused without asking any store.
   if (!parsed || !store) return await refuseFailed(deps, client);
   const secret = settings.otp.hashSecret;
   const nextRotation = newRotationSecret();
@@ -188,7 +207,7 @@ export async function refreshSession(
 
 /** Ends the session of a refresh token. Idempotent: an ended or unknown session is not an error (RFC 7009 §2.2). */
 export async function logout(deps: SessionDeps, refreshToken: string): Promise<void> {
-  const parsed = parseRefreshToken(refreshToken);
+  const parsed = await wellFormed(deps, refreshToken);
   const store = parsed && tokenHost(deps, parsed);
   if (!parsed || !store) throw invalid();
   const fh = await familyHash(deps.settings.otp.hashSecret, parsed.sessionId, parsed.family);
@@ -211,21 +230,24 @@ function callerSession(caller: Caller): string {
 }
 
 /**
- * Ends every session of the caller's number, in both its hosts: first where
- * the caller's own session is (which checks it is live, in the same step),
- * then the other.
+ * Ends every session of the caller's number, in both its hosts: the host
+ * without the caller's session first, the caller's own last (which checks,
+ * in the same step, that it is still live). So a failure half-way leaves the
+ * caller signed in, and its retry finishes the job; whatever did end is told
+ * to the app's backend either way.
  */
 export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void> {
   const sid = callerSession(caller);
   const { current, legacy } = sessionHostsOf(deps, caller.e164);
-  const ended = await storageCall(storageOptions(deps), async () => {
-    const here = await current.endAll(sid);
-    if (here !== null) return [...here, ...((await legacy.endAll(null)) ?? [])];
-    const there = await legacy.endAll(sid);
-    return there === null ? null : [...there, ...((await current.endAll(null)) ?? [])];
-  });
-  if (ended === null) throw endedCaller();
-  emitEvents(deps, sessionsEnded(caller.e164, ended, "logout_all"));
+  const options = storageOptions(deps);
+  const [inCurrent, inLegacy] = await storageCall(options, () => Promise.all([current.has(sid), legacy.has(sid)]));
+  if (!inCurrent && !inLegacy) throw endedCaller();
+  const [own, other] = inCurrent ? [current, legacy] : [legacy, current];
+  const ended = (ids: readonly string[]) => emitEvents(deps, sessionsEnded(caller.e164, ids, "logout_all"));
+  ended((await storageCall(options, () => other.endAll(null))) ?? []);
+  const mine = await storageCall(options, () => own.endAll(sid));
+  if (mine === null) throw endedCaller();
+  ended(mine);
 }
 
 /** The number's live sessions in both hosts, most recently used first, while the caller's own is one of them. */
@@ -246,15 +268,18 @@ export async function listSessions(deps: SessionDeps, caller: Caller): Promise<S
 export async function endSession(deps: SessionDeps, caller: Caller, sessionId: string): Promise<void> {
   const sid = callerSession(caller);
   const { current, legacy } = sessionHostsOf(deps, caller.e164);
-  const outcome = await storageCall(storageOptions(deps), async () => {
-    const live = await Promise.all([current.has(sid), legacy.has(sid)]);
-    if (!live.includes(true)) return "caller_ended" as const;
-    const ended = await Promise.all([current.end(sessionId, null), legacy.end(sessionId, null)]);
-    return ended.includes("ended") ? ("ended" as const) : ("not_found" as const);
-  });
-  if (outcome === "caller_ended") throw endedCaller();
-  if (outcome === "not_found") throw new SessionNotFoundError("There is no session with this id for your number.");
-  emitEvents(deps, sessionsEnded(caller.e164, [sessionId], "logout"));
+  const options = storageOptions(deps);
+  const live = await storageCall(options, () => Promise.all([current.has(sid), legacy.has(sid)]));
+  if (!live.includes(true)) throw endedCaller();
+  // In both hosts at once (it is in one of them at most); an end that did happen is told even if the other failed.
+  const ends = await Promise.allSettled(
+    [current, legacy].map((host) => storageCall(options, () => host.end(sessionId, null))),
+  );
+  const ended = ends.some((e) => e.status === "fulfilled" && e.value === "ended");
+  if (ended) emitEvents(deps, sessionsEnded(caller.e164, [sessionId], "logout"));
+  const failed = ends.find((e) => e.status === "rejected");
+  if (failed) throw failed.reason;
+  if (!ended) throw new SessionNotFoundError("There is no session with this id for your number.");
 }
 
 /**

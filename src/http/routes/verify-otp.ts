@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { verifyOtp } from "../../domain/otp/otp-service";
 import { describeClient } from "../../domain/sessions/describe-client";
-import { prepareSession, sessionStarted } from "../../domain/sessions/session-service";
+import { announceSession, issuedSession, prepareSession } from "../../domain/sessions/session-service";
 import { InvalidRequestError } from "../../kernel/errors/service-error";
 import { normalizePhone } from "../../kernel/phone/normalize-phone";
 import type { AppEnv } from "../core/app-env";
@@ -48,12 +48,15 @@ export const verifyOtpRoute = new Hono<AppEnv>().post(
       await requestClient(c),
       prepared.request,
     );
-    const session = sessionStarted(deps, phone.e164, prepared, verified.session);
-    // Tokens that cannot be signed sign nobody in: the code is given back and the session ended, so a retry works.
+    const session = issuedSession(prepared, verified.session);
+    // Tokens that cannot be signed sign nobody in: the code is given back and the session ended, so a retry works;
+    // the app's backend hears of the verification and the session only once the client has its tokens.
     const tokens = await tokenAnswer(c.var, phone.e164, session).catch(async (err: unknown) => {
       await verified.giveBack();
       throw err;
     });
+    verified.approved();
+    announceSession(deps, phone.e164, session);
     c.header("cache-control", "no-store");
     return c.json(
       { message: "OTP verified successfully", status: "success", ...tokens } satisfies VerifyOtpResponse,

@@ -85,8 +85,10 @@ export class SessionTable {
     const over = Math.max(0, count - limits.maxPerNumber);
     if (over > 0) {
       const victims = `SELECT id FROM sessions WHERE id != ? ORDER BY last_used_at ASC, created_at ASC LIMIT ?`;
+      // The copy keeps no successor's string: an evicted session's grace window needs none, and nothing
+      // would delete it at the window's end.
       sql.exec(
-        `INSERT INTO evicted (evicted_by, evicted_at, ${COLUMNS}) SELECT ?, ?, ${COLUMNS} FROM sessions WHERE id IN (${victims})`,
+        `INSERT INTO evicted (evicted_by, evicted_at, ${COLUMNS}) SELECT ?, ?, ${EVICTED_COPY} FROM sessions WHERE id IN (${victims})`,
         session.sessionId,
         now,
         session.sessionId,
@@ -193,12 +195,21 @@ export class SessionTable {
     this.changed = true;
   }
 
-  /** Ends one session if the token belongs to it (its family secret matches): its number, or null when none ended. */
+  /**
+   * Ends one session if the token belongs to it (its family secret matches):
+   * its number, or null when none ended. A session a late create had evicted
+   * ends too (its copy), so that create's undo cannot bring it back.
+   */
   logout(sessionId: string, familyHash: string): string | null {
-    const sql = this.table(Date.now());
-    const row = sql.exec<Row>("SELECT family_hash, e164 FROM sessions WHERE id = ?", sessionId).toArray()[0];
+    const now = Date.now();
+    const sql = this.table(now);
+    const row =
+      sql.exec<Row>("SELECT family_hash, e164 FROM sessions WHERE id = ?", sessionId).toArray()[0] ??
+      sql.exec<Row>("SELECT family_hash, e164 FROM evicted WHERE id = ?", sessionId).toArray()[0];
     if (!row || !same(row.family_hash, familyHash)) return this.done(null, false);
     sql.exec("DELETE FROM sessions WHERE id = ?", sessionId);
+    sql.exec("DELETE FROM evicted WHERE id = ?", sessionId);
+    sql.exec("INSERT OR IGNORE INTO given_back (key, at) VALUES (?, ?)", sessionId, now);
     return this.done(row.e164, true);
   }
 
@@ -348,6 +359,9 @@ const GIVEN_BACK_TTL_MS = HOUR_MS;
 const COLUMNS =
   "id, e164, family_hash, counter, current_hash, previous_hash, previous_until, successor, successor_delivered, " +
   "created_at, last_used_at, expires_at, client";
+
+/** COLUMNS as an evicted copy takes them: every column, with the successor's string left out. */
+const EVICTED_COPY = COLUMNS.replace("successor, successor_delivered", "NULL, 0");
 
 const encoder = new TextEncoder();
 
