@@ -29,8 +29,9 @@ const LAYERS = [
   ["platform/delivery", "^src/platform/delivery/"],
   ["platform/whatsapp", "^src/platform/whatsapp/"],
   ["platform/sms", "^src/platform/sms/"],
-  ["platform/limiter", "^src/platform/limiter/"],
+  // Below the limiter: the number's PhoneLimiter hosts its sessions' tables (session-table.ts).
   ["platform/sessions", "^src/platform/sessions/"],
+  ["platform/limiter", "^src/platform/limiter/"],
   ["platform/stats", "^src/platform/stats/"],
   ["platform/events", "^src/platform/events/"],
   ["domain/events", "^src/domain/events/"],
