@@ -130,6 +130,11 @@ export interface LogEvents {
    * verified (`error`: the first failure): those entries refuse sends but start no block.
    */
   "fraud.lookup_failed": { range: string; numbers: number; error: unknown };
+  /**
+   * A range at its threshold refuses its sends (`busy`, no block) only because `unknown` of its settled entries
+   * have an unknown fate (a lookup failed, or none was made yet): logged once per such spell, never per send.
+   */
+  "fraud.range_refusing": { range: string; unknown: number };
   /** An event for the app's backend could not be queued (EVENTS_QUEUE); the sign-in went on without it. */
   "events.enqueue_failed": { event_type: string; error: unknown };
   /** A post of an event to EVENTS_WEBHOOK_URL failed (`endpoint` without its query); it is retried after `retry_in_seconds`. */
@@ -217,6 +222,8 @@ export const LOG_CATALOG = {
   "fraud.index_failed": "error",
   /** a range at its threshold could not ask a number whether its codes were verified; its sends are refused meanwhile */
   "fraud.lookup_failed": "warn",
+  /** a range refuses its sends without a block because some of its codes' fate is unknown */
+  "fraud.range_refusing": "warn",
   /** an event for the app's backend could not be queued */
   "events.enqueue_failed": "error",
   /** the app's event endpoint did not answer 2xx; the event is retried */
