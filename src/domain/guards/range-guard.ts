@@ -118,7 +118,8 @@ export interface RangeHoldOptions {
    * Given for a send: at the threshold its check may answer `confirm`, and
    * the entries are looked up. Absent for a fallback message, which runs in
    * a PhoneLimiter's alarm and calls no other number's object: entries not
-   * yet looked up then refuse it at the threshold but start no block.
+   * yet looked up then refuse it at the threshold but start no block (those
+   * whose lookup failed twice count as unverified, as in a send's check).
    */
   lookups?: RangeLookups;
   /** false for a test number: it never counts, but a blocked range refuses it like any other number. */

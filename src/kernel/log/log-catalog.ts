@@ -127,7 +127,8 @@ export interface LogEvents {
   "fraud.index_failed": { range: string; error: unknown };
   /**
    * A send at its range's threshold could not learn from `numbers` of the numbers whether their codes were
-   * verified (`error`: the first failure): those entries refuse sends but start no block.
+   * verified (`error`: the first failure): those entries refuse sends but start no block, and rest for settleMsOf;
+   * an entry whose lookup fails again after that counts as unverified.
    */
   "fraud.lookup_failed": { range: string; numbers: number; error: unknown };
   /**

@@ -65,7 +65,8 @@ export interface RangeCheck {
    * send's second check, nor a fallback message's (sent from inside a
    * PhoneLimiter, which calls no other number's object): there, entries
    * not looked up count towards the threshold (the send is refused) but
-   * start no block, since they may all have been verified.
+   * start no block, since they may all have been verified (unless their
+   * lookup failed LOOKUP_FAILURES_TO_COUNT times: then they count as unverified).
    */
   confirm?: boolean;
   /** A second check: what the Worker learnt of the entries a `confirm` named (those it could not learn are left out). */
