@@ -75,28 +75,40 @@ const entries = (range: string) =>
       .toArray(),
   );
 
+/** Each entry's counted failed lookups, oldest entry first, for the entries that have any. */
+const failures = (range: string) =>
+  runInDurableObject(env.RANGE_GUARD.getByName(`range:${range}`), (_, state) =>
+    state.storage.sql
+      .exec<{ n: number }>("SELECT lookup_failures AS n FROM held WHERE lookup_failures > 0 ORDER BY at")
+      .toArray()
+      .map((r) => r.n),
+  );
+
 /**
  * PHONE_LIMITER with its `codeUses` lookups recorded (each code id asked,
- * in order) and, while `failing` is set, failing.
+ * in order) and, while `failing` is set, failing (or, with `down`, failing
+ * for that one number only).
  */
 function recordedLimiters() {
   const asked: string[] = [];
   let calls = 0;
-  const state = { failing: false };
-  const wrap = (stub: Record<string, (...args: unknown[]) => Promise<unknown>>) =>
+  const state: { failing: boolean; down?: string } = { failing: false };
+  const isDown = (id: DurableObjectId) =>
+    state.down !== undefined && id.toString() === env.PHONE_LIMITER.idFromName(state.down).toString();
+  const wrap = (stub: Record<string, (...args: unknown[]) => Promise<unknown>>, id: DurableObjectId) =>
     new Proxy(stub, {
       get(target, prop: string) {
         if (prop !== "codeUses") return (...args: unknown[]) => target[prop]!(...args);
         return (codeIds: string[], maxAttempts: number) => {
           calls += 1;
           asked.push(...codeIds);
-          return state.failing ? Promise.reject(new Error("down")) : target[prop]!(codeIds, maxAttempts);
+          return state.failing || isDown(id) ? Promise.reject(new Error("down")) : target[prop]!(codeIds, maxAttempts);
         };
       },
     });
   const namespace = {
-    getByName: (name: string) => wrap(env.PHONE_LIMITER.getByName(name) as never),
-    get: (id: DurableObjectId) => wrap(env.PHONE_LIMITER.get(id) as never),
+    getByName: (name: string) => wrap(env.PHONE_LIMITER.getByName(name) as never, env.PHONE_LIMITER.idFromName(name)),
+    get: (id: DurableObjectId) => wrap(env.PHONE_LIMITER.get(id) as never, id),
     idFromName: (name: string) => env.PHONE_LIMITER.idFromName(name),
     idFromString: (id: string) => env.PHONE_LIMITER.idFromString(id),
   } as unknown as DurableObjectNamespace;
@@ -527,10 +539,58 @@ describe("verified codes, learnt only at the threshold", { timeout: 60_000 }, ()
     expect((await entries(range)).every((e) => e.known_until === null)).toBe(true);
     const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
     expect(blocks.filter((b) => b.range === range)).toHaveLength(0);
-    // Once the numbers answer again, the next send learns that all 20 were verified, and goes out.
+    // Their numbers are not asked again for SETTLE_MS: a send meanwhile is refused without a lookup.
     limiters.state.failing = false;
-    expect((await send(environment, numberOf(range, MAX + 1), MAX + 1)).status).toBe(200);
+    limiters.reset();
+    expectProblem(await send(environment, numberOf(range, MAX + 1), MAX + 1), 403, "fraud_suspected");
+    expect(limiters.calls()).toBe(0);
+    // Then, with the numbers answering again, the next send learns that all 20 were verified, and goes out.
+    advance(SETTLE_MS);
+    expect((await send(environment, numberOf(range, MAX + 2), MAX + 2)).status).toBe(200);
     expect(await counted(range)).toBe(1);
+  });
+
+  it("one number whose object keeps failing cannot hold its range refused: two failed lookups SETTLE_MS apart count its entry as unverified, and the range blocks, visibly", async () => {
+    // The security review's attack: the attacker's own number's object is kept overloaded, so its entry stays unknown.
+    const range = freshRange();
+    const limiters = recordedLimiters();
+    limiters.state.down = numberOf(range, 0);
+    const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
+    for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+    advance(SETTLE_MS);
+    const logs = captureConsole();
+    // A burst at the threshold: every send asks (the entries were never looked up), the attacker's number fails for
+    // all of them, but they count one failure between them; refused as busy, no block yet.
+    const burst = await Promise.all(
+      Array.from({ length: 5 }, (_, k) => send(environment, numberOf(range, 100 + k), 100 + k)),
+    );
+    for (const refusal of burst) {
+      expectProblem(refusal, 403, "fraud_suspected");
+      expect(retryAfter(refusal)).toBeLessThanOrEqual(Math.ceil(SETTLE_MS / 1000));
+    }
+    expect(await failures(range)).toEqual([1]);
+    expect(await env.RANGE_GUARD.getByName(`range:${range}`).block()).toBeNull();
+    // Logged once, with the range and how many entries are unknown (no number).
+    expect(logs.events("fraud.range_refusing")).toEqual([expect.objectContaining({ range, unknown: 1 })]);
+    // While its lookup rests, a flood of refused sends asks no number at all (the 19 live codes are not re-asked
+    // either: no block is possible without the unknown entry), and logs nothing more.
+    limiters.reset();
+    advance(SETTLE_MS - 1000);
+    for (let k = 0; k < 5; k++) {
+      expectProblem(await send(environment, numberOf(range, 200 + k), 200 + k), 403, "fraud_suspected");
+    }
+    expect(limiters.calls()).toBe(0);
+    expect(logs.events("fraud.range_refusing")).toHaveLength(1);
+    // The next send asks again (at most the threshold's worth of numbers); the second failure counts the entry as
+    // unverified, and the range is blocked: logged, listed for the operator, and liftable.
+    advance(1000);
+    const refusal = await send(environment, numberOf(range, 300), 300);
+    expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
+    expect(limiters.calls()).toBeLessThanOrEqual(MAX);
+    expect(logs.events("fraud.range_blocked")).toEqual([expect.objectContaining({ range, unverified: MAX })]);
+    const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
+    expect(blocks.filter((b) => b.range === range)).toHaveLength(1);
+    expect((await asAdmin(environment, `/admin/blocks/${encodeURIComponent(range)}`, "DELETE")).status).toBe(204);
   });
 
   it("a live code asked again before a block, and not answered, starts no block on its older answer", async () => {
@@ -546,8 +606,9 @@ describe("verified codes, learnt only at the threshold", { timeout: 60_000 }, ()
     expectProblem(await send(environment, numberOf(range, MAX + 1), MAX + 1), 403, "fraud_suspected");
     expect(await env.RANGE_GUARD.getByName(`range:${range}`).block()).toBeNull();
     expect((await entries(range)).every((e) => e.known_until === null)).toBe(true);
-    // Answered again: nobody used them, and the range is blocked.
+    // Answered again (once their lookups have rested): nobody used them, and the range is blocked.
     limiters.state.failing = false;
+    advance(SETTLE_MS);
     const refusal = await send(environment, numberOf(range, MAX + 2), MAX + 2);
     expect(retryAfter(refusal)).toBeGreaterThan(59 * 60);
   });

@@ -118,7 +118,8 @@ export interface RangeHoldOptions {
    * Given for a send: at the threshold its check may answer `confirm`, and
    * the entries are looked up. Absent for a fallback message, which runs in
    * a PhoneLimiter's alarm and calls no other number's object: entries not
-   * yet looked up then refuse it at the threshold but start no block.
+   * yet looked up then refuse it at the threshold but start no block (those
+   * whose lookup failed twice count as unverified, as in a send's check).
    */
   lookups?: RangeLookups;
   /** false for a test number: it never counts, but a blocked range refuses it like any other number. */
@@ -175,14 +176,18 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
       };
       let result = await check(request);
       if (result.outcome === "confirm" && lookups !== undefined) {
-        const lookedUp = await lookUp(lookups, range, result.entries);
+        const lookedUp = await lookUp(lookups, range, result.entries, result.at);
         // Decided with what was learnt; this check never answers `confirm`.
         result = await check({ ...request, confirm: false, lookedUp });
       }
       if (result.outcome === "counted") return undefined;
       const now = Date.now();
       // Not a block: nothing remembered, nothing listed; the same answer for every number of the range.
-      if (result.outcome === "busy") return rangeRefusal(result.retryAt, now);
+      if (result.outcome === "busy") {
+        // Once per spell of refusals held only by entries of unknown fate (no number in it: the range, as blocks are).
+        if (result.startedRefusing) log("fraud.range_refusing", { range, unknown: result.unknown });
+        return rangeRefusal(result.retryAt, now);
+      }
       // Only a check with `confirm` answers it: refused as busy, never sent.
       if (result.outcome === "confirm") return rangeRefusal(now + request.settleMs, now);
       remember(range, result.block.until, now);
@@ -210,14 +215,21 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
 /**
  * Which of the range's entries were verified, from their numbers'
  * PhoneLimiters: one read-only call per number, all at once, each with the
- * storage deadline. A number whose call fails or is late is left out: its
- * entries stay unknown: they hold the threshold (the send is refused, fail
- * closed) but start no block, and are asked again at the next threshold.
+ * storage deadline. A number whose call fails or is late has its entries
+ * reported `failed`: they stay unknown: they hold the threshold (the send is
+ * refused, fail closed) but start no block, and are not asked again for
+ * settleMsOf; a second such failure at least that long after counts them as
+ * unverified (range-guard.ts in platform/limiter).
  */
-async function lookUp(lookups: RangeLookups, range: string, entries: readonly RangeEntry[]): Promise<LookedUp> {
+async function lookUp(
+  lookups: RangeLookups,
+  range: string,
+  entries: readonly RangeEntry[],
+  askedAt: number,
+): Promise<LookedUp> {
   const byNumber = new Map<string, RangeEntry[]>();
   for (const entry of entries) byNumber.set(entry.e164, [...(byNumber.get(entry.e164) ?? []), entry]);
-  const lookedUp: LookedUp = { asked: entries.map((e) => e.codeId), verified: [], unverified: [] };
+  const lookedUp: LookedUp = { asked: entries.map((e) => e.codeId), askedAt, failed: [], verified: [], unverified: [] };
   const failed: unknown[] = [];
   await Promise.all(
     [...byNumber].map(async ([e164, mine]) => {
@@ -229,6 +241,7 @@ async function lookUp(lookups: RangeLookups, range: string, entries: readonly Ra
         );
       } catch (error) {
         failed.push(error);
+        lookedUp.failed.push(...mine.map((e) => e.codeId));
         return;
       }
       const byCode = new Map(uses.map((u) => [u.codeId, u]));

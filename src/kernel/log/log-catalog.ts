@@ -127,9 +127,15 @@ export interface LogEvents {
   "fraud.index_failed": { range: string; error: unknown };
   /**
    * A send at its range's threshold could not learn from `numbers` of the numbers whether their codes were
-   * verified (`error`: the first failure): those entries refuse sends but start no block.
+   * verified (`error`: the first failure): those entries refuse sends but start no block, and rest for settleMsOf;
+   * an entry whose lookup fails again after that counts as unverified.
    */
   "fraud.lookup_failed": { range: string; numbers: number; error: unknown };
+  /**
+   * A range at its threshold refuses its sends (`busy`, no block) only because `unknown` of its settled entries
+   * have an unknown fate (a lookup failed, or none was made yet): logged once per such spell, never per send.
+   */
+  "fraud.range_refusing": { range: string; unknown: number };
   /** An event for the app's backend could not be queued (EVENTS_QUEUE); the sign-in went on without it. */
   "events.enqueue_failed": { event_type: string; error: unknown };
   /** A post of an event to EVENTS_WEBHOOK_URL failed (`endpoint` without its query); it is retried after `retry_in_seconds`. */
@@ -217,6 +223,8 @@ export const LOG_CATALOG = {
   "fraud.index_failed": "error",
   /** a range at its threshold could not ask a number whether its codes were verified; its sends are refused meanwhile */
   "fraud.lookup_failed": "warn",
+  /** a range refuses its sends without a block because some of its codes' fate is unknown */
+  "fraud.range_refusing": "warn",
   /** an event for the app's backend could not be queued */
   "events.enqueue_failed": "error",
   /** the app's event endpoint did not answer 2xx; the event is retried */

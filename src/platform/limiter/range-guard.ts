@@ -13,6 +13,11 @@ import { DAY_MS, HOUR_MS } from "../../kernel/time";
 export const RANGE_WINDOW_MS = HOUR_MS;
 /** `known_until` of an entry whose code can never be verified: it is not asked about again. */
 const KNOWN_FOR_GOOD = Number.MAX_SAFE_INTEGER;
+/**
+ * Failed lookups (each asked at least `settleMs` after the last one counted) after which a
+ * settled entry still unknown counts as unverified: it can start a block, which the operator sees.
+ */
+export const LOOKUP_FAILURES_TO_COUNT = 2;
 /** How long a given-back entry is remembered, so a check with its id that arrives late counts nothing. */
 const RELEASED_TTL_MS = HOUR_MS;
 /** The longest block, however often the range was blocked within the day. */
@@ -60,7 +65,8 @@ export interface RangeCheck {
    * send's second check, nor a fallback message's (sent from inside a
    * PhoneLimiter, which calls no other number's object): there, entries
    * not looked up count towards the threshold (the send is refused) but
-   * start no block, since they may all have been verified.
+   * start no block, since they may all have been verified (unless their
+   * lookup failed LOOKUP_FAILURES_TO_COUNT times: then they count as unverified).
    */
   confirm?: boolean;
   /** A second check: what the Worker learnt of the entries a `confirm` named (those it could not learn are left out). */
@@ -69,8 +75,16 @@ export interface RangeCheck {
 
 /** What the Worker learnt of a range's entries from their numbers' PhoneLimiters (codeUses). */
 export interface LookedUp {
-  /** Every entry the Worker asked about; one missing below (its number's call failed) is unknown again, whatever was known of it. */
+  /** Every entry the Worker asked about; one not answered (its number's call failed) is unknown again, whatever was known of it. */
   asked: string[];
+  /** When the range named them (the `confirm`'s `at`): the time a failure below counts at. */
+  askedAt: number;
+  /**
+   * Entries whose number's call failed or was late: unknown, not asked again for `settleMs`
+   * (from `askedAt`); once LOOKUP_FAILURES_TO_COUNT such failures, each asked at least
+   * `settleMs` after the last one counted, the entry counts as unverified.
+   */
+  failed: string[];
   /** Entries whose code was verified: they stop counting. */
   verified: string[];
   /**
@@ -101,8 +115,15 @@ export interface RangeEntry {
 export type RangeResult =
   | { outcome: "counted" }
   | { outcome: "blocked"; block: RangeBlock; startedNow: boolean }
-  | { outcome: "busy"; retryAt: number }
-  | { outcome: "confirm"; entries: RangeEntry[] };
+  | {
+      outcome: "busy";
+      retryAt: number;
+      /** Settled entries of unknown fate that alone keep the range from a block (0: sends in flight do). */
+      unknown: number;
+      /** Whether this answer is the first of the range's refusals held only by unknown entries (logged once). */
+      startedRefusing: boolean;
+    }
+  | { outcome: "confirm"; entries: RangeEntry[]; at: number };
 
 /** The RangeGuard's RPC surface; the class implements it and the Worker's stub is typed by it. */
 export interface RangeGuardRpc {
@@ -124,7 +145,10 @@ export interface RangeGuardRpc {
    * unverified, and decides in the same step. Entries still unknown (their
    * lookup failed, they arrived meanwhile, or the check could not ask)
    * count towards the threshold, so the send is refused, but start no
-   * block: only entries known unverified (or with no number) do.
+   * block: only entries known unverified (or with no number) do, and
+   * entries whose lookup failed LOOKUP_FAILURES_TO_COUNT times, at least
+   * `settleMs` apart. An entry whose lookup failed is not named again for
+   * `settleMs`.
    */
   check(request: RangeCheck): Promise<RangeResult>;
   /** Gives back the send's entry (its send was refused elsewhere or failed cleanly); `late` as in QuotaCounter. */
@@ -161,7 +185,10 @@ export const codeOfEntry = (entryId: string): string => entryId.split(MESSAGE_ID
  * Rows in SQLite: `held` (each counted send by id and the time of its check,
  * in flight until settled; with its number, `e164`, and `known_until`: until
  * when it is known unverified, NULL while never looked up, KNOWN_FOR_GOOD
- * once its code can never be verified), `sends` (from an
+ * once its code can never be verified; `lookup_failures`, the failed lookups
+ * counted since its last answer, and `failed_at`, when the last counted one
+ * was asked), `refusing` (one row while the range refuses only on unknown
+ * entries, so that is logged once), `sends` (from an
  * earlier version, which marked sends that went out; no longer written), `released`
  * (ids given back), `blocks_started` (when the range was blocked, for the
  * doubling), `block` (the current block, one row) and, on the index object,
@@ -194,6 +221,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
       )
       .one();
     if (counts.sent + counts.held < request.maxUnverified) {
+      sql.exec("DELETE FROM refusing");
       if (!request.count) return { outcome: "counted" };
       sql.exec(
         "INSERT INTO held (code_id, at, e164, known_until) VALUES (?, ?, ?, NULL)",
@@ -207,34 +235,61 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     // From here a send that never counts (a test number) is answered as any other number of the range would be.
     // At the threshold: entries never looked up (or whose answer ran out) may have been verified.
     const unknown = sql
-      .exec<{ code_id: string; e164: string; at: number }>(
-        "SELECT code_id, e164, at FROM held WHERE e164 IS NOT NULL AND (known_until IS NULL OR known_until <= ?)",
+      .exec<{ code_id: string; e164: string; at: number; lookup_failures: number; failed_at: number | null }>(
+        "SELECT code_id, e164, at, lookup_failures, failed_at FROM held WHERE e164 IS NOT NULL AND (known_until IS NULL OR known_until <= ?)",
         now,
       )
       .toArray();
+    const settledBy = now - request.settleMs;
+    // An entry whose lookup failed too often (its number's object kept failing) counts as unverified.
+    const givenUp = (e: (typeof unknown)[number]) => e.lookup_failures >= LOOKUP_FAILURES_TO_COUNT;
+    // An entry whose lookup failed is not named again for settleMs: a refused flood does not ask its number each time.
+    const resting = (e: (typeof unknown)[number]) => e.failed_at !== null && e.failed_at > settledBy;
     if (request.confirm === true) {
+      const askable = unknown.filter((e) => !resting(e));
+      // Settled entries this round cannot learn about, and which stay unknown: no block can count them.
+      const stayUnknown = unknown.filter((e) => e.at <= settledBy && resting(e) && !givenUp(e)).length;
       // Before a block, also the settled entries whose code was still live when asked: it may have been verified since.
-      const blockPossible = counts.sent + counts.settled >= request.maxUnverified;
+      const blockPossible = counts.sent + counts.settled - stayUnknown >= request.maxUnverified;
       const live = blockPossible
         ? sql
             .exec<{ code_id: string; e164: string; at: number }>(
               "SELECT code_id, e164, at FROM held WHERE e164 IS NOT NULL AND known_until > ? AND known_until < ? AND at <= ?",
               now,
               KNOWN_FOR_GOOD,
-              now - request.settleMs,
+              settledBy,
             )
             .toArray()
         : [];
-      const ask = [...unknown, ...live];
-      if (ask.length > 0) return { outcome: "confirm", entries: ask.map((e) => ({ codeId: e.code_id, e164: e.e164 })) };
+      // At most the threshold's worth (held has no more, unless the setting was lowered within the hour).
+      const ask = [...askable, ...live].slice(0, request.maxUnverified);
+      if (ask.length > 0) {
+        return { outcome: "confirm", entries: ask.map((e) => ({ codeId: e.code_id, e164: e.e164 })), at: now };
+      }
     }
     // Entries whose fate is unknown (a lookup failed, or none could be made) refuse this send but start no block:
-    // only codes known to be unverified do, so an outage of numbers' objects cannot block a range for an hour.
-    const unknownSettled = unknown.filter((e) => e.at <= now - request.settleMs).length;
-    const unverified = counts.sent + counts.settled - unknownSettled;
-    // At the threshold only with sends still in flight: refused, but nothing that never went out starts a block.
-    if (unverified < request.maxUnverified)
-      return { outcome: "busy", retryAt: (counts.oldest ?? now) + request.settleMs };
+    // only codes known to be unverified do, so an outage of numbers' objects cannot block a range on one failure.
+    // An entry whose lookup failed LOOKUP_FAILURES_TO_COUNT times, settleMs apart, counts as unverified: one number
+    // whose object keeps failing cannot hold its range refused, unblocked and unlisted, for the rest of the hour.
+    const undecided = unknown.filter((e) => e.at <= settledBy && !givenUp(e)).length;
+    const unverified = counts.sent + counts.settled - undecided;
+    // At the threshold only with sends still in flight or entries unknown: refused, but no block.
+    if (unverified < request.maxUnverified) {
+      // Held from a block only by unknown entries (the settled ones alone reach the threshold): logged once.
+      const refusing = counts.sent + counts.settled >= request.maxUnverified ? undecided : 0;
+      let startedRefusing = false;
+      if (refusing === 0) sql.exec("DELETE FROM refusing");
+      else if (sql.exec("SELECT 1 FROM refusing").toArray().length === 0) {
+        sql.exec("INSERT INTO refusing (since) VALUES (?)", now);
+        startedRefusing = true;
+      }
+      return {
+        outcome: "busy",
+        retryAt: (counts.oldest ?? now) + request.settleMs,
+        unknown: refusing,
+        startedRefusing,
+      };
+    }
     const before = sql.exec<{ n: number }>("SELECT count(*) AS n FROM blocks_started").one().n;
     const timesToday = before + 1;
     const until = now + Math.min(request.blockMs * 2 ** before, MAX_BLOCK_MS);
@@ -252,6 +307,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     // The block stands whatever is verified meanwhile; after it, the range counts afresh.
     sql.exec("DELETE FROM sends");
     sql.exec("DELETE FROM held");
+    sql.exec("DELETE FROM refusing");
     await this.armAlarm(until);
     return { outcome: "blocked", block, startedNow: true };
   }
@@ -274,7 +330,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     const active = (await this.block()) !== null;
     const sql = this.tables();
     // Everything but the given-back ids: a check that arrives after its own release still counts nothing.
-    for (const table of ["sends", "held", "blocks_started", "block"]) sql.exec(`DELETE FROM ${table}`);
+    for (const table of ["sends", "held", "blocks_started", "block", "refusing"]) sql.exec(`DELETE FROM ${table}`);
     return active;
   }
 
@@ -330,6 +386,9 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
    * live code's at its expiry (and before a block it would help start), a
    * code that can never be verified for good, unless its entry is still in
    * flight (its code may not have been reserved yet): then once it settles.
+   * An answer clears the entry's failures; a failure counts only if it was
+   * asked at least `settleMs` after the last one counted, so the sends of one
+   * burst, all asking at once, count one failure between them.
    */
   private learn(sql: SqlStorage, lookedUp: LookedUp, now: number, settleMs: number): void {
     // An entry asked about again and not answered is not trusted on its older answer: it must not start a block.
@@ -337,13 +396,22 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     for (const codeId of lookedUp.verified) sql.exec("DELETE FROM held WHERE code_id = ?", codeId);
     for (const { codeId, until } of lookedUp.unverified) {
       sql.exec(
-        "UPDATE held SET known_until = coalesce(?, CASE WHEN at + ? > ? THEN at + ? ELSE ? END) WHERE code_id = ?",
+        `UPDATE held SET known_until = coalesce(?, CASE WHEN at + ? > ? THEN at + ? ELSE ? END),
+          lookup_failures = 0, failed_at = NULL WHERE code_id = ?`,
         until,
         settleMs,
         now,
         settleMs,
         KNOWN_FOR_GOOD,
         codeId,
+      );
+    }
+    for (const codeId of lookedUp.failed) {
+      sql.exec(
+        "UPDATE held SET lookup_failures = lookup_failures + 1, failed_at = ? WHERE code_id = ? AND (failed_at IS NULL OR failed_at <= ?)",
+        lookedUp.askedAt,
+        codeId,
+        lookedUp.askedAt - settleMs,
       );
     }
   }
@@ -370,7 +438,7 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS sends (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS held (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL, e164 TEXT, known_until INTEGER)",
+      "CREATE TABLE IF NOT EXISTS held (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL, e164 TEXT, known_until INTEGER, lookup_failures INTEGER NOT NULL DEFAULT 0, failed_at INTEGER)",
     );
     if (!this.migrated) {
       // A range written before these columns: its rows get NULLs (no number: never looked up, counted as unverified).
@@ -382,10 +450,16 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
       );
       if (!columns.has("e164")) sql.exec("ALTER TABLE held ADD COLUMN e164 TEXT");
       if (!columns.has("known_until")) sql.exec("ALTER TABLE held ADD COLUMN known_until INTEGER");
+      // And before failed lookups were counted: no failures yet.
+      if (!columns.has("lookup_failures")) {
+        sql.exec("ALTER TABLE held ADD COLUMN lookup_failures INTEGER NOT NULL DEFAULT 0");
+      }
+      if (!columns.has("failed_at")) sql.exec("ALTER TABLE held ADD COLUMN failed_at INTEGER");
       this.migrated = true;
     }
     sql.exec("CREATE TABLE IF NOT EXISTS released (code_id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS blocks_started (at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS refusing (since INTEGER NOT NULL)");
     for (const table of ["block", "listed"]) {
       sql.exec(
         `CREATE TABLE IF NOT EXISTS ${table} (range TEXT PRIMARY KEY, since INTEGER NOT NULL, until INTEGER NOT NULL, unverified INTEGER NOT NULL, times_today INTEGER NOT NULL)`,
