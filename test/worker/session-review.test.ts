@@ -83,7 +83,83 @@ describe("forged rt2 tokens never reach the number's PhoneLimiter", () => {
   });
 });
 
+describe("a token whose session id was really issued, but not by this token", () => {
+  it("a made-up family secret fails the session id's tag: refused in the Worker", async () => {
+    const victim = await signIn(fast2sms);
+    const [, hostId, sessionId] = victim.refreshToken.split(".");
+    const { namespace, counter } = counting("refresh");
+    for (let i = 0; i < 5; i++) {
+      const token = formatRefreshToken(2, hostId!, sessionId!, 0, newFamilySecret(), newRotationSecret());
+      expectProblem(await refresh(token, { PHONE_LIMITER: namespace }), 401, "invalid_refresh_token");
+    }
+    expect(counter.n).toBe(0);
+  });
+
+  it("another spelling of the same session id (base64url's spare bits) is refused", async () => {
+    const victim = await signIn(fast2sms);
+    const parts = victim.refreshToken.split(".");
+    const id = parts[2]!;
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // The last of 22 characters carries 2 bits of the 16 bytes and 4 spare ones: flip a spare bit.
+    const last = alphabet.indexOf(id.at(-1)!);
+    const respelt = `${id.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(atob(respelt.replace(/-/g, "+").replace(/_/g, "/"))).toBe(atob(id.replace(/-/g, "+").replace(/_/g, "/")));
+    const { namespace, counter } = counting("refresh");
+    parts[2] = respelt;
+    expectProblem(await refresh(parts.join("."), { PHONE_LIMITER: namespace }), 401, "invalid_refresh_token");
+    expect(counter.n).toBe(0);
+  });
+
+  it("a logged-out token replayed reaches the number's object once per isolate, then not for a minute", async () => {
+    const victim = await signIn(fast2sms);
+    expect((await post("/logout", { refresh_token: victim.refreshToken })).status).toBe(204);
+    const refreshes = counting("refresh");
+    for (let i = 0; i < 5; i++) {
+      expectProblem(
+        await refresh(victim.refreshToken, { PHONE_LIMITER: refreshes.namespace }),
+        401,
+        "invalid_refresh_token",
+      );
+    }
+    expect(refreshes.counter.n).toBe(0); // the logout itself told this isolate the session is gone
+    const logouts = counting("logout");
+    for (let i = 0; i < 5; i++) {
+      const res = await callWith({ PHONE_LIMITER: logouts.namespace }, "/logout", {
+        json: { refresh_token: victim.refreshToken },
+      });
+      expect(res.status).toBe(204);
+    }
+    expect(logouts.counter.n).toBe(0);
+    advance(61_000);
+    expectProblem(
+      await refresh(victim.refreshToken, { PHONE_LIMITER: refreshes.namespace }),
+      401,
+      "invalid_refresh_token",
+    );
+    expect(refreshes.counter.n).toBe(1);
+  });
+});
+
 describe("POST /logout-all across both hosts", () => {
+  it("its first step ends every other session of the caller's host, in the call that checks the caller's", async () => {
+    const phone = uniquePhone();
+    const limits = { idleMs: 3_600_000, maxAgeMs: 3_600_000, maxPerNumber: 10, graceMs: 10_000 };
+    const session = (id: string) => ({
+      sessionId: id,
+      familyHash: `family-${id}`,
+      first: { token: `token-${id}`, counter: 0, secretHash: `hash-${id}` },
+      client: null,
+    });
+    const store = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
+    const result = await runInDurableObject(store, async (s: SessionStore) => {
+      for (const id of ["a", "b", "c"]) await s.create(phone, session(id), limits);
+      const others = await s.endOthers("a");
+      const gone = await s.endOthers("zzz");
+      return { others: others?.sort(), gone, left: (await s.list(null))?.map((x) => x.id) };
+    });
+    expect(result).toEqual({ others: ["b", "c"], gone: null, left: ["a"] });
+  });
+
   it("a failure half-way leaves the caller signed in, and the retry ends everything", async () => {
     const phone = uniquePhone();
     const legacy = await legacySession(phone); // e.g. a stolen device's old session
@@ -161,6 +237,8 @@ describe("what a late create's undo may bring back", () => {
     );
     expect(copies).toHaveLength(1);
     expect(copies[0]!.successor).toBeNull();
+    // Nor the previous token: a restored copy answers a retry of it as unknown, never as reuse.
+    expect(copies[0]!.previous_hash).toBeNull();
     expect(JSON.stringify(copies)).not.toContain(successor.split(".").at(-1)!);
   });
 });

@@ -9,9 +9,11 @@
  *   reveals nothing about the number and lets the Worker find the object
  *   without any lookup table.
  * - session id: 16 bytes, base64url: for `rt2`, 8 random bytes and an 8-byte
- *   keyed tag of them and the host id (sessionIdTag), so a made-up session
- *   id is refused in the Worker, before any call on the number's object
- *   (which also decides the number's codes); `rt1` ones are 16 random bytes.
+ *   keyed tag of them, the host id and the session's family secret
+ *   (sessionIdTag), so a token whose session id or family secret was made
+ *   up is refused in the Worker, before any call on the number's object
+ *   (which also decides the number's codes): only the holder of a token
+ *   really issued gets that far. `rt1` ones are 16 random bytes.
  * - counter: how many times the session has been refreshed.
  * - secret: base64url of 48 random bytes: a 16-byte family secret (the same
  *   for every token of the session, so an old token can be told from a forgery
@@ -63,24 +65,37 @@ export function newSessionId(): string {
 
 const TAG_BYTES = 8;
 
-/** The 8-byte keyed tag of a session id's random half under its host (its number's PhoneLimiter). */
-async function sessionIdTag(secret: string, hostId: string, random: Uint8Array): Promise<Uint8Array> {
-  const message = new Uint8Array([...encoder.encode(`session-id:v2\n${hostId}\n`), ...random]);
+/** The 8-byte keyed tag of a session id's random half, its host (the number's PhoneLimiter) and its family secret. */
+async function sessionIdTag(
+  secret: string,
+  hostId: string,
+  random: Uint8Array,
+  family: Uint8Array,
+): Promise<Uint8Array> {
+  const message = new Uint8Array([...encoder.encode(`session-id:v2\n${hostId}\n`), ...random, ...family]);
   const mac = await crypto.subtle.sign("HMAC", await sessionIdKey(secret), message);
   return new Uint8Array(mac).slice(0, TAG_BYTES);
 }
 
-/** A new session id for host `hostId`: 8 random bytes, then their tag. */
-export async function newTaggedSessionId(secret: string, hostId: string): Promise<string> {
+/** A new session id for host `hostId` and the session's family secret: 8 random bytes, then their tag. */
+export async function newTaggedSessionId(secret: string, hostId: string, family: Uint8Array): Promise<string> {
   const random = crypto.getRandomValues(new Uint8Array(16 - TAG_BYTES));
-  return toBase64Url(new Uint8Array([...random, ...(await sessionIdTag(secret, hostId, random))]));
+  return toBase64Url(new Uint8Array([...random, ...(await sessionIdTag(secret, hostId, random, family))]));
 }
 
-/** Whether `sessionId` carries the tag this Worker gives its host's session ids (compared in constant time). */
-export async function hasSessionIdTag(secret: string, hostId: string, sessionId: string): Promise<boolean> {
+/**
+ * Whether a token's session id carries the tag this Worker gave it, with the
+ * token's host and family secret (compared in constant time), spelt the one
+ * way this Worker spells it (base64url has 16 spellings of 16 bytes in 22
+ * characters; only the canonical one passes).
+ */
+export async function hasSessionIdTag(
+  secret: string,
+  { storeId, sessionId, family }: Pick<ParsedRefreshToken, "storeId" | "sessionId" | "family">,
+): Promise<boolean> {
   const bytes = fromBase64Url(sessionId);
-  if (bytes?.byteLength !== 16) return false;
-  const expected = await sessionIdTag(secret, hostId, bytes.slice(0, 16 - TAG_BYTES));
+  if (bytes?.byteLength !== 16 || toBase64Url(bytes) !== sessionId) return false;
+  const expected = await sessionIdTag(secret, storeId, bytes.slice(0, 16 - TAG_BYTES), family);
   return crypto.subtle.timingSafeEqual(expected, bytes.slice(16 - TAG_BYTES));
 }
 

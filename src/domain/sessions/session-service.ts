@@ -94,8 +94,8 @@ export async function prepareSession(
 ): Promise<PreparedSession> {
   const { settings } = deps;
   const hostId = currentHostId(deps, e164);
-  const sessionId = await newTaggedSessionId(settings.otp.hashSecret, hostId);
   const family = newFamilySecret();
+  const sessionId = await newTaggedSessionId(settings.otp.hashSecret, hostId, family);
   const rotation = newRotationSecret();
   const token = formatRefreshToken(2, hostId, sessionId, 0, family, rotation);
   const [fh, rh] = await Promise.all([
@@ -134,7 +134,7 @@ async function wellFormed(deps: Pick<SessionDeps, "settings">, token: string): P
   const parsed = parseRefreshToken(token);
   if (!parsed) return undefined;
   if (parsed.version === 1) return parsed;
-  return (await hasSessionIdTag(deps.settings.otp.hashSecret, parsed.storeId, parsed.sessionId)) ? parsed : undefined;
+  return (await hasSessionIdTag(deps.settings.otp.hashSecret, parsed)) ? parsed : undefined;
 }
 
 const invalid = () =>
@@ -157,8 +157,9 @@ export async function refreshSession(
   const { settings } = deps;
   const parsed = await wellFormed(deps, refreshToken);
   const store = parsed && tokenHost(deps, parsed);
-  // Malformed, made up, or not one of this namespace's stores: refused without asking any store.
-  if (!parsed || !store) return await refuseFailed(deps, client);
+  // Malformed, made up, not one of this namespace's stores, or a session this isolate saw gone: refused
+  // without asking any store.
+  if (!parsed || !store || knownGone(parsed)) return await refuseFailed(deps, client);
   const secret = settings.otp.hashSecret;
   const nextRotation = newRotationSecret();
   const nextCounter = parsed.counter + 1;
@@ -196,7 +197,10 @@ export async function refreshSession(
     emitEvents(deps, sessionsEnded(result.e164, [parsed.sessionId], "reuse_detected"));
     return await refuseFailed(deps, client);
   }
-  if (result.outcome === "invalid") return await refuseFailed(deps, client);
+  if (result.outcome === "invalid") {
+    if (result.gone) rememberGone(parsed);
+    return await refuseFailed(deps, client);
+  }
   return {
     e164: result.e164,
     sessionId: parsed.sessionId,
@@ -210,9 +214,42 @@ export async function logout(deps: SessionDeps, refreshToken: string): Promise<v
   const parsed = await wellFormed(deps, refreshToken);
   const store = parsed && tokenHost(deps, parsed);
   if (!parsed || !store) throw invalid();
+  if (knownGone(parsed)) return;
   const fh = await familyHash(deps.settings.otp.hashSecret, parsed.sessionId, parsed.family);
   const e164 = await storageCall(storageOptions(deps), () => store.logout(parsed.sessionId, fh));
   if (e164 !== null) emitEvents(deps, sessionsEnded(e164, [parsed.sessionId], "logout"));
+  // Ended now, or (an rt2 token that got this far has its real family secret: its tag) there was no such session.
+  rememberGone(parsed);
+}
+
+/**
+ * Per isolate: `rt2` sessions the number's object said it has no session
+ * for (ended, expired), for GONE_TRUST_MS: the replays of a token someone
+ * once held then cost no call on the number's object, which also decides
+ * its codes. A token that got that far carried its session's real family
+ * secret (the session id's tag), so "gone" is about the session, never a
+ * wrong guess; the rare session a late create's undo brings back is
+ * refused here for at most that long.
+ */
+const gone = new Map<string, number>();
+const GONE_TRUST_MS = 60_000;
+const GONE_MAX_ENTRIES = 10_000;
+
+const goneKey = (parsed: ParsedRefreshToken) => `${parsed.storeId}.${parsed.sessionId}`;
+
+function knownGone(parsed: ParsedRefreshToken, now = Date.now()): boolean {
+  if (parsed.version !== 2) return false;
+  const until = gone.get(goneKey(parsed));
+  if (until === undefined) return false;
+  if (until > now) return true;
+  gone.delete(goneKey(parsed));
+  return false;
+}
+
+function rememberGone(parsed: ParsedRefreshToken, now = Date.now()): void {
+  if (parsed.version !== 2) return;
+  if (gone.size >= GONE_MAX_ENTRIES) gone.clear();
+  gone.set(goneKey(parsed), now + GONE_TRUST_MS);
 }
 
 /** Who manages the sessions: the access token's number and session (`sid`), which must still be live. */
@@ -230,11 +267,12 @@ function callerSession(caller: Caller): string {
 }
 
 /**
- * Ends every session of the caller's number, in both its hosts: the host
- * without the caller's session first, the caller's own last (which checks,
- * in the same step, that it is still live). So a failure half-way leaves the
- * caller signed in, and its retry finishes the job; whatever did end is told
- * to the app's backend either way.
+ * Ends every session of the caller's number, in both its hosts: first every
+ * other session of the caller's own host, in the step that checks the
+ * caller's is live (so no session there can end the caller's meanwhile);
+ * then the other host's; the caller's own last. A failure half-way leaves
+ * the caller signed in, and its retry finishes the job; whatever did end is
+ * told to the app's backend either way.
  */
 export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void> {
   const sid = callerSession(caller);
@@ -244,10 +282,11 @@ export async function logoutAll(deps: SessionDeps, caller: Caller): Promise<void
   if (!inCurrent && !inLegacy) throw endedCaller();
   const [own, other] = inCurrent ? [current, legacy] : [legacy, current];
   const ended = (ids: readonly string[]) => emitEvents(deps, sessionsEnded(caller.e164, ids, "logout_all"));
+  const others = await storageCall(options, () => own.endOthers(sid));
+  if (others === null) throw endedCaller();
+  ended(others);
   ended((await storageCall(options, () => other.endAll(null))) ?? []);
-  const mine = await storageCall(options, () => own.endAll(sid));
-  if (mine === null) throw endedCaller();
-  ended(mine);
+  if ((await storageCall(options, () => own.end(sid, null))) === "ended") ended([sid]);
 }
 
 /** The number's live sessions in both hosts, most recently used first, while the caller's own is one of them. */

@@ -444,6 +444,10 @@ export class PhoneLimiter extends DurableObject<Env> implements PhoneLimiterRpc 
     return await this.sessionsArmed(this.sessions.endAll(caller));
   }
 
+  async endOthers(caller: string): Promise<string[] | null> {
+    return await this.sessionsArmed(this.sessions.endOthers(caller));
+  }
+
   async end(sessionId: string, caller: string | null): Promise<"ended" | "not_found" | "caller_ended"> {
     return await this.sessionsArmed(this.sessions.end(sessionId, caller));
   }

@@ -45,6 +45,10 @@ export class SessionStore extends DurableObject<Env> implements SessionStoreRpc 
     return await this.armed(this.sessions.endAll(caller));
   }
 
+  async endOthers(caller: string): Promise<string[] | null> {
+    return await this.armed(this.sessions.endOthers(caller));
+  }
+
   async end(sessionId: string, caller: string | null = null): Promise<"ended" | "not_found" | "caller_ended"> {
     return await this.armed(this.sessions.end(sessionId, caller));
   }

@@ -85,8 +85,7 @@ export class SessionTable {
     const over = Math.max(0, count - limits.maxPerNumber);
     if (over > 0) {
       const victims = `SELECT id FROM sessions WHERE id != ? ORDER BY last_used_at ASC, created_at ASC LIMIT ?`;
-      // The copy keeps no successor's string: an evicted session's grace window needs none, and nothing
-      // would delete it at the window's end.
+      // The copy keeps no successor's string (EVICTED_COPY).
       sql.exec(
         `INSERT INTO evicted (evicted_by, evicted_at, ${COLUMNS}) SELECT ?, ?, ${EVICTED_COPY} FROM sessions WHERE id IN (${victims})`,
         session.sessionId,
@@ -108,7 +107,8 @@ export class SessionTable {
     const sql = this.table(now);
     const row = sql.exec<Row>("SELECT * FROM sessions WHERE id = ?", presented.sessionId).toArray()[0];
     // Unknown, ended or expired (pruned above), or not a token of this session at all: nothing changes.
-    if (!row || !same(row.family_hash, presented.familyHash)) return this.done({ outcome: "invalid" }, false);
+    if (!row) return this.done({ outcome: "invalid", gone: true }, false);
+    if (!same(row.family_hash, presented.familyHash)) return this.done({ outcome: "invalid" }, false);
     // A rotation the Worker gave up (it answered 503) before this call arrived: nothing changes.
     if (this.givenBack(sql, successor.secretHash)) return this.done({ outcome: "invalid" }, false);
 
@@ -227,6 +227,24 @@ export class SessionTable {
       .toArray()
       .map((r) => r.id);
     sql.exec("DELETE FROM sessions");
+    sql.exec("DELETE FROM evicted");
+    return this.done(ids, true);
+  }
+
+  /**
+   * Ends every session of the number but the caller's, in one step that
+   * checks the caller's is live (null when it has ended): the first step of
+   * signing out everywhere, so no other session can end the caller's in the
+   * middle of it. Evicted copies end too.
+   */
+  endOthers(caller: string): string[] | null {
+    const sql = this.table(Date.now());
+    if (!this.exists(sql, caller)) return this.done(null, false);
+    const ids = sql
+      .exec<{ id: string }>("SELECT id FROM sessions WHERE id != ?", caller)
+      .toArray()
+      .map((r) => r.id);
+    sql.exec("DELETE FROM sessions WHERE id != ?", caller);
     sql.exec("DELETE FROM evicted");
     return this.done(ids, true);
   }
@@ -360,8 +378,16 @@ const COLUMNS =
   "id, e164, family_hash, counter, current_hash, previous_hash, previous_until, successor, successor_delivered, " +
   "created_at, last_used_at, expires_at, client";
 
-/** COLUMNS as an evicted copy takes them: every column, with the successor's string left out. */
-const EVICTED_COPY = COLUMNS.replace("successor, successor_delivered", "NULL, 0");
+/**
+ * COLUMNS as an evicted copy takes them: without the previous token and the
+ * successor's string. A restored copy answers a retry of its previous token
+ * as unknown (401), never as reuse, and keeps no successor that nothing would
+ * delete at the end of its grace window.
+ */
+const EVICTED_COPY = COLUMNS.replace(
+  "previous_hash, previous_until, successor, successor_delivered",
+  "NULL, NULL, NULL, 0",
+);
 
 const encoder = new TextEncoder();
 

@@ -46,8 +46,8 @@ export type RefreshResult =
   | { outcome: "rotated"; e164: string; refreshToken: string; expiresAt: number }
   /** The immediately previous token again within the grace window: the same successor. */
   | { outcome: "retried"; e164: string; refreshToken: string; expiresAt: number }
-  /** Unknown, expired, or a forgery: nothing changed. */
-  | { outcome: "invalid" }
+  /** Unknown, expired, or a forgery: nothing changed (`gone`: no session has this id here). */
+  | { outcome: "invalid"; gone?: true }
   /** An authentic token used again outside the window: the session has ended. */
   | { outcome: "reused"; e164: string };
 
@@ -71,6 +71,8 @@ export interface SessionHostRpc {
   logout(sessionId: string, familyHash: string): Promise<string | null>;
   /** `caller`: the session of the access token asking (null: none checked); null answers mean it has ended. */
   endAll(caller: string | null): Promise<string[] | null>;
+  /** Every session but the caller's ends, in one step that checks the caller's is live; null when it has ended. */
+  endOthers(caller: string): Promise<string[] | null>;
   end(sessionId: string, caller: string | null): Promise<"ended" | "not_found" | "caller_ended">;
   list(caller: string | null): Promise<SessionInfo[] | null>;
   /** Whether the session is live here. */
