@@ -86,15 +86,15 @@ const failures = (range: string) =>
 
 /**
  * PHONE_LIMITER with its `codeUses` lookups recorded (each code id asked,
- * in order) and, while `failing` is set, failing (or, with `down`, failing
- * for that one number only).
+ * in order) and, while `failing` is set, failing (or, for the numbers in
+ * `down`, failing for those only).
  */
 function recordedLimiters() {
   const asked: string[] = [];
   let calls = 0;
-  const state: { failing: boolean; down?: string } = { failing: false };
+  const state: { failing: boolean; down: Set<string> } = { failing: false, down: new Set() };
   const isDown = (id: DurableObjectId) =>
-    state.down !== undefined && id.toString() === env.PHONE_LIMITER.idFromName(state.down).toString();
+    [...state.down].some((n) => id.toString() === env.PHONE_LIMITER.idFromName(n).toString());
   const wrap = (stub: Record<string, (...args: unknown[]) => Promise<unknown>>, id: DurableObjectId) =>
     new Proxy(stub, {
       get(target, prop: string) {
@@ -554,7 +554,7 @@ describe("verified codes, learnt only at the threshold", { timeout: 60_000 }, ()
     // The security review's attack: the attacker's own number's object is kept overloaded, so its entry stays unknown.
     const range = freshRange();
     const limiters = recordedLimiters();
-    limiters.state.down = numberOf(range, 0);
+    limiters.state.down.add(numberOf(range, 0));
     const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
     for (let i = 0; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
     advance(SETTLE_MS);
@@ -591,6 +591,58 @@ describe("verified codes, learnt only at the threshold", { timeout: 60_000 }, ()
     const { blocks } = (await asAdmin(environment, "/admin/blocks")).body as { blocks: { range: string }[] };
     expect(blocks.filter((b) => b.range === range)).toHaveLength(1);
     expect((await asAdmin(environment, `/admin/blocks/${encodeURIComponent(range)}`, "DELETE")).status).toBe(204);
+  });
+
+  it("failing lookups count at most one number's entries: an attacker who keeps real users' objects failing cannot turn their sign-ins into a block", async () => {
+    // The security review's attack: k people of the range sign in, the attacker adds MAX - k unverified sends and
+    // keeps the k people's objects overloaded while its own sends at the threshold ask them, twice, SETTLE_MS apart.
+    const scenario = async (signedIn: number, overload: boolean) => {
+      const range = freshRange();
+      const limiters = recordedLimiters();
+      const environment = envWith({ ...settings, PHONE_LIMITER: limiters.namespace });
+      for (let i = 0; i < signedIn; i++) {
+        const sent = await send(environment, numberOf(range, i), i);
+        expect((await verify(environment, numberOf(range, i), sent, fast2sms.lastCode())).status).toBe(200);
+      }
+      for (let i = signedIn; i < MAX; i++) expect((await send(environment, numberOf(range, i), i)).status).toBe(200);
+      advance(SETTLE_MS);
+      if (overload) for (let i = 0; i < signedIn; i++) limiters.state.down.add(numberOf(range, i));
+      const first = await send(environment, numberOf(range, 100), 100);
+      advance(SETTLE_MS);
+      const second = await send(environment, numberOf(range, 101), 101);
+      return { range, limiters, environment, first, second };
+    };
+    const block = (range: string) => env.RANGE_GUARD.getByName(`range:${range}`).block();
+
+    // Control: with the lookups answering, 15 unverified sends and 5 sign-ins are 15, below the threshold.
+    const control = await scenario(5, false);
+    expect(control.first.status).toBe(200);
+    expect(await block(control.range)).toBeNull();
+
+    // The attack: each of the five entries fails twice, but only one number's count as unverified (16 < 20); the
+    // other four stay unknown: the range refuses (short Retry-After) but is not blocked, round after round.
+    const logs = captureConsole();
+    const attack = await scenario(5, true);
+    for (const refusal of [attack.first, attack.second]) {
+      expectProblem(refusal, 403, "fraud_suspected");
+      expect(retryAfter(refusal)).toBeLessThanOrEqual(Math.ceil(SETTLE_MS / 1000));
+    }
+    expect(await failures(attack.range)).toEqual([2, 2, 2, 2, 2]);
+    advance(SETTLE_MS);
+    const third = await send(attack.environment, numberOf(attack.range, 102), 102);
+    expect(retryAfter(third)).toBeLessThanOrEqual(Math.ceil(SETTLE_MS / 1000));
+    expect(await block(attack.range)).toBeNull();
+    expect(logs.events("fraud.range_blocked").filter((e) => e.range === attack.range)).toEqual([]);
+    // Once the objects answer again (and the failed entries have rested), the sign-ins are learnt and stop counting.
+    attack.limiters.state.down.clear();
+    advance(SETTLE_MS);
+    expect((await send(attack.environment, numberOf(attack.range, 103), 103)).status).toBe(200);
+    expect(await counted(attack.range)).toBe(MAX - 5 + 1);
+
+    // The residual: keeping one number's object failing makes that one number's entries count.
+    const one = await scenario(1, true);
+    expectProblem(one.first, 403, "fraud_suspected");
+    expect(retryAfter(one.second)).toBeGreaterThan(59 * 60);
   });
 
   it("a live code asked again before a block, and not answered, starts no block on its older answer", async () => {

@@ -119,7 +119,8 @@ export interface RangeHoldOptions {
    * the entries are looked up. Absent for a fallback message, which runs in
    * a PhoneLimiter's alarm and calls no other number's object: entries not
    * yet looked up then refuse it at the threshold but start no block (those
-   * whose lookup failed twice count as unverified, as in a send's check).
+   * whose lookup failed twice count as unverified for one number of the
+   * range, as in a send's check).
    */
   lookups?: RangeLookups;
   /** false for a test number: it never counts, but a blocked range refuses it like any other number. */
@@ -219,7 +220,8 @@ export function rangeHold(options: RangeHoldOptions): RangeHold {
  * reported `failed`: they stay unknown: they hold the threshold (the send is
  * refused, fail closed) but start no block, and are not asked again for
  * settleMsOf; a second such failure at least that long after counts them as
- * unverified (range-guard.ts in platform/limiter).
+ * unverified, for one number of the range at a time (the one with the most
+ * such entries; range-guard.ts in platform/limiter).
  */
 async function lookUp(
   lookups: RangeLookups,

@@ -16,6 +16,8 @@ const KNOWN_FOR_GOOD = Number.MAX_SAFE_INTEGER;
 /**
  * Failed lookups (each asked at least `settleMs` after the last one counted) after which a
  * settled entry still unknown counts as unverified: it can start a block, which the operator sees.
+ * Only for one number of the range at a time (the one with the most such entries): other numbers'
+ * entries stay unknown, so failing lookups cannot turn other people's verified codes into a block.
  */
 export const LOOKUP_FAILURES_TO_COUNT = 2;
 /** How long a given-back entry is remembered, so a check with its id that arrives late counts nothing. */
@@ -66,7 +68,8 @@ export interface RangeCheck {
    * PhoneLimiter, which calls no other number's object): there, entries
    * not looked up count towards the threshold (the send is refused) but
    * start no block, since they may all have been verified (unless their
-   * lookup failed LOOKUP_FAILURES_TO_COUNT times: then they count as unverified).
+   * lookup failed LOOKUP_FAILURES_TO_COUNT times and they are of the one number that may: then they
+   * count as unverified).
    */
   confirm?: boolean;
   /** A second check: what the Worker learnt of the entries a `confirm` named (those it could not learn are left out). */
@@ -82,7 +85,8 @@ export interface LookedUp {
   /**
    * Entries whose number's call failed or was late: unknown, not asked again for `settleMs`
    * (from `askedAt`); once LOOKUP_FAILURES_TO_COUNT such failures, each asked at least
-   * `settleMs` after the last one counted, the entry counts as unverified.
+   * `settleMs` after the last one counted, the entry counts as unverified, if its number is the
+   * range's one with the most such entries (the others' stay unknown).
    */
   failed: string[];
   /** Entries whose code was verified: they stop counting. */
@@ -147,7 +151,8 @@ export interface RangeGuardRpc {
    * count towards the threshold, so the send is refused, but start no
    * block: only entries known unverified (or with no number) do, and
    * entries whose lookup failed LOOKUP_FAILURES_TO_COUNT times, at least
-   * `settleMs` apart. An entry whose lookup failed is not named again for
+   * `settleMs` apart, of one number only (the one with the most such
+   * entries). An entry whose lookup failed is not named again for
    * `settleMs`.
    */
   check(request: RangeCheck): Promise<RangeResult>;
@@ -180,6 +185,32 @@ export const MESSAGE_ID_SEPARATOR = ">";
 
 /** The code an entry stands for: its own id, or a fallback message's code (`<codeId>>n`). */
 export const codeOfEntry = (entryId: string): string => entryId.split(MESSAGE_ID_SEPARATOR, 1)[0] ?? entryId;
+
+/**
+ * Of the settled entries whose lookup failed LOOKUP_FAILURES_TO_COUNT times, the number with the most (the oldest
+ * such entry breaks a tie, then the number): the one number whose entries may count as unverified on failed
+ * lookups alone. Null when there is none.
+ */
+function mostGivenUp(
+  unknown: readonly { e164: string; at: number; lookup_failures: number }[],
+  settledBy: number,
+): string | null {
+  const byNumber = new Map<string, { n: number; oldest: number }>();
+  for (const e of unknown) {
+    if (e.at > settledBy || e.lookup_failures < LOOKUP_FAILURES_TO_COUNT) continue;
+    const seen = byNumber.get(e.e164);
+    byNumber.set(e.e164, { n: (seen?.n ?? 0) + 1, oldest: Math.min(seen?.oldest ?? e.at, e.at) });
+  }
+  let best: { e164: string; n: number; oldest: number } | null = null;
+  for (const [e164, { n, oldest }] of byNumber) {
+    const better =
+      best === null ||
+      n > best.n ||
+      (n === best.n && (oldest < best.oldest || (oldest === best.oldest && e164 < best.e164)));
+    if (better) best = { e164, n, oldest };
+  }
+  return best?.e164 ?? null;
+}
 
 /**
  * Rows in SQLite: `held` (each counted send by id and the time of its check,
@@ -241,8 +272,12 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
       )
       .toArray();
     const settledBy = now - request.settleMs;
-    // An entry whose lookup failed too often (its number's object kept failing) counts as unverified.
-    const givenUp = (e: (typeof unknown)[number]) => e.lookup_failures >= LOOKUP_FAILURES_TO_COUNT;
+    // An entry whose lookup failed too often (its number's object kept failing) counts as unverified, but only for
+    // one number of the range (the one with the most such entries): an attacker who keeps other people's objects
+    // failing must not turn their verified sign-ins into unverified entries. Other numbers' such entries stay unknown.
+    const givenUpNumber = mostGivenUp(unknown, settledBy);
+    const givenUp = (e: (typeof unknown)[number]) =>
+      e.lookup_failures >= LOOKUP_FAILURES_TO_COUNT && e.e164 === givenUpNumber;
     // An entry whose lookup failed is not named again for settleMs: a refused flood does not ask its number each time.
     const resting = (e: (typeof unknown)[number]) => e.failed_at !== null && e.failed_at > settledBy;
     if (request.confirm === true) {
@@ -269,8 +304,9 @@ export class RangeGuard extends DurableObject<Env> implements RangeGuardRpc {
     }
     // Entries whose fate is unknown (a lookup failed, or none could be made) refuse this send but start no block:
     // only codes known to be unverified do, so an outage of numbers' objects cannot block a range on one failure.
-    // An entry whose lookup failed LOOKUP_FAILURES_TO_COUNT times, settleMs apart, counts as unverified: one number
-    // whose object keeps failing cannot hold its range refused, unblocked and unlisted, for the rest of the hour.
+    // An entry whose lookup failed LOOKUP_FAILURES_TO_COUNT times, settleMs apart, counts as unverified if it is of
+    // givenUpNumber: one number whose object keeps failing cannot hold its range refused, unblocked and unlisted, for
+    // the rest of the hour, while failing lookups gain an attacker at most one number's entries towards a block.
     const undecided = unknown.filter((e) => e.at <= settledBy && !givenUp(e)).length;
     const unverified = counts.sent + counts.settled - undecided;
     // At the threshold only with sends still in flight or entries unknown: refused, but no block.
