@@ -32,3 +32,19 @@ export async function legacySession(phone: string): Promise<{ sessionId: string;
   await env.SESSION_STORE.get(id).create(phone, session, LIMITS);
   return { sessionId, refreshToken };
 }
+
+/** Limits for a store driven directly: an hour's sessions, `maxPerNumber` of them. */
+export const storeLimits = (maxPerNumber: number) => ({
+  idleMs: 3_600_000,
+  maxAgeMs: 3_600_000,
+  maxPerNumber,
+  graceMs: 10_000,
+});
+
+/** A session to create in a store driven directly (no real token): its hashes are plain labels of its id. */
+export const storeSession = (id: string) => ({
+  sessionId: id,
+  familyHash: `family-${id}`,
+  first: { token: `token-${id}`, counter: 0, secretHash: `hash-${id}` },
+  client: null,
+});

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../../src/platform/sessions/session-store";
 import { callWith, uniquePhone } from "../helpers/api";
 import { faultyNamespace } from "../helpers/faulty-bindings";
+import { storeLimits, storeSession } from "../helpers/legacy-sessions";
 import { expectProblem } from "../helpers/problem";
 import { roundTripCounter } from "../helpers/round-trips";
 import { refresh, signIn } from "../helpers/sessions";
@@ -129,17 +130,11 @@ describe("a verify (the session's create) that commits after its deadline", () =
   });
 
   it("an undo after the number signed out everywhere brings nothing back", async () => {
-    const limits = { idleMs: 3_600_000, maxAgeMs: 3_600_000, maxPerNumber: 1, graceMs: 10_000 };
-    const session = (id: string) => ({
-      sessionId: id,
-      familyHash: `family-${id}`,
-      first: { token: `token-${id}`, counter: 0, secretHash: `hash-${id}` },
-      client: null,
-    });
+    const limits = storeLimits(1);
     const phone = uniquePhone();
     const remaining = await runInDurableObject(storeOf(phone), async (store: SessionStore) => {
-      await store.create(phone, session("a"), limits);
-      await store.create(phone, session("b"), limits); // evicts a
+      await store.create(phone, storeSession("a"), limits);
+      await store.create(phone, storeSession("b"), limits); // evicts a
       await store.endAll("b");
       await store.undoCreate("b");
       return store.count();

@@ -11,7 +11,7 @@ import type { SessionStore } from "../../src/platform/sessions/session-store";
 import { callWith, envWith, post, uniquePhone, withEnv } from "../helpers/api";
 import { capturingQueue } from "../helpers/capturing-queue";
 import { faultyNamespace } from "../helpers/faulty-bindings";
-import { legacySession } from "../helpers/legacy-sessions";
+import { legacySession, storeLimits, storeSession } from "../helpers/legacy-sessions";
 import { expectProblem } from "../helpers/problem";
 import { bearer, refresh, signIn } from "../helpers/sessions";
 import { advance, setUpWorkerTest } from "../helpers/setup";
@@ -143,16 +143,10 @@ describe("a token whose session id was really issued, but not by this token", ()
 describe("POST /logout-all across both hosts", () => {
   it("its first step ends every other session of the caller's host, in the call that checks the caller's", async () => {
     const phone = uniquePhone();
-    const limits = { idleMs: 3_600_000, maxAgeMs: 3_600_000, maxPerNumber: 10, graceMs: 10_000 };
-    const session = (id: string) => ({
-      sessionId: id,
-      familyHash: `family-${id}`,
-      first: { token: `token-${id}`, counter: 0, secretHash: `hash-${id}` },
-      client: null,
-    });
+    const limits = storeLimits(10);
     const store = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
     const result = await runInDurableObject(store, async (s: SessionStore) => {
-      for (const id of ["a", "b", "c"]) await s.create(phone, session(id), limits);
+      for (const id of ["a", "b", "c"]) await s.create(phone, storeSession(id), limits);
       const others = await s.endOthers("a");
       const gone = await s.endOthers("zzz");
       return { others: others?.sort(), gone, left: (await s.list(null))?.map((x) => x.id) };
@@ -203,20 +197,14 @@ describe("DELETE /sessions/{id} with one host failing", () => {
 });
 
 describe("what a late create's undo may bring back", () => {
-  const limits = { idleMs: 3_600_000, maxAgeMs: 3_600_000, maxPerNumber: 1, graceMs: 10_000 };
-  const session = (id: string) => ({
-    sessionId: id,
-    familyHash: `family-${id}`,
-    first: { token: `token-${id}`, counter: 0, secretHash: `hash-${id}` },
-    client: null,
-  });
+  const limits = storeLimits(1);
 
   it("not a session logged out while that create had evicted it", async () => {
     const phone = uniquePhone();
     const store = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(phone));
     const left = await runInDurableObject(store, async (s: SessionStore) => {
-      await s.create(phone, session("a"), limits);
-      await s.create(phone, session("b"), limits); // evicts a
+      await s.create(phone, storeSession("a"), limits);
+      await s.create(phone, storeSession("b"), limits); // evicts a
       expect(await s.logout("a", "family-a")).toBe(phone); // a's device signs out
       await s.undoCreate("b"); // b's answer came too late
       return s.list(null);
