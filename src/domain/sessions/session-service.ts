@@ -61,7 +61,7 @@ const storageOptions = (deps: SessionDeps): StorageCallOptions => ({
   background: deps.background,
 });
 
-export function limitsOf(settings: Settings): SessionLimits {
+function limitsOf(settings: Settings): SessionLimits {
   const s = settings.sessions;
   return {
     idleMs: s.refreshTtlSeconds * 1000,
